@@ -1,0 +1,76 @@
+"""IAM and resource policy documents, built from Outputs as JSON strings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+
+Statement = Mapping[str, Any]
+
+
+def document(*statements: Statement) -> pulumi.Output[str]:
+    """A policy document; Outputs anywhere inside are resolved before serialising."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(actions: Sequence[str], resources: Sequence[pulumi.Input[str]], sid: str) -> Statement:
+    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
+
+
+def deny_insecure_transport(actions: Sequence[str], resource: pulumi.Input[str]) -> Statement:
+    """Refuse every request made without TLS (AWS Foundational Security Best Practices)."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": list(actions),
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def allow_sns_to_send(
+    queue_arn: pulumi.Input[str], topic_arns: Sequence[pulumi.Input[str]]
+) -> Statement:
+    """Let exactly these topics deliver: without it SNS drops every message silently."""
+    return {
+        "Sid": "AllowSubscribedTopics",
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": ["sqs:SendMessage"],
+        "Resource": queue_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": list(topic_arns)}},
+    }
+
+
+def assume_role(service: str) -> pulumi.Output[str]:
+    return document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": ["sts:AssumeRole"],
+        }
+    )
+
+
+QUEUE_CONSUMER_ACTIONS = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+)
+IDEMPOTENCY_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+# What SNS needs of a queue's key to deliver into it; the same pair lets a consumer read.
+KMS_DECRYPT_ACTIONS = ("kms:Decrypt",)
+KMS_PUBLISH_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+SQS_TLS_ACTIONS = ("sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+                   "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+                   "sqs:PurgeQueue")  # fmt: skip
+SNS_TLS_ACTIONS = ("sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes")
