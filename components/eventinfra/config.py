@@ -101,7 +101,14 @@ def _as_list(value: Any) -> Any:
 
 FilterValues = Annotated[
     list[str | int | float | bool | dict[str, Any]],
-    BeforeValidator(_as_list),
+    BeforeValidator(
+        _as_list,
+        json_schema_input_type=str
+        | int
+        | float
+        | bool
+        | list[str | int | float | bool | dict[str, Any]],
+    ),
     Field(min_length=1),
 ]
 
@@ -127,7 +134,8 @@ class Producer(Model):
     role_arn: str | None = Field(
         default=None,
         pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$",
-        description="An existing IAM role to attach the producer's publish policy to.",
+        description="an IAM role ARN, like `arn:aws:iam::123456789012:role/accounts-api`, "
+        "that gets the producer's publish policy",
     )
 
 
@@ -152,7 +160,10 @@ class LambdaSettings(Model):
     """An AWS Lambda function fed by the consumer's queue."""
 
     code: str = Field(description="Folder with the function's code, relative to the topology.")
-    handler: str = Field(pattern=r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$", examples=["app.handler"])
+    handler: str = Field(
+        pattern=r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$",
+        description="a handler `<module>.<function>`, like `app.handler`",
+    )
     runtime: str = defaults.LAMBDA_RUNTIME
     timeout_seconds: Annotated[
         Int, InRange(1, defaults.LAMBDA_MAX_TIMEOUT_SECONDS, "the Lambda maximum is 900")
@@ -174,8 +185,8 @@ class LambdaSettings(Model):
 
 
 class Resources(Model):
-    cpu: str = Field(pattern=r"^\d+(\.\d+)?m?$", examples=["250m"])
-    memory: str = Field(pattern=r"^\d+(Ki|Mi|Gi)?$", examples=["256Mi"])
+    cpu: str = Field(pattern=r"^\d+(\.\d+)?m?$", description="a CPU quantity, like `250m`")
+    memory: str = Field(pattern=r"^\d+(Ki|Mi|Gi)?$", description="a memory quantity, like `256Mi`")
 
 
 class Replicas(Model):
@@ -188,7 +199,7 @@ class ContainerSettings(Model):
 
     image: str = Field(
         pattern=r"^[^\s@]+(:[\w][\w.-]*(@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$",
-        description="An image pinned by tag or digest, like `ghcr.io/acme/mailer:1.4.2`",
+        description="an image pinned by tag or digest, like `ghcr.io/acme/mailer:1.4.2`",
     )
     command: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
@@ -228,7 +239,11 @@ class Consumer(Model):
 
     description: str | None = None
     subscribes: Annotated[
-        list[Subscription], BeforeValidator(_subscription_shorthand), Field(min_length=1)
+        list[Subscription],
+        BeforeValidator(
+            _subscription_shorthand, json_schema_input_type=list[EventName | Subscription]
+        ),
+        Field(min_length=1),
     ]
     runtime: Literal["lambda", "external", "container"]
     lambda_: LambdaSettings | None = Field(default=None, alias="lambda")
@@ -265,7 +280,7 @@ class AlarmSettings(Model):
     email: str | None = Field(
         default=None,
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-        description="Where alarm notifications go (an SNS e-mail subscription).",
+        description="an e-mail address for alarm notifications, like `oncall@example.com`",
     )
     period_seconds: Annotated[Int, InRange(60, 86_400, "CloudWatch standard periods")] = (
         defaults.ALARM_PERIOD_SECONDS
@@ -283,10 +298,16 @@ class RabbitMQSettings(Model):
 
     namespace: ComponentName = "events"
     replicas: Annotated[Int, InRange(1, 9, "RabbitMQ cluster sizes")] = 3
-    storage: str = Field(default="10Gi", pattern=r"^\d+(Mi|Gi|Ti)$")
+    storage: str = Field(
+        default="10Gi", pattern=r"^\d+(Mi|Gi|Ti)$", description="a volume size, like `10Gi`"
+    )
     storage_class: str | None = None
-    cpu: str = Field(default="2", pattern=r"^\d+(\.\d+)?m?$")
-    memory: str = Field(default="4Gi", pattern=r"^\d+(Mi|Gi)$")
+    cpu: str = Field(
+        default="2", pattern=r"^\d+(\.\d+)?m?$", description="a CPU quantity, like `2`"
+    )
+    memory: str = Field(
+        default="4Gi", pattern=r"^\d+(Mi|Gi)$", description="a memory quantity, like `4Gi`"
+    )
     tls_secret: str | None = Field(
         default=None, description="A kubernetes.io/tls Secret; turns off non-TLS listeners."
     )
@@ -308,7 +329,8 @@ class Settings(Model):
         default=None,
         pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$",
         max_length=40,
-        description="Prefix of every physical name; default: the stack name.",
+        description="letters, digits and '-', at most 40 (the prefix of every physical name; "
+        "default: the stack name)",
     )
     queues: QueueDefaults = QueueDefaults()
     alarms: AlarmSettings = AlarmSettings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import types
 import typing
 from collections.abc import Iterator
@@ -111,7 +112,8 @@ def format_key_path(key_path: KeyPath) -> str:
         if isinstance(key, int):
             text += f"[{key}]"
         else:
-            segment = f'"{key}"' if "." in str(key) or not str(key) else str(key)
+            plain = re.fullmatch(r"[A-Za-z0-9_:-]+", str(key))
+            segment = str(key) if plain else f'"{key}"'
             text += f".{segment}" if text else segment
     return text
 
