@@ -11,6 +11,18 @@ import pulumi_aws as aws
 from eventinfra import defaults, policy_documents
 from eventinfra.tags import component_tags
 
+# Administration and use, listed rather than `kms:*`: PutKeyPolicy keeps the key governable.
+ACCOUNT_KEY_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt",
+    "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation",
+    "kms:EnableKey", "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+    "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListResourceTags",
+    "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:RetireGrant",
+    "kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
+    "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)  # fmt: skip
+
 
 class EventKeyArgs(TypedDict, total=False):
     description: pulumi.Input[str]
@@ -56,7 +68,8 @@ class EventKey(pulumi.ComponentResource):
                             "arn:", partition, ":iam::", account_id, ":root"
                         )
                     },
-                    "Action": "kms:*",
+                    "Action": list(ACCOUNT_KEY_ACTIONS),
+                    # In a key policy "*" means this key; KMS accepts nothing else here.
                     "Resource": "*",
                 },
                 {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pulumi
@@ -10,6 +11,8 @@ import yaml
 
 from eventinfra.errors import ConfigError, Problem
 from eventinfra.loader import SETTINGS_KEY, PlatformConfig, load_platform_config
+
+TOPOLOGY_OVERRIDE_ENV = "EVENTINFRA_TOPOLOGY"
 
 
 def load_stack_config(project_dir: Path | None = None) -> PlatformConfig:
@@ -33,6 +36,8 @@ def load_stack_config(project_dir: Path | None = None) -> PlatformConfig:
         settings = json.loads(raw)
     except json.JSONDecodeError:
         settings = raw  # a plain string: validation reports it as the wrong type
+    if (override := os.environ.get(TOPOLOGY_OVERRIDE_ENV)) and isinstance(settings, dict):
+        settings = {**settings, "topology": override}  # `eventinfra check --topology FILE`
     return load_platform_config(
         settings, stack=stack, project_dir=project_dir, stack_file=stack_file
     )

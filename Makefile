@@ -1,0 +1,31 @@
+# make check  — set up (first time only) and plan the dev stack offline: `make check STACK=prod`
+# make test   — set up, then lint, type-check and run every test (what CI runs)
+VENV   ?= .venv
+PYTHON ?= python3
+STACK  ?= dev
+BIN    := $(VENV)/bin
+
+.PHONY: setup check test lint schemas
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+check: setup
+	$(BIN)/eventinfra check --stack $(STACK) --diagram event-flow.$(STACK).md
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	bash .ci/install-rabbitmq
+	$(BIN)/pytest
+
+schemas: setup
+	$(BIN)/python -m eventinfra.json_schemas

@@ -1,0 +1,7 @@
+"""`python -m eventinfra check …`, the same as the `eventinfra` command."""
+
+import sys
+
+from eventinfra.cli import main
+
+sys.exit(main())

@@ -1,0 +1,214 @@
+"""`eventinfra check`: plan a stack offline, show its resources and event flow, run policies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.tree import Tree
+
+from eventinfra.diagram import event_flow
+from eventinfra.errors import EventInfraError
+from eventinfra.graph import RecordedResource
+from eventinfra.loader import SETTINGS_KEY
+from eventinfra.stack import TOPOLOGY_OVERRIDE_ENV
+
+# This repository's program and policy pack, the defaults when none is named.
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+EXIT_OK = 0
+EXIT_MANDATORY_VIOLATION = 1
+EXIT_INVALID = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="eventinfra", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser(
+        "check",
+        help="plan a stack offline: resources, event-flow diagram, policy violations",
+        description="Run a Pulumi program under recording mocks (no CLI, no cloud), then "
+        "evaluate the policy pack over the recorded graph.",
+    )
+    check.add_argument("--stack", default="dev", help="stack name (default: dev)")
+    check.add_argument("--program", type=Path, default=REPOSITORY, help="Pulumi project folder")
+    check.add_argument("--topology", type=Path, help="topology file instead of the stack's")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--diagram", type=Path, help="write the event flow as Mermaid Markdown")
+    check.add_argument("--mock-values", type=Path, help="mock-values file instead of the default")
+    check.add_argument("--policy-pack", type=Path, help="policy pack folder (default: policies/)")
+    check.add_argument("--policy-config", type=Path, help="policy config JSON file")
+    check.add_argument("--no-policies", action="store_true", help="skip the policy pack")
+    args = parser.parse_args(argv)
+    return run_check(args)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    out = Console(soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
+    program = args.program.resolve()
+    if args.topology is not None:
+        os.environ[TOPOLOGY_OVERRIDE_ENV] = str(args.topology.resolve())
+    try:
+        from eventinfra.synth import synthesize
+
+        started = time.perf_counter()
+        with err.status("Planning…") as status:
+
+            def progress(count: int) -> None:
+                status.update(f"Planning… {count} resources recorded")
+
+            synthesis = synthesize(
+                program, args.stack, mock_values=args.mock_values, progress=progress
+            )
+        err.print(
+            f"Planned {len(synthesis.resources)} resources in "
+            f"{time.perf_counter() - started:.1f} s.",
+            style="dim",
+        )
+        report = _evaluate(args, program, synthesis.resources, synthesis.project)
+    except EventInfraError as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        return EXIT_INVALID
+    finally:
+        os.environ.pop(TOPOLOGY_OVERRIDE_ENV, None)
+
+    broker = _broker(program, args.stack)
+    if args.diagram is not None:
+        title = f"{synthesis.project} / {args.stack}: event flow"
+        args.diagram.write_text(event_flow(synthesis.resources, title), encoding="utf-8")
+    violations = [_violation_json(v) for v in report.violations] if report else []
+    if args.format == "json":
+        document = {
+            "stack": args.stack,
+            "broker": broker,
+            "resources": [r.to_json() for r in synthesis.resources],
+            "violations": violations,
+        }
+        print(json.dumps(document, indent=2, default=str))
+    elif args.format == "sarif":
+        from eventinfra.sarif import to_sarif
+
+        print(json.dumps(to_sarif(report) if report else _empty_sarif(), indent=2))
+    else:
+        _print_plan(out, synthesis.resources, args.stack, broker)
+        _print_violations(out, violations)
+    if report is not None and report.has_mandatory:
+        return EXIT_MANDATORY_VIOLATION
+    return EXIT_OK
+
+
+def _evaluate(
+    args: argparse.Namespace, program: Path, resources: list[RecordedResource], project: str
+) -> Any:
+    """The policy report, or None when there is no pack to run."""
+    if args.no_policies:
+        return None
+    pack = (args.policy_pack or REPOSITORY / "policies").resolve()
+    if args.policy_pack is None and not (pack / "__main__.py").is_file():
+        return None
+    from eventinfra.policy_runner import evaluate_policies
+
+    config_file = args.policy_config or pack / "config" / f"{args.stack}.json"
+    policy_config = None
+    if config_file.is_file():
+        policy_config = json.loads(config_file.read_text(encoding="utf-8"))
+    elif args.policy_config is not None:
+        raise EventInfraError(f"The policy config file {config_file} does not exist.")
+    return evaluate_policies(
+        resources, pack, policy_config=policy_config, stack=args.stack, project=project
+    )
+
+
+def _broker(program: Path, stack: str) -> str | None:
+    """The stack's broker setting, for the JSON output; None for programs without one."""
+    stack_files = list(program.glob(f"**/Pulumi.{stack}.yaml"))
+    for stack_file in stack_files:
+        config = (yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}).get("config", {})
+        settings = config.get(SETTINGS_KEY)
+        if isinstance(settings, dict):
+            return str(settings.get("broker", "sns-sqs"))
+    return None
+
+
+def _print_plan(
+    console: Console, resources: list[RecordedResource], stack: str, broker: str | None
+) -> None:
+    """Resources grouped by component, with counts by type, like a preview."""
+    children: dict[str | None, list[RecordedResource]] = {}
+    for resource in resources:
+        children.setdefault(resource.parent, []).append(resource)
+
+    def add(tree: Tree, component: RecordedResource) -> None:
+        kids = children.get(component.urn, [])
+        counts = Counter(r.type for r in kids if r.custom)
+        for type_token, count in sorted(counts.items()):
+            tree.add(f"[green]+[/] {type_token} [dim]x{count}[/]")
+        for child in kids:
+            if not child.custom:
+                add(tree.add(f"[bold]{child.type}[/] {child.name}"), child)
+
+    roots = [r for r in resources if r.parent is None or r.parent not in {x.urn for x in resources}]
+    title = f"[bold]stack {stack}[/]" + (f" (broker {broker})" if broker else "")
+    tree = Tree(title)
+    stack_roots = [r for r in roots if r.type == "pulumi:pulumi:Stack"] or roots
+    for root in stack_roots:
+        if root.type == "pulumi:pulumi:Stack":
+            add(tree, root)
+        else:
+            add(tree.add(f"[bold]{root.type}[/] {root.name}"), root)
+    console.print(tree)
+    custom = sum(1 for r in resources if r.custom)
+    components = sum(1 for r in resources if not r.custom and r.type != "pulumi:pulumi:Stack")
+    kinds = len({r.type for r in resources if r.custom})
+    console.print(
+        f"Plan: [green]{custom} to create[/] ({kinds} resource types) in {components} "
+        f"components, stack {stack}."
+    )
+
+
+def _violation_json(violation: Any) -> dict[str, Any]:
+    return {
+        "policy": violation.policy_name,
+        "enforcementLevel": violation.enforcement_level,
+        "severity": violation.severity,
+        "urn": violation.urn,
+        "message": violation.message,
+    }
+
+
+def _print_violations(console: Console, violations: list[dict[str, Any]]) -> None:
+    if not violations:
+        return
+    console.print()
+    console.print("[bold]Policy violations:[/]")
+    for violation in violations:
+        colour = "red" if violation["enforcementLevel"] == "mandatory" else "yellow"
+        console.print(
+            f"  [{colour}][{violation['enforcementLevel']}][/] {violation['policy']}  "
+            f"[dim]{violation['urn']}[/]\n    {violation['message']}",
+            highlight=False,
+        )
+    mandatory = sum(1 for v in violations if v["enforcementLevel"] == "mandatory")
+    console.print(f"{len(violations)} violations, {mandatory} mandatory.")
+
+
+def _empty_sarif() -> dict[str, Any]:
+    return {
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [{"tool": {"driver": {"name": "eventinfra", "rules": []}}, "results": []}],
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
