@@ -25,6 +25,16 @@ class RecordedResource:
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
     provider: str = ""
+    id: str | None = None
+    """The provider's id for a custom resource (None for components)."""
+    external: bool = False
+    """Read, not managed (`Resource.get`, `pulumi.StackReference`)."""
+    secret_inputs: tuple[str, ...] = ()
+    """Property paths of `inputs` that were secret (`password`, `environment.variables.TOKEN`)."""
+    secret_outputs: tuple[str, ...] = ()
+    """Top-level `outputs` the engine would store as secrets."""
+    source_position: str | None = None
+    """`file:line` of the code that constructed the resource, as the SDK reports it."""
 
     def to_json(self) -> dict[str, Any]:
         """The resource as `eventinfra check --format json` prints it."""
