@@ -729,10 +729,15 @@ def _in_fresh_thread(work: Callable[[], _T]) -> _T:
     return result
 
 
+_DUPLICATE_FAILURE_MESSAGES: Final = frozenset(
+    {"Task exception was never retrieved", "Future exception was never retrieved"}
+)
+
+
 def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     # When a program fails, the SDK leaves sibling tasks holding the same exception; the first one
     # is reported to the caller, the copies would only be logged as "never retrieved".
-    if context.get("message") == "Task exception was never retrieved":
+    if context.get("message") in _DUPLICATE_FAILURE_MESSAGES:
         return
     loop.default_exception_handler(context)
 
@@ -888,6 +893,23 @@ def _not_program_code(path: Path) -> bool:
     return "site-packages" in path.parts or "dist-packages" in path.parts or path in _OWN_FILES
 
 
+_PULUMI_SDK: Final = Path(pulumi_settings.__file__).resolve().parent.parent
+
+
+def _unwrap_sdk_wrappers(error: BaseException) -> BaseException:
+    """The exception the program (or the monitor) raised, not the SDK's re-wrapping of it.
+
+    The SDK re-raises a failure met while serializing an input as a new `ValueError` ("While
+    processing input: …") `from` the original: that original is what the user must see.
+    """
+    while error.__cause__ is not None:
+        frames = traceback.extract_tb(error.__traceback__)
+        if not frames or not _within(Path(frames[-1].filename).resolve(), _PULUMI_SDK):
+            break
+        error = error.__cause__
+    return error
+
+
 def _program_location(error: BaseException, program_dir: Path) -> tuple[Path, int] | None:
     """The deepest frame of the traceback in the program's own files."""
     if isinstance(error, SyntaxError) and error.filename and error.lineno:
@@ -973,9 +995,12 @@ def synthesize(
     with _program_process(program_dir, import_roots):
         try:
             return _run(program, run, isolate_warnings=True)
-        except (Exception, SystemExit) as error:
+        except (Exception, SystemExit) as raised:
+            error = _unwrap_sdk_wrappers(raised)
             if getattr(type(error), "is_user_error", False) is True:
-                raise
+                if error is raised:
+                    raise
+                raise error  # noqa: B904 (its own cause, if any, is the one to keep)
             raise _program_error(error, program_dir, cwd) from error
 
 
