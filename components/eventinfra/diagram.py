@@ -82,7 +82,8 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
     by_urn = {r.urn: r for r in resources}
     by_arn: dict[str, RecordedResource] = {}
     for resource in resources:
-        if arn := resource.outputs.get("arn"):
+        # A topic policy's `arn` input names its topic: only a resource's own ARN counts.
+        if (arn := resource.outputs.get("arn")) and "arn" not in resource.inputs:
             by_arn[str(arn)] = resource
     chart = Flowchart()
 
@@ -90,11 +91,11 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
         parent = by_urn.get(resource.parent or "")
         return parent.name if parent and not parent.custom else resource.name
 
-    topics = {
-        r.urn: chart.node(r, f'(["{_escape(_short(r))}"]):::topic')
-        for r in resources
-        if r.type == TOPIC
-    }
+    topics = {r.urn: r for r in resources if r.type == TOPIC}
+
+    def topic_node(topic: RecordedResource) -> str:
+        return chart.node(topic, f'(["{_escape(_short(topic))}"]):::topic')
+
     dead_letter_targets = {
         str(policy.get("deadLetterTargetArn"))
         for r in resources
@@ -117,7 +118,7 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
                     f"producer:{parent_name(policy)}",
                     f'["{_escape(parent_name(policy))}"]:::producer',
                 )
-                chart.edge(producer, topics[topic.urn], label="publishes")
+                chart.edge(producer, topic_node(topic), label="publishes")
 
     consumed_queues: set[str] = set()
     for subscription in (r for r in resources if r.type == SUBSCRIPTION):
@@ -127,11 +128,12 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
             continue
         filter_policy = _json(subscription.inputs.get("filterPolicy"))
         label = (
-            "filter: " + ", ".join(f"{k} in {v}" for k, v in filter_policy.items())
+            "filter "
+            + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in filter_policy.items())
             if isinstance(filter_policy, Mapping)
             else None
         )
-        chart.edge(topics[topic.urn], queue_node(endpoint), label=label)
+        chart.edge(topic_node(topic), queue_node(endpoint), label=label)
 
     for queue in (r for r in resources if r.type == QUEUE):
         policy = _json(queue.inputs.get("redrivePolicy"))
