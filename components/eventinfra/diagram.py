@@ -151,7 +151,7 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
             )
 
     for mapping in (r for r in resources if r.type == EVENT_SOURCE):
-        queue = by_arn.get(str(mapping.inputs.get("eventSourceArn")))
+        source_queue = by_arn.get(str(mapping.inputs.get("eventSourceArn")))
         function = by_arn.get(str(mapping.inputs.get("functionName"))) or next(
             (
                 r
@@ -161,11 +161,11 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
             ),
             None,
         )
-        if queue is None or function is None:
+        if source_queue is None or function is None:
             continue
-        consumed_queues.add(queue.urn)
+        consumed_queues.add(source_queue.urn)
         consumer = chart.node(function, f'("{_escape(_short(function))} (Lambda)"):::consumer')
-        chart.edge(queue_node(queue), consumer)
+        chart.edge(queue_node(source_queue), consumer)
 
     for queue in (r for r in resources if r.type == QUEUE and r.urn not in consumed_queues):
         parent = by_urn.get(queue.parent or "")

@@ -411,7 +411,8 @@ def _consumer_problems(
     base: KeyPath = ("consumers", name)
     events = topology.events
     seen: set[str] = set()
-    fifo_events, standard_events = [], []
+    fifo_events: list[str] = []
+    standard_events: list[str] = []
     for index, subscription in enumerate(consumer.subscribes):
         key = (*base, "subscribes", index)
         if subscription.event not in events:
