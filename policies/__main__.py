@@ -1,0 +1,18 @@
+"""The eventinfra policy pack: assembles the policies; the rules live in eventinfra_policies/."""
+
+import os
+import sys
+
+# The CLI runs this file by path (runpy); make the sibling rules package importable.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from eventinfra_policies import ALL_POLICIES  # noqa: E402
+from pulumi_policy import PolicyPack  # noqa: E402
+
+PolicyPack(
+    name="eventinfra",
+    description="Reliability and security policies for eventinfra's SNS/SQS/Lambda resources.",
+    display_name="eventinfra",
+    policies=ALL_POLICIES,
+    tags=["eventinfra", "aws", "sns", "sqs", "lambda"],
+)

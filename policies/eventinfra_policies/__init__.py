@@ -1,0 +1,14 @@
+"""eventinfra's CrossGuard policies, one module per concern; `ALL_POLICIES` feeds the pack."""
+
+from __future__ import annotations
+
+from . import delivery, idempotency, monitoring, security
+
+ALL_POLICIES = [
+    *delivery.POLICIES,
+    *idempotency.POLICIES,
+    *monitoring.POLICIES,
+    *security.POLICIES,
+]
+
+__all__ = ["ALL_POLICIES", "delivery", "idempotency", "monitoring", "security"]
