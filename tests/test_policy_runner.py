@@ -16,6 +16,7 @@ from eventinfra.graph import RecordedResource
 from eventinfra.policy_runner import (
     ENGINE_ADDRESS_NOBODY_ANSWERS,
     PolicyConfigError,
+    PolicyInfo,
     PolicyPackError,
     PolicyReport,
     Violation,
@@ -366,3 +367,20 @@ def test_sarif_has_rules_results_levels_and_logical_locations(report: PolicyRepo
     assert {r["level"] for r in run["results"] if r["ruleId"] == "graph-printer"} == {"warning"}
     assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run["results"])
     json.dumps(sarif)  # a SARIF log is plain JSON
+
+
+def test_sarif_keeps_a_malformed_policy_url_out_of_help_uri() -> None:
+    policy = PolicyInfo(
+        name="sqs-queue-has-dlq",
+        description="Queues have a DLQ.",
+        policy_type="stack",
+        enforcement_level="mandatory",
+        severity="high",
+        url="https://example.com/RULES.md (AwsSolutions-SQS3)",
+    )
+    report = PolicyReport("pack", "1.0.0", (policy,), (), (), resources_analyzed=0)
+
+    rule = to_sarif(report)["runs"][0]["tool"]["driver"]["rules"][0]
+
+    assert "helpUri" not in rule
+    assert rule["properties"]["url"] == "https://example.com/RULES.md (AwsSolutions-SQS3)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from importlib import metadata
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from eventinfra.policy_runner import PolicyInfo, PolicyReport, Violation
 
@@ -104,9 +105,18 @@ def _rule(policy: PolicyInfo) -> dict[str, Any]:
     }
     if policy.display_name:
         rule["name"] = policy.display_name
-    if policy.url:
+    if _is_absolute_uri(policy.url):
         rule["helpUri"] = policy.url
+    elif policy.url:
+        # helpUri must be an absolute URI; keep a malformed one readable instead of invalidating
+        # the whole log.
+        rule["properties"]["url"] = policy.url
     return rule
+
+
+def _is_absolute_uri(text: str) -> bool:
+    parts = urlsplit(text)
+    return bool(parts.scheme and parts.netloc) and not any(c.isspace() for c in text)
 
 
 def _result(violation: Violation, rule_index: int, artifact_uri: str | None) -> dict[str, Any]:
