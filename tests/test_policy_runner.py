@@ -324,6 +324,18 @@ def test_folder_without_pack_is_rejected_before_anything_starts(tmp_path: Path) 
         evaluate_policies(_graph(), tmp_path, stack=STACK, project=PROJECT)
 
 
+def test_missing_interpreter_is_named(pack_dir: Path, tmp_path: Path) -> None:
+    python = str(tmp_path / "no-such-python")
+
+    with pytest.raises(PolicyPackError) as raised:
+        evaluate_policies(_graph(), pack_dir, stack=STACK, project=PROJECT, python=python)
+
+    assert str(raised.value) == (
+        f"Cannot run the Python interpreter {python!r} for the policy pack: "
+        "No such file or directory."
+    )
+
+
 def test_sarif_has_rules_results_levels_and_logical_locations(report: PolicyReport) -> None:
     sarif = to_sarif(report, artifact_uri="topology.yaml")
 

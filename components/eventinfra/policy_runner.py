@@ -293,14 +293,20 @@ class _PackProcess:
     def _start(self) -> None:
         # The CLI's analyzer plugin runs the shim with the pack folder as working directory and
         # "." as the program; the shim then runs exactly this command line.
-        self._process = subprocess.Popen(
-            [self._python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS_NOBODY_ANSWERS, "."],
-            cwd=self._pack_dir,
-            env=self._env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [self._python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS_NOBODY_ANSWERS, "."],
+                cwd=self._pack_dir,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as error:
+            raise PolicyPackError(
+                f"Cannot run the Python interpreter {self._python!r} for the policy pack: "
+                f"{error.strerror or error}."
+            ) from None
         first_line: list[bytes] = []
         port_printed = threading.Event()
 
