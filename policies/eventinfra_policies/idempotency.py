@@ -207,8 +207,8 @@ def _check_idempotency(args: StackValidationArgs, report_violation: ReportViolat
             report_violation(
                 f"{kind} '{consumer.name}' must use an idempotency table with TTL enabled, "
                 f"because records of handled messages otherwise pile up forever; table "
-                f"'{wired[0].name}' has no TTL. Set ttl = {{attributeName: \"expiration\", "
-                "enabled: true}} on it.",
+                f"'{wired[0].name}' has no TTL. Set ttl = "
+                '{attributeName: "expiration", enabled: true} on it.',
                 consumer.urn,
             )
             return

@@ -240,11 +240,16 @@ def _check_log_retention(args: StackValidationArgs, report_violation: ReportViol
             days = number(group.get("retentionInDays"), 0) if group is not None else 0
             if group is not None and days >= minimum:
                 continue
-            found = "is not declared" if group is None else f"keeps logs {days:g} days (0 = forever)"
+            if group is None:
+                found = "is not declared"
+            elif days == 0:
+                found = "sets no retentionInDays (logs kept forever)"
+            else:
+                found = f"keeps logs {days:g} days"
             report_violation(
                 f"Lambda function '{function.name}' must log to a declared log group {group_name} "
-                f"with retention of at least {minimum:g} days, because the group Lambda creates "
-                f"itself keeps logs forever (cost, data retention); it {found}. Declare an "
+                f"with retention of at least {minimum:g} days, because logs kept forever cost money "
+                f"and hold personal data longer than needed; the group {found}. Declare an "
                 f"aws.cloudwatch.LogGroup named {group_name} with retentionInDays.",
                 function.urn,
             )

@@ -186,10 +186,10 @@ def happy_stack() -> dict[str, Res]:
     return {r.name: r for r in resources}
 
 
-def mutate(stack: dict[str, Res], name: str, **changes: Any) -> dict[str, Res]:
+def mutate(stack: dict[str, Res], resource_name: str, /, **changes: Any) -> dict[str, Res]:
     """A copy of `stack` with props of `name` changed (a value of `DELETE` removes the key)."""
     copied = copy.deepcopy(stack)
-    props = copied[name].props
+    props = copied[resource_name].props
     for key, value in changes.items():
         if value is DELETE:
             props.pop(key, None)
