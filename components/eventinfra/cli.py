@@ -10,10 +10,10 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.tree import Tree
 
 from eventinfra.diagram import event_flow
@@ -22,12 +22,17 @@ from eventinfra.graph import RecordedResource
 from eventinfra.loader import SETTINGS_KEY
 from eventinfra.stack import TOPOLOGY_OVERRIDE_ENV
 
+if TYPE_CHECKING:
+    from eventinfra.synth import Synthesis
+
 # This repository's program and policy pack, the defaults when none is named.
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 EXIT_OK = 0
 EXIT_MANDATORY_VIOLATION = 1
 EXIT_INVALID = 2
+
+STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +96,8 @@ def run_check(args: argparse.Namespace) -> int:
         document = {
             "stack": args.stack,
             "broker": broker,
-            "resources": [r.to_json() for r in synthesis.resources],
+            # The stack first, as `pulumi preview --json` lists it: every parent is in the list.
+            "resources": [_stack_json(synthesis), *(r.to_json() for r in synthesis.resources)],
             "violations": violations,
         }
         print(json.dumps(document, indent=2, default=str))
@@ -131,48 +137,63 @@ def _evaluate(
 
 def _broker(program: Path, stack: str) -> str | None:
     """The stack's broker setting, for the JSON output; None for programs without one."""
-    stack_files = list(program.glob(f"**/Pulumi.{stack}.yaml"))
-    for stack_file in stack_files:
-        config = (yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}).get("config", {})
-        settings = config.get(SETTINGS_KEY)
-        if isinstance(settings, dict):
-            return str(settings.get("broker", "sns-sqs"))
+    from eventinfra.synth import load_stack_config
+
+    # The settings file the run used (stackConfigDir, project defaults), not any file of that
+    # name below the program folder.
+    config, _ = load_stack_config(program, stack)
+    try:
+        settings = json.loads(config.get(SETTINGS_KEY, "null"))
+    except json.JSONDecodeError:
+        return None
+    if isinstance(settings, dict):
+        return str(settings.get("broker", "sns-sqs"))
     return None
+
+
+def _stack_json(synthesis: Synthesis) -> dict[str, Any]:
+    return {
+        "urn": synthesis.stack_urn,
+        "type": STACK_TYPE,
+        "name": f"{synthesis.project}-{synthesis.stack}",
+        "parent": None,
+        "dependencies": [],
+        "inputs": {},
+    }
 
 
 def _print_plan(
     console: Console, resources: list[RecordedResource], stack: str, broker: str | None
 ) -> None:
     """Resources grouped by component, with counts by type, like a preview."""
+    known = {resource.urn for resource in resources}
     children: dict[str | None, list[RecordedResource]] = {}
     for resource in resources:
-        children.setdefault(resource.parent, []).append(resource)
+        # The stack itself is not recorded: its children, like orphans, sit at the top.
+        parent = resource.parent if resource.parent in known else None
+        children.setdefault(parent, []).append(resource)
 
-    def add(tree: Tree, component: RecordedResource) -> None:
-        kids = children.get(component.urn, [])
-        counts = Counter(r.type for r in kids if r.custom)
-        for type_token, count in sorted(counts.items()):
-            tree.add(f"[green]+[/] {type_token} [dim]x{count}[/]")
+    def add(tree: Tree, parent: str | None) -> None:
+        kids = children.get(parent, [])
+        for marker, external in (("[green]+[/]", False), ("[cyan]>[/] read", True)):
+            counts = Counter(r.type for r in kids if r.custom and r.external is external)
+            for type_token, count in sorted(counts.items()):
+                tree.add(f"{marker} {type_token} [dim]x{count}[/]")
         for child in kids:
             if not child.custom:
-                add(tree.add(f"[bold]{child.type}[/] {child.name}"), child)
+                add(tree.add(f"[bold]{child.type}[/] {escape(child.name)}"), child.urn)
 
-    roots = [r for r in resources if r.parent is None or r.parent not in {x.urn for x in resources}]
-    title = f"[bold]stack {stack}[/]" + (f" (broker {broker})" if broker else "")
-    tree = Tree(title)
-    stack_roots = [r for r in roots if r.type == "pulumi:pulumi:Stack"] or roots
-    for root in stack_roots:
-        if root.type == "pulumi:pulumi:Stack":
-            add(tree, root)
-        else:
-            add(tree.add(f"[bold]{root.type}[/] {root.name}"), root)
+    tree = Tree(f"[bold]stack {stack}[/]" + (f" (broker {broker})" if broker else ""))
+    add(tree, None)
     console.print(tree)
-    custom = sum(1 for r in resources if r.custom)
-    components = sum(1 for r in resources if not r.custom and r.type != "pulumi:pulumi:Stack")
-    kinds = len({r.type for r in resources if r.custom})
+    created = sum(1 for r in resources if r.custom and not r.external)
+    read = sum(1 for r in resources if r.custom and r.external)
+    components = sum(1 for r in resources if not r.custom)
+    kinds = len({r.type for r in resources if r.custom and not r.external})
     console.print(
-        f"Plan: [green]{custom} to create[/] ({kinds} resource types) in {components} "
-        f"components, stack {stack}."
+        f"Plan: [green]{created} to create[/] ({kinds} resource types)"
+        + (f", {read} to read" if read else "")
+        + f" in {components} components, stack {stack}."
     )
 
 
@@ -193,9 +214,11 @@ def _print_violations(console: Console, violations: list[dict[str, Any]]) -> Non
     console.print("[bold]Policy violations:[/]")
     for violation in violations:
         colour = "red" if violation["enforcementLevel"] == "mandatory" else "yellow"
+        # Escaped: "[mandatory]" would otherwise be read as a (unknown) style tag and vanish.
+        level = escape(f"[{violation['enforcementLevel']}]")
         console.print(
-            f"  [{colour}][{violation['enforcementLevel']}][/] {violation['policy']}  "
-            f"[dim]{violation['urn']}[/]\n    {violation['message']}",
+            f"  [{colour}]{level}[/] {escape(violation['policy'])}  "
+            f"[dim]{escape(violation['urn'])}[/]\n    {escape(violation['message'])}",
             highlight=False,
         )
     mandatory = sum(1 for v in violations if v["enforcementLevel"] == "mandatory")

@@ -44,7 +44,8 @@ class Flowchart:
             self.edges.append(text)
 
     def render(self, title: str) -> str:
-        lines = ["```mermaid", "---", f"title: {title}", "---", "flowchart LR"]
+        # Front matter is YAML: quoted, a title like "shop / dev: event flow" stays one string.
+        lines = ["```mermaid", "---", f"title: {json.dumps(title)}", "---", "flowchart LR"]
         lines += [f"  {node_id}{text}" for node_id, text in self.nodes.items()]
         lines += [f"  {edge}" for edge in self.edges]
         lines += [
@@ -96,6 +97,12 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
     def topic_node(topic: RecordedResource) -> str:
         return chart.node(topic, f'(["{_escape(_short(topic))}"]):::topic')
 
+    def external_topic_node(arn: str) -> str:
+        # A topic another stack owns (read through a StackReference): known by its ARN only.
+        return chart.node(
+            f"topic:{arn}", f'(["{_escape(arn.rsplit(":", 1)[-1])} (other stack)"]):::topic'
+        )
+
     dead_letter_targets = {
         str(policy.get("deadLetterTargetArn"))
         for r in resources
@@ -122,9 +129,16 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
 
     consumed_queues: set[str] = set()
     for subscription in (r for r in resources if r.type == SUBSCRIPTION):
-        topic = by_arn.get(str(subscription.inputs.get("topic")))
+        topic_arn = str(subscription.inputs.get("topic"))
+        topic = by_arn.get(topic_arn)
         endpoint = by_arn.get(str(subscription.inputs.get("endpoint")))
-        if topic is None or endpoint is None or topic.urn not in topics:
+        if endpoint is None:
+            continue
+        if topic is not None and topic.urn in topics:
+            source = topic_node(topic)
+        elif topic is None and topic_arn.startswith("arn:") and ":sns:" in topic_arn:
+            source = external_topic_node(topic_arn)
+        else:
             continue
         filter_policy = _json(subscription.inputs.get("filterPolicy"))
         label = (
@@ -133,7 +147,7 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
             if isinstance(filter_policy, Mapping)
             else None
         )
-        chart.edge(topic_node(topic), queue_node(endpoint), label=label)
+        chart.edge(source, queue_node(endpoint), label=label)
 
     for queue in (r for r in resources if r.type == QUEUE):
         policy = _json(queue.inputs.get("redrivePolicy"))
