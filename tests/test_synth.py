@@ -9,6 +9,7 @@ import re
 import sys
 import textwrap
 from pathlib import Path
+from threading import get_ident
 from typing import Any
 
 import pulumi
@@ -75,6 +76,10 @@ CONFIG_PROGRAM = """
     pulumi.export("owner", config.require("owner"))
     pulumi.export("region", pulumi.Config("aws").require("region"))
     pulumi.export("where", [pulumi.get_project(), pulumi.get_stack()])
+    pulumi.export(
+        "secret_keys",
+        [key for key in ("shop:token", "shop:greeting") if pulumi.runtime.is_config_secret(key)],
+    )
 """
 
 CONFIG_STACK = """\
@@ -108,6 +113,7 @@ def test_stack_config_reaches_the_program_as_the_engine_passes_it(tmp_path: Path
         "owner": "platform-team",
         "region": "eu-west-1",
         "where": ["shop", "dev"],
+        "secret_keys": ["shop:token"],
     }
     assert synthesis.secret_outputs == frozenset({"token"})
 
@@ -531,6 +537,20 @@ def test_a_failing_program_reports_type_message_and_its_own_line(tmp_path: Path)
     assert isinstance(raised.value, EventInfraError)
 
 
+def test_the_location_is_the_deepest_frame_in_the_programs_own_files(tmp_path: Path) -> None:
+    write_program(
+        tmp_path,
+        "import helpers\n\nhelpers.check('a:b')\n",
+        extra_files={"helpers.py": "def check(arn):\n    return int(arn)\n"},
+    )
+    with pytest.raises(ProgramError) as raised:
+        synthesize(tmp_path, "dev")
+    assert str(raised.value) == (
+        f"The Pulumi program failed at {tmp_path / 'helpers.py'}:2: "
+        "ValueError: invalid literal for int() with base 10: 'a:b'"
+    )
+
+
 def test_a_missing_required_config_value_is_a_program_error_at_its_line(tmp_path: Path) -> None:
     write_program(tmp_path, "import pulumi\n\npulumi.Config().require('missing')\n")
     with pytest.raises(ProgramError) as raised:
@@ -597,23 +617,82 @@ def test_program_warnings_are_diagnostics_even_when_the_caller_makes_them_errors
 # --- repeated runs -----------------------------------------------------------------------------
 
 
-def test_two_runs_in_one_process_record_identical_graphs(tmp_path: Path) -> None:
+# Components whose children wait on invokes and on each other: with RPC answers coming back from
+# worker threads, the registration order of this program varied between runs.
+FAN_OUT_PROGRAM = """
+    import json
+    import pulumi
+    import pulumi_aws as aws
+    import extra
+
+    class Consumer(pulumi.ComponentResource):
+        def __init__(self, name, topic, opts=None):
+            super().__init__("test:index:Consumer", name, None, opts)
+            child = pulumi.ResourceOptions(parent=self)
+            invoke = pulumi.InvokeOptions(parent=self)
+            account = aws.get_caller_identity_output(opts=invoke).account_id
+            region = aws.get_region_output(opts=invoke).region
+            dlq = aws.sqs.Queue(f"{name}-dlq", opts=child)
+            queue = aws.sqs.Queue(
+                f"{name}-queue",
+                redrive_policy=dlq.arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn})),
+                opts=child,
+            )
+            aws.sqs.QueuePolicy(
+                f"{name}-policy",
+                queue_url=queue.url,
+                policy=pulumi.Output.all(queue.arn, topic.arn, account, region).apply(json.dumps),
+                opts=child,
+            )
+            aws.sns.TopicSubscription(
+                f"{name}-sub", topic=topic.arn, protocol="sqs", endpoint=queue.arn, opts=child
+            )
+            self.queue_arn = queue.arn
+            self.register_outputs({"queueArn": queue.arn})
+
+    topics = [aws.sns.Topic(f"t{index}") for index in range(3)]
+    consumers = [Consumer(f"c{index}", topics[index % 3]) for index in range(8)]
+    pulumi.export("queues", [consumer.queue_arn for consumer in consumers])
+"""
+
+
+def test_runs_in_one_process_record_identical_graphs_and_restore_the_process(
+    tmp_path: Path,
+) -> None:
     write_program(
         tmp_path,
-        NAMING_PROGRAM.replace("import json", "import json\n    import extra"),
+        FAN_OUT_PROGRAM,
         extra_files={"extra.py": "import pulumi_aws as aws\n\naws.sns.Topic('from-module')\n"},
     )
-    (tmp_path / "handler").mkdir()
     cwd, path = os.getcwd(), list(sys.path)
 
-    first = synthesize(tmp_path, "dev")
-    second = synthesize(tmp_path, "dev")
+    runs = [synthesize(tmp_path, "dev") for _ in range(4)]
 
-    assert first.resources[0].name == "from-module"  # re-imported, so declared again
-    assert second.resources == first.resources
-    assert second.outputs == first.outputs
+    first = runs[0]
+    assert len(first.resources) == 4 + 8 * 5
+    assert first.resources[0].name == "from-module"
+    assert all(run.resources == first.resources for run in runs[1:])
+    assert all(run.outputs == first.outputs for run in runs[1:])
     assert (os.getcwd(), sys.path) == (cwd, path)
-    assert "extra" not in sys.modules
+    assert "extra" not in sys.modules  # so the next run imports it, and declares its topic, again
+
+
+def test_the_monitor_answers_on_the_thread_that_runs_the_program(tmp_path: Path) -> None:
+    # Answering inline, not from worker threads, is what makes the order reproducible.
+    write_program(
+        tmp_path,
+        """
+        import threading
+        import pulumi
+        import pulumi_aws as aws
+
+        aws.sqs.Queue("q")
+        pulumi.export("thread", threading.get_ident())
+        """,
+    )
+    threads: list[int] = []
+    synthesis = synthesize(tmp_path, "dev", progress=lambda _: threads.append(get_ident()))
+    assert threads == [synthesis.outputs["thread"]]
 
 
 def test_record_runs_a_component_and_leaves_the_callers_runtime_alone() -> None:
@@ -636,6 +715,47 @@ def test_record_runs_a_component_and_leaves_the_callers_runtime_alone() -> None:
     )
     assert component.outputs == {"queueArn": queue.outputs["arn"]}
     assert (pulumi.get_project(), pulumi.get_stack()) == ("project", "stack")
+
+
+def test_kubernetes_random_and_policy_document_mocks() -> None:
+    import pulumi_kubernetes as kubernetes
+    import pulumi_random as random
+
+    documents: dict[str, str] = {}
+
+    def build() -> None:
+        kubernetes.core.v1.ConfigMap("Orders-Settings", data={"a": "b"})
+        kubernetes.core.v1.Namespace("events")
+        random.RandomString("suffix", length=12, upper=False, special=False)
+        aws.iam.get_policy_document_output(
+            statements=[
+                {
+                    "actions": ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+                    "resources": ["arn:aws:sqs:us-east-1:123456789012:orders"],
+                    "principals": [{"type": "Service", "identifiers": ["lambda.amazonaws.com"]}],
+                }
+            ]
+        ).json.apply(lambda text: documents.setdefault("json", text))
+
+    synthesis = record(build)
+    config_map = synthesis.named("Orders-Settings")
+    namespace = synthesis.named("events")
+    assert re.fullmatch(r"orders-settings-[0-9a-f]{8}", config_map.outputs["metadata"]["name"])
+    assert config_map.outputs["metadata"]["namespace"] == "default"
+    assert config_map.id == f"default/{config_map.outputs['metadata']['name']}"
+    assert "namespace" not in namespace.outputs["metadata"]  # a cluster-scoped kind
+    assert re.fullmatch(r"[a-z0-9]{12}", synthesis.named("suffix").outputs["result"])
+    assert json.loads(documents["json"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+                "Resource": "arn:aws:sqs:us-east-1:123456789012:orders",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+            }
+        ],
+    }
 
 
 def test_record_lets_exceptions_from_the_build_through() -> None:

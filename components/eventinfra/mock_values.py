@@ -746,8 +746,12 @@ def _partition(_: Mapping[str, Any], environment: CloudEnvironment) -> dict[str,
     }
 
 
-def _condition_values(values: Any) -> Any:
-    return values[0] if isinstance(values, list) and len(values) == 1 else values
+def _string_list(values: Any) -> Any:
+    # As the provider renders every string set: reverse-sorted, a single value as a string.
+    if not isinstance(values, list):
+        return values
+    ordered = sorted(values, reverse=True)
+    return ordered[0] if len(ordered) == 1 else ordered
 
 
 def _policy_document(args: Mapping[str, Any], _: CloudEnvironment) -> dict[str, Any]:
@@ -765,18 +769,18 @@ def _policy_document(args: Mapping[str, Any], _: CloudEnvironment) -> dict[str, 
             ("notResources", "NotResource"),
         ):
             if statement.get(source):
-                rendered[target] = _condition_values(sorted(statement[source], reverse=True))
+                rendered[target] = _string_list(statement[source])
         for source, target in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
             if statement.get(source):
                 principals: dict[str, Any] = {}
                 for principal in statement[source]:
-                    principals[principal["type"]] = _condition_values(principal["identifiers"])
+                    principals[principal["type"]] = _string_list(principal["identifiers"])
                 rendered[target] = "*" if principals == {"*": "*"} else principals
         if statement.get("conditions"):
             conditions: dict[str, dict[str, Any]] = {}
             for condition in statement["conditions"]:
-                conditions.setdefault(condition["test"], {})[condition["variable"]] = (
-                    _condition_values(condition["values"])
+                conditions.setdefault(condition["test"], {})[condition["variable"]] = _string_list(
+                    condition["values"]
                 )
             rendered["Condition"] = conditions
         statements.append(rendered)
