@@ -6,8 +6,8 @@ import sys
 # The CLI runs this file by path (runpy); make the sibling rules package importable.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from eventinfra_policies import ALL_POLICIES  # noqa: E402
-from pulumi_policy import PolicyPack  # noqa: E402
+from eventinfra_policies import ALL_POLICIES
+from pulumi_policy import PolicyPack
 
 PolicyPack(
     name="eventinfra",

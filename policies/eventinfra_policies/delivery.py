@@ -53,13 +53,17 @@ SQS_DLQ_GUIDE: Final = (
     "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
     "sqs-dead-letter-queues.html"
 )
-SNS_SQS_GUIDE: Final = "https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html"
+SNS_SQS_GUIDE: Final = (
+    "https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html"
+)
 SNS_SSE_GUIDE: Final = (
     "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
     "#compatibility-with-aws-services"
 )
 SNS_DLQ_GUIDE: Final = "https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html"
-LAMBDA_SQS_RETRIES: Final = "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html"
+LAMBDA_SQS_RETRIES: Final = (
+    "https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html"
+)
 CDK_NAG: Final = PolicyComplianceFramework(
     name="cdk-nag", version="2", reference="https://github.com/cdklabs/cdk-nag/blob/main/RULES.md"
 )
@@ -128,7 +132,9 @@ def _key_grants_sns(document: Any) -> bool:
     needed = ("kms:GenerateDataKey", "kms:Decrypt")
     for action in needed:
         granted = False
-        for statement in as_list(document.get("Statement") if isinstance(document, Mapping) else None):
+        for statement in as_list(
+            document.get("Statement") if isinstance(document, Mapping) else None
+        ):
             if (
                 isinstance(statement, Mapping)
                 and SNS_PRINCIPAL in service_principals(statement)
@@ -140,7 +146,9 @@ def _key_grants_sns(document: Any) -> bool:
     return True
 
 
-def _check_encryption_compatible(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+def _check_encryption_compatible(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
     stack = Stack(args)
     graph = queue_graph(stack)
     keys = stack.index(KMS_KEY, "arn", "keyId", "id")
@@ -230,7 +238,8 @@ def _check_queue_has_dlq(args: StackValidationArgs, report_violation: ReportViol
             report_violation(
                 f"SQS queue '{queue.name}' must have a dead-letter queue, because a message that "
                 "keeps failing is otherwise retried until it expires and is lost. Set "
-                'redrivePolicy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 5}) '
+                "redrivePolicy = json.dumps("
+                '{"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 5}) '
                 "on it (the DLQ gets redriveAllowPolicy byQueue), or tag a terminal parking queue "
                 "eventinfra:role=parking with redriveAllowPolicy denyAll.",
                 queue.urn,
@@ -258,7 +267,9 @@ sqs_queue_has_dlq = StackValidationPolicy(
 
 
 @resource_validator([QUEUE, REDRIVE_POLICY])
-def _check_max_receive_count(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_max_receive_count(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
     config = args.get_config()
     minimum = number(config.get("minimum"), DEFAULT_MIN_RECEIVE_COUNT)
     maximum = number(config.get("maximum"), DEFAULT_MAX_RECEIVE_COUNT)
@@ -282,20 +293,30 @@ def _check_max_receive_count(args: ResourceValidationArgs, report_violation: Rep
 
 sqs_max_receive_count = ResourceValidationPolicy(
     name="sqs-max-receive-count",
-    description="A queue's redrive maxReceiveCount lies within the configured bounds (default 5–50).",
+    description="A queue's redrive maxReceiveCount lies within the configured bounds "
+    "(default 5-50).",
     validate=_check_max_receive_count,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,
     display_name="SQS maxReceiveCount within bounds",
     config_schema=PolicyConfigSchema(
         properties={
-            "minimum": {"type": "integer", "minimum": 1, "maximum": 1000,
-                        "default": DEFAULT_MIN_RECEIVE_COUNT},
-            "maximum": {"type": "integer", "minimum": 1, "maximum": 1000,
-                        "default": DEFAULT_MAX_RECEIVE_COUNT},
+            "minimum": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 1000,
+                "default": DEFAULT_MIN_RECEIVE_COUNT,
+            },
+            "maximum": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 1000,
+                "default": DEFAULT_MAX_RECEIVE_COUNT,
+            },
         }
     ),
-    remediation_steps="Set redrivePolicy.maxReceiveCount between the configured minimum and maximum.",
+    remediation_steps="Set redrivePolicy.maxReceiveCount between the configured minimum and "
+    "maximum.",
     url=LAMBDA_SQS_RETRIES,
     tags=["dlq", "sqs"],
 )
@@ -325,7 +346,8 @@ def _check_dlq_retention(args: StackValidationArgs, report_violation: ReportViol
                 continue
             report_violation(
                 f"SQS queue '{dlq.name}' must retain messages longer than its source queue "
-                f"'{queue.name}' ({seconds(kept)} ≤ {seconds(source)}), because a standard DLQ keeps "
+                f"'{queue.name}' ({seconds(kept)} ≤ {seconds(source)}), because a standard DLQ "
+                "keeps "
                 "each message's original enqueue time and would expire dead letters early. Set "
                 f"messageRetentionSeconds = {SQS_MAX_RETENTION_SECONDS} (14 days) on the DLQ.",
                 dlq.urn,
@@ -403,7 +425,7 @@ def _check_subscription_dlq(args: StackValidationArgs, report_violation: ReportV
             report_violation(
                 f"SNS subscription '{subscription.name}' must have a dead-letter queue, because "
                 f"SNS drops a message it cannot deliver to its {protocol} endpoint after its "
-                "retries. Set redrivePolicy = json.dumps({\"deadLetterTargetArn\": dlq.arn}) and "
+                'retries. Set redrivePolicy = json.dumps({"deadLetterTargetArn": dlq.arn}) and '
                 "let sns.amazonaws.com send to that DLQ.",
                 subscription.urn,
             )

@@ -87,7 +87,9 @@ def _check_visibility(args: StackValidationArgs, report_violation: ReportViolati
             function = _function_of(mapping, functions)
             if queue is None or function is None:
                 continue
-            visibility = number(queue.get("visibilityTimeoutSeconds"), SQS_DEFAULT_VISIBILITY_SECONDS)
+            visibility = number(
+                queue.get("visibilityTimeoutSeconds"), SQS_DEFAULT_VISIBILITY_SECONDS
+            )
             timeout = number(function.get("timeout"), LAMBDA_DEFAULT_TIMEOUT_SECONDS)
             window = number(mapping.get("maximumBatchingWindowInSeconds"), 0)
             needed = multiplier * timeout + window
@@ -95,7 +97,7 @@ def _check_visibility(args: StackValidationArgs, report_violation: ReportViolati
                 continue
             report_violation(
                 f"SQS queue '{queue.name}' must have a visibility timeout of at least "
-                f"{seconds(needed)} ({multiplier:g} × Lambda '{function.name}' timeout "
+                f"{seconds(needed)} ({multiplier:g} x Lambda '{function.name}' timeout "
                 f"{seconds(timeout)} + batching window {seconds(window)}), found "
                 f"{seconds(visibility)}, because messages become visible again while the function "
                 "still works on them and are processed twice or dead-lettered. Set "
@@ -107,7 +109,7 @@ def _check_visibility(args: StackValidationArgs, report_violation: ReportViolati
 
 lambda_sqs_visibility_timeout = StackValidationPolicy(
     name="lambda-sqs-visibility-timeout",
-    description="A queue consumed by Lambda has visibility ≥ multiplier × function timeout + "
+    description="A queue consumed by Lambda has visibility ≥ multiplier x function timeout + "
     "batching window (multiplier default 6).",
     validate=_check_visibility,
     enforcement_level=EnforcementLevel.MANDATORY,
@@ -118,7 +120,7 @@ lambda_sqs_visibility_timeout = StackValidationPolicy(
             "multiplier": {"type": "number", "minimum": 1, "default": DEFAULT_MULTIPLIER},
         }
     ),
-    remediation_steps="Set the queue's visibilityTimeoutSeconds to at least 6 × the function "
+    remediation_steps="Set the queue's visibilityTimeoutSeconds to at least 6 x the function "
     "timeout plus the event source mapping's maximumBatchingWindowInSeconds.",
     url=LAMBDA_SQS_GUIDE,
     tags=["lambda", "sqs", "cdk-nag:LambdaEventSourceSQSVisibilityTimeout"],
@@ -196,7 +198,9 @@ def _check_idempotency(args: StackValidationArgs, report_violation: ReportViolat
 
     def verdict(consumer: Res, queue_arn: str, wired: list[Res], kind: str) -> None:
         queue = queues.get(queue_arn)
-        declared = consumer.tags.get(IDEMPOTENCY_TAG) or (queue.tags.get(IDEMPOTENCY_TAG) if queue else None)
+        declared = consumer.tags.get(IDEMPOTENCY_TAG) or (
+            queue.tags.get(IDEMPOTENCY_TAG) if queue else None
+        )
         if declared:
             return
         queue_label = f"queue '{queue.name}'" if queue else f"queue {queue_arn}"
@@ -249,8 +253,12 @@ def _check_idempotency(args: StackValidationArgs, report_violation: ReportViolat
                 continue  # judged with its function above
             document = policy.json("policy")
             for queue_arn in _consumed_queues(document):
-                verdict(policy, queue_arn, _granted_tables([document], tables_by_arn),
-                        "Queue consumer (IAM policy)")
+                verdict(
+                    policy,
+                    queue_arn,
+                    _granted_tables([document], tables_by_arn),
+                    "Queue consumer (IAM policy)",
+                )
     stack.finish()
 
 
@@ -323,7 +331,8 @@ idempotency_table_shape = ResourceValidationPolicy(
             "ttlAttribute": {"type": "string", "default": DEFAULT_TTL_ATTRIBUTE},
         }
     ),
-    remediation_steps="Use hashKey 'id' (type S) and ttl {attributeName: 'expiration', enabled: true}.",
+    remediation_steps="Use hashKey 'id' (type S) and ttl "
+    "{attributeName: 'expiration', enabled: true}.",
     url=POWERTOOLS_IDEMPOTENCY,
     tags=["idempotency", "dynamodb"],
 )

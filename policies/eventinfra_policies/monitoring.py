@@ -70,7 +70,9 @@ def _check_dlq_alarm(args: StackValidationArgs, report_violation: ReportViolatio
             alarms = alarms_on(stack, "AWS/SQS", "QueueName", str(name))
             if any(a.get("metricName") == DEPTH_METRIC and _fires_above_zero(a) for a in alarms):
                 continue
-            wrong = [str(a.get("metricName")) for a in alarms if a.get("metricName") != DEPTH_METRIC]
+            wrong = [
+                str(a.get("metricName")) for a in alarms if a.get("metricName") != DEPTH_METRIC
+            ]
             hint = (
                 f" The alarm on {', '.join(sorted(set(wrong)))} does not count: redriven and "
                 "SNS-dead-lettered messages are never 'sent', so it can stay silent."
@@ -89,7 +91,8 @@ def _check_dlq_alarm(args: StackValidationArgs, report_violation: ReportViolatio
 
 sqs_dlq_has_depth_alarm = StackValidationPolicy(
     name="sqs-dlq-has-depth-alarm",
-    description="Every DLQ has an alarm on ApproximateNumberOfMessagesVisible > 0 for its QueueName.",
+    description="Every DLQ has an alarm on ApproximateNumberOfMessagesVisible > 0 for its "
+    "QueueName.",
     validate=_check_dlq_alarm,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
@@ -113,8 +116,11 @@ def _check_age_alarm(args: StackValidationArgs, report_violation: ReportViolatio
                 continue
             name = str(queue.get("name") or short_name_from_arn(str(queue.get("arn") or "")))
             retention = number(queue.get("messageRetentionSeconds"), SQS_DEFAULT_RETENTION_SECONDS)
-            alarms = [a for a in alarms_on(stack, "AWS/SQS", "QueueName", name)
-                      if a.get("metricName") == AGE_METRIC]
+            alarms = [
+                a
+                for a in alarms_on(stack, "AWS/SQS", "QueueName", name)
+                if a.get("metricName") == AGE_METRIC
+            ]
             if any(number(a.get("threshold"), float("inf")) < retention for a in alarms):
                 continue
             report_violation(
@@ -130,7 +136,8 @@ def _check_age_alarm(args: StackValidationArgs, report_violation: ReportViolatio
 
 sqs_queue_has_age_alarm = StackValidationPolicy(
     name="sqs-queue-has-age-alarm",
-    description="Every source queue has an ApproximateAgeOfOldestMessage alarm below its retention.",
+    description="Every source queue has an ApproximateAgeOfOldestMessage alarm below its "
+    "retention.",
     validate=_check_age_alarm,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,
@@ -177,7 +184,8 @@ def _check_error_alarm(args: StackValidationArgs, report_violation: ReportViolat
 
 lambda_consumer_has_error_alarm = StackValidationPolicy(
     name="lambda-consumer-has-error-alarm",
-    description="Every Lambda consumer (on an event source mapping) has an AWS/Lambda Errors alarm.",
+    description="Every Lambda consumer (on an event source mapping) has an AWS/Lambda Errors "
+    "alarm.",
     validate=_check_error_alarm,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,
@@ -218,7 +226,10 @@ alarm_has_actions = ResourceValidationPolicy(
     url="https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html"
     "#cloudwatch-15",
     framework=PolicyComplianceFramework(
-        name="Checkov", version="3", reference="CKV_AWS_319", specification="cdk-nag CloudWatchAlarmAction"
+        name="Checkov",
+        version="3",
+        reference="CKV_AWS_319",
+        specification="cdk-nag CloudWatchAlarmAction",
     ),
     tags=["monitoring", "CKV_AWS_319", "CloudWatch.15", "cdk-nag:CloudWatchAlarmAction"],
 )
@@ -248,7 +259,8 @@ def _check_log_retention(args: StackValidationArgs, report_violation: ReportViol
                 found = f"keeps logs {days:g} days"
             report_violation(
                 f"Lambda function '{function.name}' must log to a declared log group {group_name} "
-                f"with retention of at least {minimum:g} days, because logs kept forever cost money "
+                f"with retention of at least {minimum:g} days, because logs kept forever cost "
+                "money "
                 f"and hold personal data longer than needed; the group {found}. Declare an "
                 f"aws.cloudwatch.LogGroup named {group_name} with retentionInDays.",
                 function.urn,
@@ -258,7 +270,8 @@ def _check_log_retention(args: StackValidationArgs, report_violation: ReportViol
 
 lambda_log_retention = StackValidationPolicy(
     name="lambda-log-retention",
-    description="Every Lambda function's log group is declared with a retention (config minimumDays).",
+    description="Every Lambda function's log group is declared with a retention "
+    "(config minimumDays).",
     validate=_check_log_retention,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.LOW,

@@ -178,7 +178,15 @@ resource_policy_not_public = ResourceValidationPolicy(
     "list actions explicitly.",
     url="https://docs.aws.amazon.com/securityhub/latest/userguide/sqs-controls.html#sqs-3",
     framework=CHECKOV,
-    tags=["security", "CKV_AWS_168", "CKV_AWS_169", "CKV_AWS_72", "CKV_AWS_385", "CKV_AWS_387", "SQS.3"],
+    tags=[
+        "security",
+        "CKV_AWS_168",
+        "CKV_AWS_169",
+        "CKV_AWS_72",
+        "CKV_AWS_385",
+        "CKV_AWS_387",
+        "SQS.3",
+    ],
 )
 
 
@@ -199,14 +207,20 @@ def _check_tls_only(args: StackValidationArgs, report_violation: ReportViolation
     for resource in stack.of(QUEUE, TOPIC):
         with stack.checking(resource):
             is_queue = resource.type == QUEUE
-            documents = queue_policies(stack, resource) if is_queue else topic_policies(stack, resource)
+            documents = (
+                queue_policies(stack, resource) if is_queue else topic_policies(stack, resource)
+            )
             if any(_denies_insecure_transport(d) for d in documents):
                 continue
-            kind, policy = ("SQS queue", "aws.sqs.QueuePolicy") if is_queue else ("SNS topic", "aws.sns.TopicPolicy")
+            kind, policy = (
+                ("SQS queue", "aws.sqs.QueuePolicy")
+                if is_queue
+                else ("SNS topic", "aws.sns.TopicPolicy")
+            )
             report_violation(
                 f"{kind} '{resource.name}' must deny requests without TLS, because its policy "
                 "otherwise accepts plain-HTTP calls that expose messages in transit. Add to its "
-                f"{policy} a statement: Effect Deny, Principal \"*\", Action all, Condition "
+                f'{policy} a statement: Effect Deny, Principal "*", Action all, Condition '
                 '{"Bool": {"aws:SecureTransport": "false"}}.',
                 resource.urn,
             )
@@ -220,7 +234,8 @@ resource_policy_tls_only = StackValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.LOW,
     display_name="Queues and topics require TLS",
-    remediation_steps="Add a Deny statement on aws:SecureTransport = false to the queue/topic policy.",
+    remediation_steps="Add a Deny statement on aws:SecureTransport = false to the queue/topic "
+    "policy.",
     url="https://github.com/cdklabs/cdk-nag/blob/main/RULES.md",
     tags=["security", "AwsSolutions-SQS4", "AwsSolutions-SNS3"],
 )
@@ -231,7 +246,11 @@ resource_policy_tls_only = StackValidationPolicy(
 
 @resource_validator([KMS_KEY])
 def _check_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    spec = get(args.props, "customerMasterKeySpec") or get(args.props, "keySpec") or "SYMMETRIC_DEFAULT"
+    spec = (
+        get(args.props, "customerMasterKeySpec")
+        or get(args.props, "keySpec")
+        or "SYMMETRIC_DEFAULT"
+    )
     usage = get(args.props, "keyUsage") or "ENCRYPT_DECRYPT"
     if spec != "SYMMETRIC_DEFAULT" or usage != "ENCRYPT_DECRYPT":
         return  # AWS rotates only symmetric encryption keys

@@ -58,131 +58,295 @@ class Res:
 
 
 def _queue(name: str, **props: Any) -> dict[str, Any]:
-    return {"name": name, "arn": queue_arn(name), "url": queue_url(name),
-            "kmsMasterKeyId": KEY_ARN, "fifoQueue": False, **props}
+    return {
+        "name": name,
+        "arn": queue_arn(name),
+        "url": queue_url(name),
+        "kmsMasterKeyId": KEY_ARN,
+        "fifoQueue": False,
+        **props,
+    }
 
 
-def _alarm(metric: str, namespace: str, dimensions: dict[str, str], threshold: float,
-           operator: str = "GreaterThanThreshold") -> dict[str, Any]:
-    return {"namespace": namespace, "metricName": metric, "dimensions": dimensions,
-            "threshold": threshold, "comparisonOperator": operator, "statistic": "Maximum",
-            "period": 60, "evaluationPeriods": 1, "alarmActions": [ALERTS_ARN],
-            "actionsEnabled": True}
+def _alarm(
+    metric: str,
+    namespace: str,
+    dimensions: dict[str, str],
+    threshold: float,
+    operator: str = "GreaterThanThreshold",
+) -> dict[str, Any]:
+    return {
+        "namespace": namespace,
+        "metricName": metric,
+        "dimensions": dimensions,
+        "threshold": threshold,
+        "comparisonOperator": operator,
+        "statistic": "Maximum",
+        "period": 60,
+        "evaluationPeriods": 1,
+        "alarmActions": [ALERTS_ARN],
+        "actionsEnabled": True,
+    }
 
 
 def _queue_policy(name: str, *senders: str) -> dict[str, Any]:
     statements = []
     if senders:
-        statements.append({
-            "Sid": "AllowSubscribedTopics", "Effect": "Allow",
-            "Principal": {"Service": "sns.amazonaws.com"}, "Action": ["sqs:SendMessage"],
+        statements.append(
+            {
+                "Sid": "AllowSubscribedTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": ["sqs:SendMessage"],
+                "Resource": queue_arn(name),
+                "Condition": {"ArnEquals": {"aws:SourceArn": list(senders)}},
+            }
+        )
+    statements.append(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["sqs:SendMessage", "sqs:ReceiveMessage"],
             "Resource": queue_arn(name),
-            "Condition": {"ArnEquals": {"aws:SourceArn": list(senders)}}})
-    statements.append({
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-        "Action": ["sqs:SendMessage", "sqs:ReceiveMessage"], "Resource": queue_arn(name),
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
-    return {"queueUrl": queue_url(name),
-            "policy": json.dumps({"Version": "2012-10-17", "Statement": statements})}
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )
+    return {
+        "queueUrl": queue_url(name),
+        "policy": json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    }
 
 
 def happy_stack() -> dict[str, Res]:
     """A compliant stack: topic → queue (+DLQ) → Lambda, and an external consumer of a 2nd queue."""
-    key_policy = {"Version": "2012-10-17", "Statement": [
-        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-         "Action": ["kms:DescribeKey", "kms:PutKeyPolicy"], "Resource": "*"},
-        {"Sid": "Services", "Effect": "Allow",
-         "Principal": {"Service": ["sns.amazonaws.com", "cloudwatch.amazonaws.com"]},
-         "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*"}]}
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Admin",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": ["kms:DescribeKey", "kms:PutKeyPolicy"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "Services",
+                "Effect": "Allow",
+                "Principal": {"Service": ["sns.amazonaws.com", "cloudwatch.amazonaws.com"]},
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": "*",
+            },
+        ],
+    }
     consume = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"]
     records = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 
     def table(name: str) -> dict[str, Any]:
-        return {"name": name, "arn": table_arn(name), "hashKey": "id",
-                "attributes": [{"name": "id", "type": "S"}],
-                "ttl": {"attributeName": "expiration", "enabled": True},
-                "billingMode": "PAY_PER_REQUEST", "tags": {"eventinfra:role": "idempotency"}}
+        return {
+            "name": name,
+            "arn": table_arn(name),
+            "hashKey": "id",
+            "attributes": [{"name": "id", "type": "S"}],
+            "ttl": {"attributeName": "expiration", "enabled": True},
+            "billingMode": "PAY_PER_REQUEST",
+            "tags": {"eventinfra:role": "idempotency"},
+        }
 
     def dlq(name: str, source: str) -> dict[str, Any]:
-        return _queue(name, messageRetentionSeconds=1209600, tags={"eventinfra:role": "dlq"},
-                      redriveAllowPolicy=json.dumps({"redrivePermission": "byQueue",
-                                                     "sourceQueueArns": [queue_arn(source)]}))
+        return _queue(
+            name,
+            messageRetentionSeconds=1209600,
+            tags={"eventinfra:role": "dlq"},
+            redriveAllowPolicy=json.dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [queue_arn(source)]}
+            ),
+        )
 
     def source(name: str, visibility: float) -> dict[str, Any]:
-        return _queue(name, visibilityTimeoutSeconds=visibility, messageRetentionSeconds=345600,
-                      redrivePolicy=json.dumps({"deadLetterTargetArn": queue_arn(f"{name}-dlq"),
-                                                "maxReceiveCount": 5}))
+        return _queue(
+            name,
+            visibilityTimeoutSeconds=visibility,
+            messageRetentionSeconds=345600,
+            redrivePolicy=json.dumps(
+                {"deadLetterTargetArn": queue_arn(f"{name}-dlq"), "maxReceiveCount": 5}
+            ),
+        )
 
     def subscription(name: str) -> dict[str, Any]:
-        return {"protocol": "sqs", "topic": TOPIC_ARN, "endpoint": queue_arn(name),
-                "redrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn(f"{name}-dlq")})}
+        return {
+            "protocol": "sqs",
+            "topic": TOPIC_ARN,
+            "endpoint": queue_arn(name),
+            "redrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn(f"{name}-dlq")}),
+        }
 
     def iam(*pairs: tuple[list[str], str]) -> str:
-        return json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": actions, "Resource": [arn]} for actions, arn in pairs]})
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": actions, "Resource": [arn]}
+                    for actions, arn in pairs
+                ],
+            }
+        )
 
     resources = [
-        Res("aws:kms/key:Key", "key", {"arn": KEY_ARN, "keyId": KEY_ARN.rsplit("/", 1)[1],
-                                       "enableKeyRotation": True, "policy": json.dumps(key_policy),
-                                       "customerMasterKeySpec": "SYMMETRIC_DEFAULT",
-                                       "keyUsage": "ENCRYPT_DECRYPT"}),
-        Res("aws:sns/topic:Topic", "orders-topic", {"name": "dev-orders", "arn": TOPIC_ARN,
-                                                    "kmsMasterKeyId": KEY_ARN}),
-        Res("aws:sns/topicPolicy:TopicPolicy", "orders-topic-policy", {
-            "arn": TOPIC_ARN, "policy": json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-                "Action": ["sns:Publish"], "Resource": TOPIC_ARN,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})}),
+        Res(
+            "aws:kms/key:Key",
+            "key",
+            {
+                "arn": KEY_ARN,
+                "keyId": KEY_ARN.rsplit("/", 1)[1],
+                "enableKeyRotation": True,
+                "policy": json.dumps(key_policy),
+                "customerMasterKeySpec": "SYMMETRIC_DEFAULT",
+                "keyUsage": "ENCRYPT_DECRYPT",
+            },
+        ),
+        Res(
+            "aws:sns/topic:Topic",
+            "orders-topic",
+            {"name": "dev-orders", "arn": TOPIC_ARN, "kmsMasterKeyId": KEY_ARN},
+        ),
+        Res(
+            "aws:sns/topicPolicy:TopicPolicy",
+            "orders-topic-policy",
+            {
+                "arn": TOPIC_ARN,
+                "policy": json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "DenyInsecureTransport",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": ["sns:Publish"],
+                                "Resource": TOPIC_ARN,
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ],
+                    }
+                ),
+            },
+        ),
         # A Lambda consumer.
         Res("aws:sqs/queue:Queue", "billing-queue", source("dev-billing", 180)),
         Res("aws:sqs/queue:Queue", "billing-dlq", dlq("dev-billing-dlq", "dev-billing")),
-        Res("aws:sqs/queuePolicy:QueuePolicy", "billing-queue-policy",
-            _queue_policy("dev-billing", TOPIC_ARN)),
-        Res("aws:sqs/queuePolicy:QueuePolicy", "billing-dlq-policy",
-            _queue_policy("dev-billing-dlq", TOPIC_ARN)),
-        Res("aws:sns/topicSubscription:TopicSubscription", "billing-subscription",
-            subscription("dev-billing")),
+        Res(
+            "aws:sqs/queuePolicy:QueuePolicy",
+            "billing-queue-policy",
+            _queue_policy("dev-billing", TOPIC_ARN),
+        ),
+        Res(
+            "aws:sqs/queuePolicy:QueuePolicy",
+            "billing-dlq-policy",
+            _queue_policy("dev-billing-dlq", TOPIC_ARN),
+        ),
+        Res(
+            "aws:sns/topicSubscription:TopicSubscription",
+            "billing-subscription",
+            subscription("dev-billing"),
+        ),
         Res("aws:dynamodb/table:Table", "billing-idempotency", table("dev-billing-idempotency")),
-        Res("aws:lambda/function:Function", "billing-function", {
-            "name": "dev-billing", "arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:dev-billing",
-            "role": f"arn:aws:iam::{ACCOUNT}:role/billing-role", "timeout": 30,
-            "environment": {"variables": {"IDEMPOTENCY_TABLE_NAME": "dev-billing-idempotency"}},
-            "loggingConfig": {"logGroup": "/aws/lambda/dev-billing", "logFormat": "JSON"}}),
-        Res("aws:iam/rolePolicy:RolePolicy", "billing-role-policy", {
-            "role": "billing-role",
-            "policy": iam((consume, queue_arn("dev-billing")),
-                          (records, table_arn("dev-billing-idempotency")))}),
-        Res("aws:cloudwatch/logGroup:LogGroup", "billing-logs",
-            {"name": "/aws/lambda/dev-billing", "retentionInDays": 14}),
-        Res("aws:lambda/eventSourceMapping:EventSourceMapping", "billing-event-source", {
-            "eventSourceArn": queue_arn("dev-billing"),
-            "functionName": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:dev-billing",
-            "batchSize": 10, "maximumBatchingWindowInSeconds": 0,
-            "functionResponseTypes": ["ReportBatchItemFailures"]}),
-        Res("aws:cloudwatch/metricAlarm:MetricAlarm", "billing-errors-alarm",
-            _alarm("Errors", "AWS/Lambda", {"FunctionName": "dev-billing"}, 1,
-                   "GreaterThanOrEqualToThreshold")),
+        Res(
+            "aws:lambda/function:Function",
+            "billing-function",
+            {
+                "name": "dev-billing",
+                "arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:dev-billing",
+                "role": f"arn:aws:iam::{ACCOUNT}:role/billing-role",
+                "timeout": 30,
+                "environment": {"variables": {"IDEMPOTENCY_TABLE_NAME": "dev-billing-idempotency"}},
+                "loggingConfig": {"logGroup": "/aws/lambda/dev-billing", "logFormat": "JSON"},
+            },
+        ),
+        Res(
+            "aws:iam/rolePolicy:RolePolicy",
+            "billing-role-policy",
+            {
+                "role": "billing-role",
+                "policy": iam(
+                    (consume, queue_arn("dev-billing")),
+                    (records, table_arn("dev-billing-idempotency")),
+                ),
+            },
+        ),
+        Res(
+            "aws:cloudwatch/logGroup:LogGroup",
+            "billing-logs",
+            {"name": "/aws/lambda/dev-billing", "retentionInDays": 14},
+        ),
+        Res(
+            "aws:lambda/eventSourceMapping:EventSourceMapping",
+            "billing-event-source",
+            {
+                "eventSourceArn": queue_arn("dev-billing"),
+                "functionName": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:dev-billing",
+                "batchSize": 10,
+                "maximumBatchingWindowInSeconds": 0,
+                "functionResponseTypes": ["ReportBatchItemFailures"],
+            },
+        ),
+        Res(
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            "billing-errors-alarm",
+            _alarm(
+                "Errors",
+                "AWS/Lambda",
+                {"FunctionName": "dev-billing"},
+                1,
+                "GreaterThanOrEqualToThreshold",
+            ),
+        ),
         # An external consumer.
         Res("aws:sqs/queue:Queue", "audit-queue", source("dev-audit", 30)),
         Res("aws:sqs/queue:Queue", "audit-dlq", dlq("dev-audit-dlq", "dev-audit")),
-        Res("aws:sqs/queuePolicy:QueuePolicy", "audit-queue-policy",
-            _queue_policy("dev-audit", TOPIC_ARN)),
-        Res("aws:sqs/queuePolicy:QueuePolicy", "audit-dlq-policy",
-            _queue_policy("dev-audit-dlq", TOPIC_ARN)),
-        Res("aws:sns/topicSubscription:TopicSubscription", "audit-subscription",
-            subscription("dev-audit")),
+        Res(
+            "aws:sqs/queuePolicy:QueuePolicy",
+            "audit-queue-policy",
+            _queue_policy("dev-audit", TOPIC_ARN),
+        ),
+        Res(
+            "aws:sqs/queuePolicy:QueuePolicy",
+            "audit-dlq-policy",
+            _queue_policy("dev-audit-dlq", TOPIC_ARN),
+        ),
+        Res(
+            "aws:sns/topicSubscription:TopicSubscription",
+            "audit-subscription",
+            subscription("dev-audit"),
+        ),
         Res("aws:dynamodb/table:Table", "audit-idempotency", table("dev-audit-idempotency")),
-        Res("aws:iam/policy:Policy", "audit-consumer-policy", {
-            "policy": iam((consume, queue_arn("dev-audit")),
-                          (records, table_arn("dev-audit-idempotency")))}),
+        Res(
+            "aws:iam/policy:Policy",
+            "audit-consumer-policy",
+            {
+                "policy": iam(
+                    (consume, queue_arn("dev-audit")), (records, table_arn("dev-audit-idempotency"))
+                )
+            },
+        ),
     ]
     for name in ("dev-billing", "dev-audit"):
-        resources.append(Res("aws:cloudwatch/metricAlarm:MetricAlarm", f"{name}-dlq-alarm",
-                             _alarm("ApproximateNumberOfMessagesVisible", "AWS/SQS",
-                                    {"QueueName": f"{name}-dlq"}, 0)))
-        resources.append(Res("aws:cloudwatch/metricAlarm:MetricAlarm", f"{name}-age-alarm",
-                             _alarm("ApproximateAgeOfOldestMessage", "AWS/SQS",
-                                    {"QueueName": name}, 1800)))
+        resources.append(
+            Res(
+                "aws:cloudwatch/metricAlarm:MetricAlarm",
+                f"{name}-dlq-alarm",
+                _alarm(
+                    "ApproximateNumberOfMessagesVisible", "AWS/SQS", {"QueueName": f"{name}-dlq"}, 0
+                ),
+            )
+        )
+        resources.append(
+            Res(
+                "aws:cloudwatch/metricAlarm:MetricAlarm",
+                f"{name}-age-alarm",
+                _alarm("ApproximateAgeOfOldestMessage", "AWS/SQS", {"QueueName": name}, 1800),
+            )
+        )
     return {r.name: r for r in resources}
 
 
@@ -217,12 +381,20 @@ def _proxied(props: Mapping[str, Any]) -> Any:
     return unknown_checking_proxy(json.loads(json.dumps(props)))
 
 
-def check_resource(policy: Policy, resource: Res, config: Mapping[str, Any] | None = None) -> Outcome:
+def check_resource(
+    policy: Policy, resource: Res, config: Mapping[str, Any] | None = None
+) -> Outcome:
     """Run a resource policy's validate on one resource, as the SDK's Analyze does."""
     outcome = Outcome([])
     args = ResourceValidationArgs(
-        resource.type, _proxied(resource.props), resource.urn, resource.name,
-        PolicyResourceOptions(False, [], False, [], None, []), None, dict(config or {}))
+        resource.type,
+        _proxied(resource.props),
+        resource.urn,
+        resource.name,
+        PolicyResourceOptions(False, [], False, [], None, []),
+        None,
+        dict(config or {}),
+    )
 
     def report(message: str, urn: str | None = None) -> None:
         outcome.violations.append((message, urn))
@@ -231,16 +403,29 @@ def check_resource(policy: Policy, resource: Res, config: Mapping[str, Any] | No
     return outcome
 
 
-def check_stack(policy: Policy, stack: Mapping[str, Res] | list[Res],
-                config: Mapping[str, Any] | None = None) -> Outcome:
+def check_stack(
+    policy: Policy, stack: Mapping[str, Res] | list[Res], config: Mapping[str, Any] | None = None
+) -> Outcome:
     """Run a stack policy's validate over the resources, as the SDK's AnalyzeStack does."""
     resources = list(stack.values()) if isinstance(stack, Mapping) else list(stack)
     outcome = Outcome([])
     args = StackValidationArgs(
-        [PolicyResource(r.type, _proxied(r.props), r.urn, r.name,
-                        PolicyResourceOptions(False, [], False, [], None, []), None, None, [], {})
-         for r in resources],
-        dict(config or {}))
+        [
+            PolicyResource(
+                r.type,
+                _proxied(r.props),
+                r.urn,
+                r.name,
+                PolicyResourceOptions(False, [], False, [], None, []),
+                None,
+                None,
+                [],
+                {},
+            )
+            for r in resources
+        ],
+        dict(config or {}),
+    )
 
     def report(message: str, urn: str | None = None) -> None:
         outcome.violations.append((message, urn))
@@ -249,8 +434,12 @@ def check_stack(policy: Policy, stack: Mapping[str, Res] | list[Res],
     return outcome
 
 
-def _run(validate: Callable[..., Any] | list[Callable[..., Any]], args: Any,
-         report: Callable[..., None], outcome: Outcome) -> None:
+def _run(
+    validate: Callable[..., Any] | list[Callable[..., Any]],
+    args: Any,
+    report: Callable[..., None],
+    outcome: Outcome,
+) -> None:
     for function in validate if isinstance(validate, list) else [validate]:
         try:
             function(args, report)

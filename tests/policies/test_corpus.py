@@ -43,11 +43,24 @@ def test_every_case_is_listed() -> None:
 @pytest.mark.parametrize("case", sorted(EXPECTED))
 def test_case_trips_exactly_its_policy(case: str, capsys: pytest.CaptureFixture[str]) -> None:
     policy, resource = EXPECTED[case]
-    code = main(["check", "--program", str(CORPUS / case), "--stack", "dev", "--format", "json",
-                 "--policy-config", str(ALL_MANDATORY)])
+    code = main(
+        [
+            "check",
+            "--program",
+            str(CORPUS / case),
+            "--stack",
+            "dev",
+            "--format",
+            "json",
+            "--policy-config",
+            str(ALL_MANDATORY),
+        ]
+    )
     output = json.loads(capsys.readouterr().out)
-    found = [(v["policy"], v["enforcementLevel"], (v["urn"] or "").rsplit("::", 1)[-1])
-             for v in output["violations"]]
+    found = [
+        (v["policy"], v["enforcementLevel"], (v["urn"] or "").rsplit("::", 1)[-1])
+        for v in output["violations"]
+    ]
     assert found == [(policy, "mandatory", resource)]
     assert code == EXIT_MANDATORY_VIOLATION
     message = output["violations"][0]["message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from eventinfra_policies import delivery
 
 from tests.policies.factories import (
     DELETE,
@@ -16,8 +17,6 @@ from tests.policies.factories import (
     mutate,
     queue_arn,
 )
-
-from eventinfra_policies import delivery  # noqa: I001  (importable once factories set the path)
 
 SNS_FIX = (
     'Add an aws.sqs.QueuePolicy statement: Effect Allow, Principal {"Service": '
@@ -41,7 +40,9 @@ def _names(outcome) -> list[str]:
     return [urn.rsplit("::", 1)[-1] for _, urn in outcome.violations]
 
 
-@pytest.mark.parametrize("policy", [p for p in delivery.POLICIES if p.name != "sqs-max-receive-count"])
+@pytest.mark.parametrize(
+    "policy", [p for p in delivery.POLICIES if p.name != "sqs-max-receive-count"]
+)
 def test_happy_stack_passes(policy) -> None:
     outcome = check_stack(policy, happy_stack())
     assert (outcome.violations, outcome.not_applicable) == ([], None)
@@ -77,10 +78,19 @@ def test_delivery_fails_without_queue_policy() -> None:
 
 
 def test_delivery_fails_for_another_topic() -> None:
-    other = {"Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
-        "Action": "sqs:SendMessage", "Resource": queue_arn("dev-audit"),
-        "Condition": {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:eu-west-1:123456789012:other"}}}]}
+    other = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn("dev-audit"),
+                "Condition": {
+                    "ArnEquals": {"aws:SourceArn": "arn:aws:sns:eu-west-1:123456789012:other"}
+                },
+            }
+        ]
+    }
     stack = mutate(happy_stack(), "audit-queue-policy", policy=json.dumps(other))
     assert check_stack(delivery.sns_sqs_delivery_allowed, stack).messages == [MISSING_PERMISSION]
 
@@ -118,9 +128,16 @@ def test_encryption_fails_on_sqs_managed_sse() -> None:
 
 
 def test_encryption_fails_when_key_policy_omits_sns() -> None:
-    admin_only = {"Statement": [{"Effect": "Allow",
-                                 "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                                 "Action": "kms:*", "Resource": "*"}]}
+    admin_only = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ]
+    }
     stack = mutate(happy_stack(), "key", policy=json.dumps(admin_only))
     outcome = check_stack(delivery.sns_sqs_encryption_compatible, stack)
     # The subscribed queues and the DLQs their subscriptions dead-letter to.
@@ -163,8 +180,11 @@ def test_dlq_is_never_recognised_by_name_or_tag() -> None:
 
 
 def test_parking_queue_is_exempt_only_with_tag_and_deny_all() -> None:
-    parking = {"redriveAllowPolicy": json.dumps({"redrivePermission": "denyAll"}),
-               "tags": {"eventinfra:role": "parking"}, "redrivePolicy": DELETE}
+    parking = {
+        "redriveAllowPolicy": json.dumps({"redrivePermission": "denyAll"}),
+        "tags": {"eventinfra:role": "parking"},
+        "redrivePolicy": DELETE,
+    }
     stack = mutate(happy_stack(), "audit-queue", **parking)
     assert check_stack(delivery.sqs_queue_has_dlq, stack).violations == []
     untagged = mutate(stack, "audit-queue", tags={})
@@ -175,10 +195,16 @@ def test_separate_redrive_policy_resource_counts() -> None:
     from tests.policies.factories import Res, queue_url
 
     stack = mutate(happy_stack(), "audit-queue", redrivePolicy=DELETE)
-    stack["audit-redrive"] = Res("aws:sqs/redrivePolicy:RedrivePolicy", "audit-redrive", {
-        "queueUrl": queue_url("dev-audit"),
-        "redrivePolicy": json.dumps({"deadLetterTargetArn": queue_arn("dev-audit-dlq"),
-                                     "maxReceiveCount": 5})})
+    stack["audit-redrive"] = Res(
+        "aws:sqs/redrivePolicy:RedrivePolicy",
+        "audit-redrive",
+        {
+            "queueUrl": queue_url("dev-audit"),
+            "redrivePolicy": json.dumps(
+                {"deadLetterTargetArn": queue_arn("dev-audit-dlq"), "maxReceiveCount": 5}
+            ),
+        },
+    )
     assert check_stack(delivery.sqs_queue_has_dlq, stack).violations == []
 
 
@@ -222,10 +248,12 @@ def test_max_receive_count_too_high() -> None:
 
 
 def test_max_receive_count_configurable() -> None:
-    outcome = check_resource(delivery.sqs_max_receive_count, _with_count(8),
-                             {"minimum": 10, "maximum": 20})
+    outcome = check_resource(
+        delivery.sqs_max_receive_count, _with_count(8), {"minimum": 10, "maximum": 20}
+    )
     assert outcome.messages[0].startswith(
-        "SQS queue 'audit-queue' must set maxReceiveCount to at least 10 (found 8)")
+        "SQS queue 'audit-queue' must set maxReceiveCount to at least 10 (found 8)"
+    )
 
 
 def test_max_receive_count_unknown_is_not_applicable() -> None:
@@ -292,14 +320,22 @@ def test_dlq_type_unknown_is_not_applicable() -> None:
 # ---------------------------------------------------------------- subscriptions and topics
 
 
-@pytest.mark.parametrize("protocol,endpoint", [
-    ("sqs", queue_arn("dev-audit")),
-    ("https", "https://example.com/hook"),
-    ("lambda", "arn:aws:lambda:eu-west-1:123456789012:function:f"),
-])
+@pytest.mark.parametrize(
+    "protocol,endpoint",
+    [
+        ("sqs", queue_arn("dev-audit")),
+        ("https", "https://example.com/hook"),
+        ("lambda", "arn:aws:lambda:eu-west-1:123456789012:function:f"),
+    ],
+)
 def test_subscription_without_dlq_fails(protocol: str, endpoint: str) -> None:
-    stack = mutate(happy_stack(), "audit-subscription", protocol=protocol, endpoint=endpoint,
-                   redrivePolicy=DELETE)
+    stack = mutate(
+        happy_stack(),
+        "audit-subscription",
+        protocol=protocol,
+        endpoint=endpoint,
+        redrivePolicy=DELETE,
+    )
     assert check_stack(delivery.sns_subscription_has_dlq, stack).messages == [
         f"SNS subscription 'audit-subscription' must have a dead-letter queue, because SNS drops "
         f"a message it cannot deliver to its {protocol} endpoint after its retries. Set "
@@ -309,11 +345,20 @@ def test_subscription_without_dlq_fails(protocol: str, endpoint: str) -> None:
 
 
 def test_email_subscription_and_parking_subscription_are_exempt() -> None:
-    stack = mutate(happy_stack(), "billing-subscription", protocol="email",
-                   endpoint="ops@example.com", redrivePolicy=DELETE)
+    stack = mutate(
+        happy_stack(),
+        "billing-subscription",
+        protocol="email",
+        endpoint="ops@example.com",
+        redrivePolicy=DELETE,
+    )
     stack = mutate(stack, "audit-subscription", redrivePolicy=DELETE)
-    stack = mutate(stack, "audit-queue", tags={"eventinfra:role": "parking"},
-                   redriveAllowPolicy=json.dumps({"redrivePermission": "denyAll"}))
+    stack = mutate(
+        stack,
+        "audit-queue",
+        tags={"eventinfra:role": "parking"},
+        redriveAllowPolicy=json.dumps({"redrivePermission": "denyAll"}),
+    )
     assert check_stack(delivery.sns_subscription_has_dlq, stack).violations == []
 
 

@@ -13,23 +13,38 @@ from eventinfra.synth import synthesize
 REPOSITORY = Path(__file__).resolve().parents[2]
 PACK = REPOSITORY / "policies"
 POLICY_NAMES = {
-    "sns-sqs-delivery-allowed", "sns-sqs-encryption-compatible", "sqs-queue-has-dlq",
-    "sqs-max-receive-count", "sqs-dlq-retention-exceeds-source", "sqs-dlq-type-matches",
-    "sns-subscription-has-dlq", "sns-topic-has-subscriber",
-    "lambda-sqs-visibility-timeout", "lambda-sqs-partial-batch-response",
-    "consumer-has-idempotency-store", "idempotency-table-shape",
-    "sqs-dlq-has-depth-alarm", "sqs-queue-has-age-alarm", "lambda-consumer-has-error-alarm",
-    "alarm-has-actions", "lambda-log-retention",
-    "sqs-queue-encrypted", "sns-topic-encrypted", "resource-policy-not-public",
-    "resource-policy-tls-only", "kms-key-rotation", "iam-no-wildcards",
+    "sns-sqs-delivery-allowed",
+    "sns-sqs-encryption-compatible",
+    "sqs-queue-has-dlq",
+    "sqs-max-receive-count",
+    "sqs-dlq-retention-exceeds-source",
+    "sqs-dlq-type-matches",
+    "sns-subscription-has-dlq",
+    "sns-topic-has-subscriber",
+    "lambda-sqs-visibility-timeout",
+    "lambda-sqs-partial-batch-response",
+    "consumer-has-idempotency-store",
+    "idempotency-table-shape",
+    "sqs-dlq-has-depth-alarm",
+    "sqs-queue-has-age-alarm",
+    "lambda-consumer-has-error-alarm",
+    "alarm-has-actions",
+    "lambda-log-retention",
+    "sqs-queue-encrypted",
+    "sns-topic-encrypted",
+    "resource-policy-not-public",
+    "resource-policy-tls-only",
+    "kms-key-rotation",
+    "iam-no-wildcards",
 }
 
 
 def _evaluate(stack: str) -> PolicyReport:
     synthesis = synthesize(REPOSITORY, stack)
     config = json.loads((PACK / "config" / f"{stack}.json").read_text(encoding="utf-8"))
-    return evaluate_policies(synthesis.resources, PACK, policy_config=config, stack=stack,
-                             project=synthesis.project)
+    return evaluate_policies(
+        synthesis.resources, PACK, policy_config=config, stack=stack, project=synthesis.project
+    )
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -38,8 +53,11 @@ def report(request: pytest.FixtureRequest) -> PolicyReport:
 
 
 def test_no_mandatory_violation(report: PolicyReport) -> None:
-    mandatory = [(v.policy_name, v.urn, v.message) for v in report.violations
-                 if v.enforcement_level == "mandatory"]
+    mandatory = [
+        (v.policy_name, v.urn, v.message)
+        for v in report.violations
+        if v.enforcement_level == "mandatory"
+    ]
     assert mandatory == []
 
 

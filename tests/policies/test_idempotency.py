@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from eventinfra_policies import idempotency
 
 from tests.policies.factories import (
     DELETE,
@@ -16,10 +17,13 @@ from tests.policies.factories import (
     queue_arn,
 )
 
-from eventinfra_policies import idempotency  # noqa: I001
-
-RECEIVE_ONLY = json.dumps({"Statement": [{"Effect": "Allow", "Action": "sqs:ReceiveMessage",
-                                          "Resource": queue_arn("dev-audit")}]})
+RECEIVE_ONLY = json.dumps(
+    {
+        "Statement": [
+            {"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": queue_arn("dev-audit")}
+        ]
+    }
+)
 NOT_IDEMPOTENT = (
     "{kind} '{name}' must record handled messages of queue '{queue}' in an idempotency table, "
     "because SQS delivers at least once and a redelivered message would be processed twice. "
@@ -39,18 +43,23 @@ def test_policy_names() -> None:
     ]
 
 
-@pytest.mark.parametrize("policy", [idempotency.lambda_sqs_visibility_timeout,
-                                    idempotency.consumer_has_idempotency_store])
+@pytest.mark.parametrize(
+    "policy",
+    [idempotency.lambda_sqs_visibility_timeout, idempotency.consumer_has_idempotency_store],
+)
 def test_happy_stack_passes(policy) -> None:
     outcome = check_stack(policy, happy_stack())
     assert (outcome.violations, outcome.not_applicable) == ([], None)
 
 
-@pytest.mark.parametrize("policy,name", [
-    (idempotency.lambda_sqs_partial_batch_response, "billing-event-source"),
-    (idempotency.idempotency_table_shape, "billing-idempotency"),
-    (idempotency.idempotency_table_shape, "audit-idempotency"),
-])
+@pytest.mark.parametrize(
+    "policy,name",
+    [
+        (idempotency.lambda_sqs_partial_batch_response, "billing-event-source"),
+        (idempotency.idempotency_table_shape, "billing-idempotency"),
+        (idempotency.idempotency_table_shape, "audit-idempotency"),
+    ],
+)
 def test_happy_resources_pass(policy, name: str) -> None:
     outcome = check_resource(policy, happy_stack()[name])
     assert (outcome.violations, outcome.not_applicable) == ([], None)
@@ -61,7 +70,7 @@ def test_happy_resources_pass(policy, name: str) -> None:
 
 def _visibility_message(needed: int, window: int, found: int) -> str:
     return (
-        f"SQS queue 'billing-queue' must have a visibility timeout of at least {needed} s (6 × "
+        f"SQS queue 'billing-queue' must have a visibility timeout of at least {needed} s (6 x "
         f"Lambda 'billing-function' timeout 30 s + batching window {window} s), found {found} s, "
         "because messages become visible again while the function still works on them and are "
         f"processed twice or dead-lettered. Set visibilityTimeoutSeconds = {needed} on the queue "
@@ -87,8 +96,9 @@ def test_absent_timeout_means_three_seconds() -> None:
     stack = mutate(stack, "billing-queue", visibilityTimeoutSeconds=17)
     outcome = check_stack(idempotency.lambda_sqs_visibility_timeout, stack)
     assert outcome.messages[0].startswith(
-        "SQS queue 'billing-queue' must have a visibility timeout of at least 18 s (6 × Lambda "
-        "'billing-function' timeout 3 s")
+        "SQS queue 'billing-queue' must have a visibility timeout of at least 18 s (6 x Lambda "
+        "'billing-function' timeout 3 s"
+    )
 
 
 def test_batching_window_adds_to_the_requirement() -> None:
@@ -98,10 +108,12 @@ def test_batching_window_adds_to_the_requirement() -> None:
 
 
 def test_visibility_multiplier_is_configurable() -> None:
-    outcome = check_stack(idempotency.lambda_sqs_visibility_timeout, happy_stack(),
-                          {"multiplier": 7})
+    outcome = check_stack(
+        idempotency.lambda_sqs_visibility_timeout, happy_stack(), {"multiplier": 7}
+    )
     assert outcome.messages[0].startswith(
-        "SQS queue 'billing-queue' must have a visibility timeout of at least 210 s (7 ×")
+        "SQS queue 'billing-queue' must have a visibility timeout of at least 210 s (7 x"
+    )
 
 
 def test_visibility_unknown_timeout_is_not_applicable() -> None:
@@ -115,8 +127,9 @@ def test_visibility_unknown_timeout_is_not_applicable() -> None:
 
 
 def test_partial_batch_response_missing_fails() -> None:
-    mapping = mutate(happy_stack(), "billing-event-source",
-                     functionResponseTypes=DELETE)["billing-event-source"]
+    mapping = mutate(happy_stack(), "billing-event-source", functionResponseTypes=DELETE)[
+        "billing-event-source"
+    ]
     assert check_resource(idempotency.lambda_sqs_partial_batch_response, mapping).messages == [
         "Lambda event source mapping 'billing-event-source' must report batch item failures "
         "(batch size 10), because otherwise one failing message makes the whole batch return to "
@@ -126,23 +139,33 @@ def test_partial_batch_response_missing_fails() -> None:
 
 
 def test_partial_batch_absent_batch_size_defaults_to_ten_and_size_one_passes() -> None:
-    stack = mutate(happy_stack(), "billing-event-source", functionResponseTypes=[],
-                   batchSize=DELETE)
-    assert check_resource(idempotency.lambda_sqs_partial_batch_response,
-                          stack["billing-event-source"]).violations != []
+    stack = mutate(
+        happy_stack(), "billing-event-source", functionResponseTypes=[], batchSize=DELETE
+    )
+    assert (
+        check_resource(
+            idempotency.lambda_sqs_partial_batch_response, stack["billing-event-source"]
+        ).violations
+        != []
+    )
     single = mutate(stack, "billing-event-source", batchSize=1)["billing-event-source"]
     assert check_resource(idempotency.lambda_sqs_partial_batch_response, single).violations == []
 
 
 def test_partial_batch_non_sqs_source_is_ignored() -> None:
-    kinesis = mutate(happy_stack(), "billing-event-source", functionResponseTypes=DELETE,
-                     eventSourceArn="arn:aws:kinesis:eu-west-1:1:stream/s")["billing-event-source"]
+    kinesis = mutate(
+        happy_stack(),
+        "billing-event-source",
+        functionResponseTypes=DELETE,
+        eventSourceArn="arn:aws:kinesis:eu-west-1:1:stream/s",
+    )["billing-event-source"]
     assert check_resource(idempotency.lambda_sqs_partial_batch_response, kinesis).violations == []
 
 
 def test_partial_batch_unknown_source_is_not_applicable() -> None:
-    mapping = mutate(happy_stack(), "billing-event-source",
-                     eventSourceArn=UNKNOWN)["billing-event-source"]
+    mapping = mutate(happy_stack(), "billing-event-source", eventSourceArn=UNKNOWN)[
+        "billing-event-source"
+    ]
     outcome = check_resource(idempotency.lambda_sqs_partial_batch_response, mapping)
     assert outcome.violations == []
     assert outcome.not_applicable == (
@@ -158,8 +181,11 @@ def test_lambda_without_table_fails() -> None:
     stack = mutate(happy_stack(), "billing-function", environment=DELETE)
     stack = mutate(stack, "billing-role-policy", policy=RECEIVE_ONLY)
     outcome = check_stack(idempotency.consumer_has_idempotency_store, stack)
-    assert outcome.messages == [NOT_IDEMPOTENT.format(
-        kind="Lambda function", name="billing-function", queue="billing-queue")]
+    assert outcome.messages == [
+        NOT_IDEMPOTENT.format(
+            kind="Lambda function", name="billing-function", queue="billing-queue"
+        )
+    ]
 
 
 def test_lambda_wired_by_env_var_alone_passes() -> None:
@@ -169,29 +195,41 @@ def test_lambda_wired_by_env_var_alone_passes() -> None:
 
 def test_lambda_env_var_naming_a_table_outside_the_stack_fails() -> None:
     stack = mutate(happy_stack(), "billing-role-policy", policy=RECEIVE_ONLY)
-    stack = mutate(stack, "billing-function",
-                   environment={"variables": {"IDEMPOTENCY_TABLE_NAME": "somewhere-else"}})
+    stack = mutate(
+        stack,
+        "billing-function",
+        environment={"variables": {"IDEMPOTENCY_TABLE_NAME": "somewhere-else"}},
+    )
     assert check_stack(idempotency.consumer_has_idempotency_store, stack).messages == [
-        NOT_IDEMPOTENT.format(kind="Lambda function", name="billing-function",
-                              queue="billing-queue")]
+        NOT_IDEMPOTENT.format(
+            kind="Lambda function", name="billing-function", queue="billing-queue"
+        )
+    ]
 
 
 def test_external_consumer_without_table_fails() -> None:
     stack = mutate(happy_stack(), "audit-consumer-policy", policy=RECEIVE_ONLY)
     assert check_stack(idempotency.consumer_has_idempotency_store, stack).messages == [
-        NOT_IDEMPOTENT.format(kind="Queue consumer (IAM policy)", name="audit-consumer-policy",
-                              queue="audit-queue")]
+        NOT_IDEMPOTENT.format(
+            kind="Queue consumer (IAM policy)", name="audit-consumer-policy", queue="audit-queue"
+        )
+    ]
 
 
 def test_explicit_declaration_tag_passes() -> None:
-    stack = mutate(happy_stack(), "audit-consumer-policy", policy=RECEIVE_ONLY,
-                   tags={"eventinfra:idempotency": "dedup by order id in the orders database"})
+    stack = mutate(
+        happy_stack(),
+        "audit-consumer-policy",
+        policy=RECEIVE_ONLY,
+        tags={"eventinfra:idempotency": "dedup by order id in the orders database"},
+    )
     assert check_stack(idempotency.consumer_has_idempotency_store, stack).violations == []
 
 
 def test_table_without_ttl_fails() -> None:
-    stack = mutate(happy_stack(), "audit-idempotency",
-                   ttl={"attributeName": "expiration", "enabled": False})
+    stack = mutate(
+        happy_stack(), "audit-idempotency", ttl={"attributeName": "expiration", "enabled": False}
+    )
     assert check_stack(idempotency.consumer_has_idempotency_store, stack).messages == [
         "Queue consumer (IAM policy) 'audit-consumer-policy' must use an idempotency table with "
         "TTL enabled, because records of handled messages otherwise pile up forever; table "
@@ -205,15 +243,17 @@ def test_idempotency_unknown_policy_is_not_applicable() -> None:
     outcome = check_stack(idempotency.consumer_has_idempotency_store, stack)
     assert outcome.violations == []
     assert "'audit-consumer-policy': string value at .policy can't be known" in (
-        outcome.not_applicable)
+        outcome.not_applicable
+    )
 
 
 # ---------------------------------------------------------------- idempotency-table-shape
 
 
 def test_table_wrong_hash_key_fails() -> None:
-    table = mutate(happy_stack(), "audit-idempotency", hashKey="pk",
-                   attributes=[{"name": "pk", "type": "S"}])["audit-idempotency"]
+    table = mutate(
+        happy_stack(), "audit-idempotency", hashKey="pk", attributes=[{"name": "pk", "type": "S"}]
+    )["audit-idempotency"]
     assert check_resource(idempotency.idempotency_table_shape, table).messages == [
         "DynamoDB table 'audit-idempotency' must have the string hash key 'id' (found 'pk', type "
         "'S'), because the idempotency library stores each message under 'id'. Set hashKey = "
@@ -222,10 +262,16 @@ def test_table_wrong_hash_key_fails() -> None:
 
 
 def test_table_numeric_key_fails() -> None:
-    table = mutate(happy_stack(), "audit-idempotency",
-                   attributes=[{"name": "id", "type": "N"}])["audit-idempotency"]
-    assert check_resource(idempotency.idempotency_table_shape, table).messages[0].startswith(
-        "DynamoDB table 'audit-idempotency' must have the string hash key 'id' (found 'id', type 'N')")
+    table = mutate(happy_stack(), "audit-idempotency", attributes=[{"name": "id", "type": "N"}])[
+        "audit-idempotency"
+    ]
+    assert (
+        check_resource(idempotency.idempotency_table_shape, table)
+        .messages[0]
+        .startswith(
+            "DynamoDB table 'audit-idempotency' must have the string hash key 'id' (found 'id', type 'N')"
+        )
+    )
 
 
 def test_table_without_ttl_shape_fails() -> None:
@@ -239,12 +285,19 @@ def test_table_without_ttl_shape_fails() -> None:
 
 def test_table_shape_configurable_and_untagged_ignored() -> None:
     table = happy_stack()["audit-idempotency"]
-    outcome = check_resource(idempotency.idempotency_table_shape, table,
-                             {"keyAttribute": "messageId", "ttlAttribute": "expiresAt"})
+    outcome = check_resource(
+        idempotency.idempotency_table_shape,
+        table,
+        {"keyAttribute": "messageId", "ttlAttribute": "expiresAt"},
+    )
     assert len(outcome.violations) == 2
     untagged = mutate(happy_stack(), "audit-idempotency", tags={}, hashKey="pk")
-    assert check_resource(idempotency.idempotency_table_shape,
-                          untagged["audit-idempotency"]).violations == []
+    assert (
+        check_resource(
+            idempotency.idempotency_table_shape, untagged["audit-idempotency"]
+        ).violations
+        == []
+    )
 
 
 def test_table_shape_unknown_is_not_applicable() -> None:

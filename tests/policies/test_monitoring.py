@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from eventinfra_policies import monitoring
 
 from tests.policies.factories import (
     DELETE,
@@ -12,8 +13,6 @@ from tests.policies.factories import (
     happy_stack,
     mutate,
 )
-
-from eventinfra_policies import monitoring  # noqa: I001
 
 DEPTH = (
     "SQS queue 'audit-dlq' must have a CloudWatch alarm on AWS/SQS "
@@ -33,7 +32,9 @@ def test_policy_names() -> None:
     ]
 
 
-@pytest.mark.parametrize("policy", [p for p in monitoring.POLICIES if p.name != "alarm-has-actions"])
+@pytest.mark.parametrize(
+    "policy", [p for p in monitoring.POLICIES if p.name != "alarm-has-actions"]
+)
 def test_happy_stack_passes(policy) -> None:
     outcome = check_stack(policy, happy_stack())
     assert (outcome.violations, outcome.not_applicable) == ([], None)
@@ -42,9 +43,14 @@ def test_happy_stack_passes(policy) -> None:
 def test_dlq_alarm_on_messages_sent_fails() -> None:
     stack = mutate(happy_stack(), "dev-audit-dlq-alarm", metricName="NumberOfMessagesSent")
     outcome = check_stack(monitoring.sqs_dlq_has_depth_alarm, stack)
-    assert outcome.messages == [DEPTH.format(hint=(
-        " The alarm on NumberOfMessagesSent does not count: redriven and SNS-dead-lettered "
-        "messages are never 'sent', so it can stay silent."))]
+    assert outcome.messages == [
+        DEPTH.format(
+            hint=(
+                " The alarm on NumberOfMessagesSent does not count: redriven and SNS-dead-lettered "
+                "messages are never 'sent', so it can stay silent."
+            )
+        )
+    ]
     assert outcome.violations[0][1].endswith("::audit-dlq")
 
 
@@ -52,18 +58,25 @@ def test_dlq_without_alarm_fails() -> None:
     stack = happy_stack()
     del stack["dev-audit-dlq-alarm"]
     assert check_stack(monitoring.sqs_dlq_has_depth_alarm, stack).messages == [
-        DEPTH.format(hint="")]
+        DEPTH.format(hint="")
+    ]
 
 
-@pytest.mark.parametrize("operator,threshold,fires", [
-    ("GreaterThanThreshold", 0, True),
-    ("GreaterThanOrEqualToThreshold", 1, True),
-    ("GreaterThanThreshold", 10, False),
-    ("LessThanThreshold", 0, False),
-])
-def test_dlq_alarm_must_fire_on_the_first_message(operator: str, threshold: float, fires: bool) -> None:
-    stack = mutate(happy_stack(), "dev-audit-dlq-alarm", comparisonOperator=operator,
-                   threshold=threshold)
+@pytest.mark.parametrize(
+    "operator,threshold,fires",
+    [
+        ("GreaterThanThreshold", 0, True),
+        ("GreaterThanOrEqualToThreshold", 1, True),
+        ("GreaterThanThreshold", 10, False),
+        ("LessThanThreshold", 0, False),
+    ],
+)
+def test_dlq_alarm_must_fire_on_the_first_message(
+    operator: str, threshold: float, fires: bool
+) -> None:
+    stack = mutate(
+        happy_stack(), "dev-audit-dlq-alarm", comparisonOperator=operator, threshold=threshold
+    )
     violations = check_stack(monitoring.sqs_dlq_has_depth_alarm, stack).violations
     assert (violations == []) is fires
 
@@ -71,13 +84,16 @@ def test_dlq_alarm_must_fire_on_the_first_message(operator: str, threshold: floa
 def test_dlq_alarm_on_another_queue_fails() -> None:
     stack = mutate(happy_stack(), "dev-audit-dlq-alarm", dimensions={"QueueName": "dev-audit"})
     assert check_stack(monitoring.sqs_dlq_has_depth_alarm, stack).messages == [
-        DEPTH.format(hint="")]
+        DEPTH.format(hint="")
+    ]
 
 
 def test_dlq_alarm_unknown_name_is_not_applicable() -> None:
     stack = mutate(happy_stack(), "audit-dlq", name=UNKNOWN)
     outcome = check_stack(monitoring.sqs_dlq_has_depth_alarm, stack)
-    assert outcome.violations == [] and "'audit-dlq': string value at .name" in outcome.not_applicable
+    assert (
+        outcome.violations == [] and "'audit-dlq': string value at .name" in outcome.not_applicable
+    )
 
 
 def test_age_alarm_at_or_above_retention_fails() -> None:
@@ -125,7 +141,9 @@ def test_alarm_actions_happy() -> None:
 
 
 def test_alarm_without_actions_fails() -> None:
-    alarm = mutate(happy_stack(), "billing-errors-alarm", alarmActions=DELETE)["billing-errors-alarm"]
+    alarm = mutate(happy_stack(), "billing-errors-alarm", alarmActions=DELETE)[
+        "billing-errors-alarm"
+    ]
     assert check_resource(monitoring.alarm_has_actions, alarm).messages == [
         "CloudWatch alarm 'billing-errors-alarm' must have at least one alarm action, because an "
         "alarm nobody is told about changes nothing. Set alarmActions = [alerts_topic.arn]."
@@ -133,7 +151,9 @@ def test_alarm_without_actions_fails() -> None:
 
 
 def test_alarm_with_actions_disabled_fails() -> None:
-    alarm = mutate(happy_stack(), "billing-errors-alarm", actionsEnabled=False)["billing-errors-alarm"]
+    alarm = mutate(happy_stack(), "billing-errors-alarm", actionsEnabled=False)[
+        "billing-errors-alarm"
+    ]
     assert check_resource(monitoring.alarm_has_actions, alarm).messages == [
         "CloudWatch alarm 'billing-errors-alarm' must have its actions enabled, because a disabled "
         "alarm notifies nobody. Remove actionsEnabled=False."
@@ -141,7 +161,9 @@ def test_alarm_with_actions_disabled_fails() -> None:
 
 
 def test_alarm_unknown_actions_is_not_applicable() -> None:
-    alarm = mutate(happy_stack(), "billing-errors-alarm", alarmActions=[UNKNOWN])["billing-errors-alarm"]
+    alarm = mutate(happy_stack(), "billing-errors-alarm", alarmActions=[UNKNOWN])[
+        "billing-errors-alarm"
+    ]
     outcome = check_resource(monitoring.alarm_has_actions, alarm)
     assert outcome.violations == [] and "alarmActions.0 can't be known" in outcome.not_applicable
 
@@ -158,13 +180,15 @@ def test_log_group_missing_fails() -> None:
     stack = happy_stack()
     del stack["billing-logs"]
     assert check_stack(monitoring.lambda_log_retention, stack).messages == [
-        LOGS.format(minimum=7, found="is not declared")]
+        LOGS.format(minimum=7, found="is not declared")
+    ]
 
 
 def test_log_group_without_retention_fails() -> None:
     stack = mutate(happy_stack(), "billing-logs", retentionInDays=DELETE)
     assert check_stack(monitoring.lambda_log_retention, stack).messages == [
-        LOGS.format(minimum=7, found="sets no retentionInDays (logs kept forever)")]
+        LOGS.format(minimum=7, found="sets no retentionInDays (logs kept forever)")
+    ]
 
 
 def test_log_retention_minimum_configurable() -> None:

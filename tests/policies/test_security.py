@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from eventinfra_policies import security
 
 from tests.policies.factories import (
     DELETE,
@@ -14,8 +15,6 @@ from tests.policies.factories import (
     happy_stack,
     mutate,
 )
-
-from eventinfra_policies import security  # noqa: I001
 
 RESOURCE_POLICIES = [p for p in security.POLICIES if p.name != "resource-policy-tls-only"]
 
@@ -51,8 +50,9 @@ def test_happy_stack_requires_tls() -> None:
 
 
 def test_queue_with_encryption_switched_off_fails() -> None:
-    queue = mutate(happy_stack(), "audit-queue", kmsMasterKeyId=DELETE,
-                   sqsManagedSseEnabled=False)["audit-queue"]
+    queue = mutate(happy_stack(), "audit-queue", kmsMasterKeyId=DELETE, sqsManagedSseEnabled=False)[
+        "audit-queue"
+    ]
     assert check_resource(security.sqs_queue_encrypted, queue).messages == [
         "SQS queue 'audit-queue' must be encrypted at rest, because messages carry business data; "
         "it sets sqsManagedSseEnabled=false and no kmsMasterKeyId. Set kmsMasterKeyId to a "
@@ -92,7 +92,9 @@ def test_topic_on_aws_managed_key_fails() -> None:
         "alias/aws/sns, because CloudWatch alarms and other AWS services cannot publish to a "
         "topic encrypted with an AWS-managed key. Set kmsMasterKeyId to an aws.kms.Key's ARN."
     ]
-    assert check_resource(security.sns_topic_encrypted, topic, {"requireCmk": False}).violations == []
+    assert (
+        check_resource(security.sns_topic_encrypted, topic, {"requireCmk": False}).violations == []
+    )
 
 
 def test_topic_unknown_key_is_not_applicable() -> None:
@@ -111,24 +113,54 @@ PUBLIC = (
 
 @pytest.mark.parametrize("principal", ["*", {"AWS": "*"}, {"AWS": ["*"]}])
 def test_public_queue_policy_fails(principal) -> None:
-    policy = mutate(happy_stack(), "audit-queue-policy", policy=_doc(
-        {"Sid": "Open", "Effect": "Allow", "Principal": principal, "Action": "sqs:SendMessage",
-         "Resource": "arn"}))["audit-queue-policy"]
+    policy = mutate(
+        happy_stack(),
+        "audit-queue-policy",
+        policy=_doc(
+            {
+                "Sid": "Open",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "sqs:SendMessage",
+                "Resource": "arn",
+            }
+        ),
+    )["audit-queue-policy"]
     assert check_resource(security.resource_policy_not_public, policy).messages == [PUBLIC]
 
 
 def test_star_principal_constrained_by_source_arn_passes() -> None:
-    policy = mutate(happy_stack(), "audit-queue-policy", policy=_doc(
-        {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage",
-         "Resource": "arn", "Condition": {"ArnEquals": {"aws:SourceArn": "arn:topic"}}}
-    ))["audit-queue-policy"]
+    policy = mutate(
+        happy_stack(),
+        "audit-queue-policy",
+        policy=_doc(
+            {
+                "Sid": "Open",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "sqs:SendMessage",
+                "Resource": "arn",
+                "Condition": {"ArnEquals": {"aws:SourceArn": "arn:topic"}},
+            }
+        ),
+    )["audit-queue-policy"]
     assert check_resource(security.resource_policy_not_public, policy).violations == []
 
 
 def test_action_star_fails_on_inline_topic_policy() -> None:
-    topic = mutate(happy_stack(), "orders-topic", policy=_doc(
-        {"Sid": "Ops", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-         "Action": "*", "Resource": "arn"}))["orders-topic"]
+    topic = mutate(
+        happy_stack(),
+        "orders-topic",
+        policy=_doc(
+            {
+                "Sid": "Ops",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "*",
+                "Resource": "arn",
+            }
+        ),
+    )["orders-topic"]
     assert check_resource(security.resource_policy_not_public, topic).messages == [
         "SNS topic policy 'orders-topic' must not allow Action \"*\" (statement Ops), because that "
         "also grants deleting, purging and re-permissioning the resource. List the actions the "
@@ -141,7 +173,8 @@ def test_public_policy_unknown_is_not_applicable() -> None:
     outcome = check_resource(security.resource_policy_not_public, policy)
     assert outcome.violations == [] and outcome.not_applicable == (
         "'audit-queue-policy': string value at .policy can't be known during preview; checked "
-        "again during `pulumi up`")
+        "again during `pulumi up`"
+    )
 
 
 # ---------------------------------------------------------------- resource-policy-tls-only
@@ -164,7 +197,8 @@ def test_queue_without_policy_fails() -> None:
     outcome = check_stack(security.resource_policy_tls_only, stack)
     assert [urn.rsplit("::", 1)[-1] for _, urn in outcome.violations] == ["audit-dlq"]
     assert outcome.messages[0].startswith(
-        "SQS queue 'audit-dlq' must deny requests without TLS, because")
+        "SQS queue 'audit-dlq' must deny requests without TLS, because"
+    )
 
 
 def test_tls_unknown_policy_is_not_applicable() -> None:
@@ -185,8 +219,13 @@ def test_key_without_rotation_fails() -> None:
 
 
 def test_asymmetric_key_is_exempt() -> None:
-    key = mutate(happy_stack(), "key", enableKeyRotation=False,
-                 customerMasterKeySpec="RSA_2048", keyUsage="SIGN_VERIFY")["key"]
+    key = mutate(
+        happy_stack(),
+        "key",
+        enableKeyRotation=False,
+        customerMasterKeySpec="RSA_2048",
+        keyUsage="SIGN_VERIFY",
+    )["key"]
     assert check_resource(security.kms_key_rotation, key).violations == []
 
 
@@ -199,9 +238,18 @@ def test_key_rotation_unknown_is_not_applicable() -> None:
 
 
 def test_wildcard_action_fails() -> None:
-    policy = mutate(happy_stack(), "audit-consumer-policy", policy=_doc(
-        {"Sid": "Consume", "Effect": "Allow", "Action": ["sqs:*"],
-         "Resource": "arn:aws:sqs:eu-west-1:123456789012:dev-audit"}))["audit-consumer-policy"]
+    policy = mutate(
+        happy_stack(),
+        "audit-consumer-policy",
+        policy=_doc(
+            {
+                "Sid": "Consume",
+                "Effect": "Allow",
+                "Action": ["sqs:*"],
+                "Resource": "arn:aws:sqs:eu-west-1:123456789012:dev-audit",
+            }
+        ),
+    )["audit-consumer-policy"]
     assert check_resource(security.iam_no_wildcards, policy).messages == [
         "IAM policy 'audit-consumer-policy' must list actions explicitly (statement Consume allows "
         "sqs:*), because wildcards grant actions nobody reviewed, including ones AWS adds later. "
@@ -210,9 +258,13 @@ def test_wildcard_action_fails() -> None:
 
 
 def test_wildcard_resource_fails() -> None:
-    policy = mutate(happy_stack(), "billing-role-policy", policy=_doc(
-        {"Sid": "Read", "Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "*"}
-    ))["billing-role-policy"]
+    policy = mutate(
+        happy_stack(),
+        "billing-role-policy",
+        policy=_doc(
+            {"Sid": "Read", "Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "*"}
+        ),
+    )["billing-role-policy"]
     assert check_resource(security.iam_no_wildcards, policy).messages == [
         "IAM policy 'billing-role-policy' must not grant Resource \"*\" (statement Read), because "
         "it reaches every queue, topic and table in the account. Name the ARNs of the resources "
@@ -221,9 +273,14 @@ def test_wildcard_resource_fails() -> None:
 
 
 def test_allow_listed_actions_and_denies_pass() -> None:
-    policy = mutate(happy_stack(), "billing-role-policy", policy=_doc(
-        {"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"},
-        {"Effect": "Deny", "Action": "*", "Resource": "*"}))["billing-role-policy"]
+    policy = mutate(
+        happy_stack(),
+        "billing-role-policy",
+        policy=_doc(
+            {"Effect": "Allow", "Action": ["xray:PutTraceSegments"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "*", "Resource": "*"},
+        ),
+    )["billing-role-policy"]
     config = {"allowedActions": ["xray:PutTraceSegments"]}
     assert check_resource(security.iam_no_wildcards, policy, config).violations == []
 
@@ -236,8 +293,15 @@ def test_kms_key_policies_are_not_iam_policies() -> None:
 def test_role_inline_policies_are_checked() -> None:
     from tests.policies.factories import Res
 
-    role = Res("aws:iam/role:Role", "role", {"inlinePolicies": [
-        {"name": "all", "policy": _doc({"Effect": "Allow", "Action": "*", "Resource": "*"})}]})
+    role = Res(
+        "aws:iam/role:Role",
+        "role",
+        {
+            "inlinePolicies": [
+                {"name": "all", "policy": _doc({"Effect": "Allow", "Action": "*", "Resource": "*"})}
+            ]
+        },
+    )
     assert len(check_resource(security.iam_no_wildcards, role).violations) == 2
 
 

@@ -1,13 +1,10 @@
 """An external consumer reads a queue with no idempotency store."""
 
-import json
 import sys
 from pathlib import Path
 
-import pulumi_aws as aws
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit  # noqa: E402
+import corpus_kit as kit
 
 key = kit.key("events-key")
 dlq = kit.dead_letter_queue("billing-dlq", key, "billing")

@@ -1,13 +1,10 @@
 """The DLQ alarm watches NumberOfMessagesSent, which misses dead letters."""
 
-import json
 import sys
 from pathlib import Path
 
-import pulumi_aws as aws
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit  # noqa: E402
+import corpus_kit as kit
 
 key = kit.key("events-key")
 dlq = kit.dead_letter_queue("billing-dlq", key, "billing", alarmed=False)

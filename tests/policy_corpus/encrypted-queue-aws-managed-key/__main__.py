@@ -1,20 +1,24 @@
 """An encrypted queue behind SNS uses the AWS-managed key alias/aws/sqs."""
 
-import json
 import sys
 from pathlib import Path
 
 import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit  # noqa: E402
+import corpus_kit as kit
 
 key = kit.key("events-key")
 orders = kit.topic("orders", key)
 dlq = kit.dead_letter_queue("billing-dlq", key, "billing", senders=[orders])
 # MISCONFIGURATION: SNS cannot use the AWS-managed SQS key; every delivery fails.
-queue = aws.sqs.Queue("billing", name="billing", kms_master_key_id="alias/aws/sqs",
-                      message_retention_seconds=345_600, redrive_policy=kit.redrive_to(dlq))
+queue = aws.sqs.Queue(
+    "billing",
+    name="billing",
+    kms_master_key_id="alias/aws/sqs",
+    message_retention_seconds=345_600,
+    redrive_policy=kit.redrive_to(dlq),
+)
 kit.queue_policy("billing-policy", queue, senders=[orders])
 kit.age_alarm("billing-age", queue)
 kit.subscribe("billing-orders", orders, queue, dlq)

@@ -1,19 +1,24 @@
 """A FIFO queue dead-letters to a standard queue, which SQS rejects."""
 
-import json
 import sys
 from pathlib import Path
 
 import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit  # noqa: E402
+import corpus_kit as kit
 
 key = kit.key("events-key")
 # MISCONFIGURATION: a standard DLQ for a FIFO source.
 dlq = kit.dead_letter_queue("payments-dlq", key, "payments.fifo")
-queue = aws.sqs.Queue("payments", name="payments.fifo", fifo_queue=True,
-                      content_based_deduplication=True, kms_master_key_id=key.arn,
-                      message_retention_seconds=345_600, redrive_policy=kit.redrive_to(dlq))
+queue = aws.sqs.Queue(
+    "payments",
+    name="payments.fifo",
+    fifo_queue=True,
+    content_based_deduplication=True,
+    kms_master_key_id=key.arn,
+    message_retention_seconds=345_600,
+    redrive_policy=kit.redrive_to(dlq),
+)
 kit.queue_policy("payments-policy", queue)
 kit.age_alarm("payments-age", queue)

@@ -7,10 +7,21 @@ from pathlib import Path
 import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit  # noqa: E402
 
 # MISCONFIGURATION: every SNS action, including DeleteTopic and SetTopicAttributes.
-aws.iam.Policy("checkout-publish", policy=json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Sid": "PublishEvents", "Effect": "Allow", "Action": ["sns:*"],
-                   "Resource": ["arn:aws:sns:eu-west-1:123456789012:orders"]}]}))
+aws.iam.Policy(
+    "checkout-publish",
+    policy=json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PublishEvents",
+                    "Effect": "Allow",
+                    "Action": ["sns:*"],
+                    "Resource": ["arn:aws:sns:eu-west-1:123456789012:orders"],
+                }
+            ],
+        }
+    ),
+)

@@ -1,13 +1,11 @@
 """A symmetric customer-managed key with rotation off."""
 
-import json
 import sys
 from pathlib import Path
 
 import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit  # noqa: E402
 
 # MISCONFIGURATION: enable_key_rotation left False.
 aws.kms.Key("events-key", enable_key_rotation=False, description="events")

@@ -7,20 +7,45 @@ from pathlib import Path
 import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit  # noqa: E402
+import corpus_kit as kit
 
 key = kit.key("events-key")
 dlq = kit.dead_letter_queue("billing-dlq", key, "billing")
-queue = aws.sqs.Queue("billing", name="billing", kms_master_key_id=key.arn,
-                      message_retention_seconds=345_600, redrive_policy=kit.redrive_to(dlq))
+queue = aws.sqs.Queue(
+    "billing",
+    name="billing",
+    kms_master_key_id=key.arn,
+    message_retention_seconds=345_600,
+    redrive_policy=kit.redrive_to(dlq),
+)
 kit.age_alarm("billing-age", queue)
 # MISCONFIGURATION: Principal "*" with no aws:SourceArn / aws:SourceAccount condition.
-aws.sqs.QueuePolicy("billing-policy", queue_url=queue.url, policy=queue.arn.apply(lambda arn: json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Sid": "AnyoneMaySend", "Effect": "Allow", "Principal": "*",
-         "Action": "sqs:SendMessage", "Resource": arn},
-        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-         "Action": ["sqs:SendMessage"], "Resource": arn,
-         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})))
+aws.sqs.QueuePolicy(
+    "billing-policy",
+    queue_url=queue.url,
+    policy=queue.arn.apply(
+        lambda arn: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AnyoneMaySend",
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "sqs:SendMessage",
+                        "Resource": arn,
+                    },
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": ["sqs:SendMessage"],
+                        "Resource": arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ],
+            }
+        )
+    ),
+)
 kit.consumer_policy("billing-consumer", queue, kit.idempotency_table("billing-idempotency"))

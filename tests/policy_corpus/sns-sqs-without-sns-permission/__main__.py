@@ -1,19 +1,23 @@
 """SNS -> SQS, but the queue policy only enforces TLS: SNS may not deliver."""
 
-import json
 import sys
 from pathlib import Path
 
 import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit  # noqa: E402
+import corpus_kit as kit
 
 key = kit.key("events-key")
 orders = kit.topic("orders", key)
 dlq = kit.dead_letter_queue("billing-dlq", key, "billing", senders=[orders])
-queue = aws.sqs.Queue("billing", name="billing", kms_master_key_id=key.arn,
-                      message_retention_seconds=345_600, redrive_policy=kit.redrive_to(dlq))
+queue = aws.sqs.Queue(
+    "billing",
+    name="billing",
+    kms_master_key_id=key.arn,
+    message_retention_seconds=345_600,
+    redrive_policy=kit.redrive_to(dlq),
+)
 # MISCONFIGURATION: the queue policy forgets the statement that lets the topic send.
 kit.queue_policy("billing-policy", queue, senders=[])
 kit.age_alarm("billing-age", queue)

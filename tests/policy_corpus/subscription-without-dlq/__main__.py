@@ -1,19 +1,23 @@
 """An SNS -> SQS subscription without a redrive policy."""
 
-import json
 import sys
 from pathlib import Path
 
 import pulumi_aws as aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit  # noqa: E402
+import corpus_kit as kit
 
 key = kit.key("events-key")
 orders = kit.topic("orders", key)
 dlq = kit.dead_letter_queue("billing-dlq", key, "billing")
 queue = kit.source_queue("billing", key, dlq, senders=[orders])
 # MISCONFIGURATION: no redrive_policy; undeliverable messages are dropped by SNS.
-aws.sns.TopicSubscription("billing-orders", topic=orders.arn, protocol="sqs",
-                          endpoint=queue.arn, raw_message_delivery=True)
+aws.sns.TopicSubscription(
+    "billing-orders",
+    topic=orders.arn,
+    protocol="sqs",
+    endpoint=queue.arn,
+    raw_message_delivery=True,
+)
 kit.consumer_policy("billing-consumer", queue, kit.idempotency_table("billing-idempotency"))
