@@ -338,6 +338,8 @@ def _check_dlq_retention(args: StackValidationArgs, report_violation: ReportViol
     graph = queue_graph(stack)
     for queue in stack.of(QUEUE):
         with stack.checking(queue):
+            if queue.urn in graph.unreadable:
+                raise Unknown(graph.unreadable[queue.urn])
             dlq = graph.by_arn.get(graph.dlq_of.get(queue.urn, ""))
             if dlq is None or _is_fifo(queue):
                 continue  # FIFO queues reset the enqueue time when they dead-letter
@@ -376,6 +378,8 @@ def _check_dlq_type(args: StackValidationArgs, report_violation: ReportViolation
     graph = queue_graph(stack)
     for queue in stack.of(QUEUE):
         with stack.checking(queue):
+            if queue.urn in graph.unreadable:
+                raise Unknown(graph.unreadable[queue.urn])
             dlq = graph.by_arn.get(graph.dlq_of.get(queue.urn, ""))
             if dlq is None or _is_fifo(queue) == _is_fifo(dlq):
                 continue

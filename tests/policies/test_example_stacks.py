@@ -95,3 +95,43 @@ def test_policy_defaults_without_config() -> None:
     high = {p.name for p in report.policies if p.severity == "high"}
     assert mandatory == high | {"sns-subscription-has-dlq"}
     assert not report.has_mandatory
+
+
+def test_unknown_values_make_policies_not_applicable_in_the_real_pack() -> None:
+    """Preview: values computed by the provider are unknown; no policy may crash or guess."""
+    from dataclasses import replace
+
+    from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
+
+    synthesis = synthesize(REPOSITORY, "dev")
+    resources = []
+    for resource in synthesis.resources:
+        if resource.type == "aws:sqs/queue:Queue" and resource.name == "welcome-email-queue":
+            unknown = {
+                "redrivePolicy": UNKNOWN_STRING_VALUE,
+                "visibilityTimeoutSeconds": UNKNOWN_NUMBER_VALUE,
+            }
+            resource = replace(
+                resource,
+                inputs={**resource.inputs, **unknown},
+                outputs={**resource.outputs, **unknown},
+            )
+        resources.append(resource)
+    report = evaluate_policies(
+        resources, PACK, policy_config={"all": "mandatory"}, stack="dev", project=synthesis.project
+    )
+    # A policy that touched an unknown without handling it would surface as an advisory
+    # "can't run policy … during preview" diagnostic.
+    assert [(v.policy_name, v.message) for v in report.violations] == []
+    not_applicable = {n.policy_name for n in report.not_applicable}
+    assert {
+        "sqs-max-receive-count",
+        "sqs-queue-has-dlq",
+        "lambda-sqs-visibility-timeout",
+        "sqs-dlq-retention-exceeds-source",
+    } <= not_applicable
+    reasons = {n.policy_name: n.reason for n in report.not_applicable}
+    assert reasons["sqs-queue-has-dlq"] == (
+        "could not check 'welcome-email-queue': string value at .redrivePolicy can't be known "
+        "during preview; checked again during `pulumi up`"
+    )
