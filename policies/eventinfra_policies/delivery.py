@@ -257,7 +257,7 @@ sqs_queue_has_dlq = StackValidationPolicy(
     display_name="SQS queues have a dead-letter queue",
     remediation_steps="Add a DLQ (same type, retention 14 days) and set the queue's redrivePolicy "
     "to it with maxReceiveCount 5 or more.",
-    url="https://github.com/cdklabs/cdk-nag/blob/main/RULES.md (AwsSolutions-SQS3)",
+    url="https://github.com/cdklabs/cdk-nag/blob/main/RULES.md",
     framework=CDK_NAG,
     tags=["dlq", "sqs", "AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy", "CT.SQS.PR.1"],
 )
