@@ -1,27 +1,53 @@
-"""The eventinfra platform program: one EventPlatform per stack, from its settings."""
+"""The eventinfra platform program: one platform per stack, on the broker its settings name."""
 
 import pulumi
 
-from eventinfra import EventPlatform, load_stack_config
+from eventinfra import EventPlatform, RabbitMQPlatform, load_stack_config
 
 config = load_stack_config()
-platform = EventPlatform("events", config)
 
-pulumi.export("topic_arns", platform.topic_arns)
-pulumi.export("queue_urls", {name: c.queue_url for name, c in platform.consumers.items()})
-pulumi.export("queue_arns", {name: c.queue_arn for name, c in platform.consumers.items()})
-pulumi.export(
-    "dead_letter_queue_arns",
-    {name: c.dead_letter_queue_arn for name, c in platform.consumers.items()},
-)
-pulumi.export(
-    "consumer_policy_arns",
-    {
-        name: c.consumer_policy_arn
-        for name, c in platform.consumers.items()
-        if c.consumer_policy_arn is not None
-    },
-)
-pulumi.export("producer_policy_arns", platform.producer_policy_arns)
-pulumi.export("parking_queue_urls", platform.parking_queue_urls)
-pulumi.export("alerts_topic_arn", platform.alerts_topic_arn)
+
+def export_rabbitmq(platform: RabbitMQPlatform) -> None:
+    pulumi.export("namespace", platform.namespace)
+    pulumi.export("vhost", platform.vhost)
+    pulumi.export("rabbitmq_cluster", platform.cluster_name)
+    pulumi.export("exchanges", {e: event.exchange_name for e, event in platform.events.items()})
+    pulumi.export("queues", {name: c.queue_name for name, c in platform.consumers.items()})
+    pulumi.export(
+        "dead_letter_queues",
+        {name: c.dead_letter_queue_name for name, c in platform.consumers.items()},
+    )
+    pulumi.export(
+        "credential_secrets",
+        {
+            **{name: p.secret_name for name, p in platform.producers.items()},
+            **{name: c.credentials.secret_name for name, c in platform.consumers.items()},
+        },
+    )
+
+
+def export_aws(platform: EventPlatform) -> None:
+    pulumi.export("topic_arns", platform.topic_arns)
+    pulumi.export("queue_urls", {name: c.queue_url for name, c in platform.consumers.items()})
+    pulumi.export("queue_arns", {name: c.queue_arn for name, c in platform.consumers.items()})
+    pulumi.export(
+        "dead_letter_queue_arns",
+        {name: c.dead_letter_queue_arn for name, c in platform.consumers.items()},
+    )
+    pulumi.export(
+        "consumer_policy_arns",
+        {
+            name: c.consumer_policy_arn
+            for name, c in platform.consumers.items()
+            if c.consumer_policy_arn is not None
+        },
+    )
+    pulumi.export("producer_policy_arns", platform.producer_policy_arns)
+    pulumi.export("parking_queue_urls", platform.parking_queue_urls)
+    pulumi.export("alerts_topic_arn", platform.alerts_topic_arn)
+
+
+if config.settings.broker == "rabbitmq":
+    export_rabbitmq(RabbitMQPlatform("events", config))
+else:
+    export_aws(EventPlatform("events", config))

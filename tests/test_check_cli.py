@@ -372,7 +372,7 @@ def test_an_unknown_stack_exits_2_listing_the_stacks(capsys: pytest.CaptureFixtu
     assert err == (
         "error: Project 'eventinfra' has no stack 'staging': expected its settings in "
         f"{REPOSITORY / 'stacks' / 'Pulumi.staging.yaml'}, and the stacks that exist are "
-        "'dev', 'prod'.\n"
+        "'dev', 'k8s', 'prod'.\n"
     )
 
 
@@ -383,8 +383,8 @@ def test_a_failing_program_exits_2_with_file_and_line(
     main_file = project / "__main__.py"
     main_file.write_text(
         main_file.read_text().replace(
-            'platform = EventPlatform("events", config)\n',
-            'platform = EventPlatform("events", config)\nraise RuntimeError("no region")\n',
+            '    export_aws(EventPlatform("events", config))\n',
+            '    export_aws(EventPlatform("events", config))\n    raise RuntimeError("no region")\n',
         )
     )
 

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from eventinfra import defaults, naming
+from eventinfra import defaults, naming, rabbitmq_names
 from eventinfra.config import Consumer, Settings, Topology
 from eventinfra.errors import ConfigError, Problem
 
@@ -398,6 +398,47 @@ def _cross_checks(config: PlatformConfig, doc: YamlDocument) -> Iterator[Problem
 
     for consumer_name, consumer in topology.consumers.items():
         yield from _consumer_problems(config, consumer_name, consumer, declared, problem)
+    if config.settings.broker == "rabbitmq":
+        yield from _rabbitmq_problems(config, problem)
+
+
+# --- the rabbitmq broker ------------------------------------------------------------------------
+
+
+def _rabbitmq_problems(config: PlatformConfig, problem: Any) -> Iterator[Problem]:
+    """What the rabbitmq backend cannot honour: attribute filters and clashing names."""
+    topology = config.topology
+    for name, consumer in topology.consumers.items():
+        for index, subscription in enumerate(consumer.subscribes):
+            if subscription.filter is not None:
+                yield problem(
+                    ("consumers", name, "subscribes", index, "filter"),
+                    "is not supported on the 'rabbitmq' broker, whose topic exchanges route on "
+                    "the event name only; expected no filter (filter in the consumer, or "
+                    f"publish a separate event), found {subscription.filter!r}.",
+                )
+        dead_letter = rabbitmq_names.dead_letter_exchange(name)
+        if dead_letter in topology.events:
+            yield problem(
+                ("events", dead_letter),
+                f"has the name of consumer {name!r}'s dead-letter exchange on the 'rabbitmq' "
+                f"broker; expected another event name, found {dead_letter!r}.",
+            )
+    for event in topology.events:
+        if rabbitmq_names.unroutable_exchange(event) in topology.events:
+            clash = rabbitmq_names.unroutable_exchange(event)
+            yield problem(
+                ("events", clash),
+                f"has the name of event {event!r}'s unroutable-message exchange on the "
+                f"'rabbitmq' broker; expected another event name, found {clash!r}.",
+            )
+    for kind, names in (("producers", topology.producers), ("consumers", topology.consumers)):
+        if rabbitmq_names.SCALER_USERNAME in names:
+            yield problem(
+                (kind, rabbitmq_names.SCALER_USERNAME),
+                "is the RabbitMQ user eventinfra creates for KEDA on the 'rabbitmq' broker; "
+                f"expected another name, found {rabbitmq_names.SCALER_USERNAME!r}.",
+            )
 
 
 def _consumer_problems(

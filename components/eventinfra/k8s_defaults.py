@@ -1,0 +1,47 @@
+"""Every default of the RabbitMQ-on-Kubernetes backend, with the fact behind it."""
+
+from typing import Final
+
+# --- RabbitMQ ---
+# Pinned broker image: the Cluster Operator's own default moves with each operator release.
+RABBITMQ_IMAGE: Final = "rabbitmq:4.0.5-management"
+# A minority partition pauses instead of accepting writes it may later discard (split brain).
+CLUSTER_PARTITION_HANDLING: Final = "pause_minority"
+RABBITMQ_PLUGINS: Final = ("rabbitmq_prometheus",)
+AMQP_PORT: Final = 5672
+AMQPS_PORT: Final = 5671
+MANAGEMENT_PORT: Final = 15672
+MANAGEMENT_TLS_PORT: Final = 15671
+# Quorum queues: replicated (Raft), durable, with delivery-limit and at-least-once dead-lettering.
+QUEUE_TYPE: Final = "quorum"
+# At-least-once dead-lettering needs overflow reject-publish (RabbitMQ quorum queue docs).
+DEAD_LETTER_STRATEGY: Final = "at-least-once"
+OVERFLOW: Final = "reject-publish"
+# Above the default 0, so a user policy at priority 0 never replaces the dead-letter settings.
+POLICY_PRIORITY: Final = 10
+# A regex that matches no exchange or queue: "^$" is RabbitMQ's documented "nothing" (the
+# default exchange is checked as "amq.default", which it does not match).
+NOTHING: Final = "^$"
+PASSWORD_LENGTH: Final = 32  # letters and digits only: safe in AMQP and HTTP URIs, ~190 bits
+
+# --- Kubernetes ---
+# Alert when a consumer's queue has had no consumer this long (issue 5).
+NO_CONSUMER_ALERT: Final = "10m"
+DEAD_LETTER_ALERT_FOR: Final = "1m"
+READY_GROWING_WINDOW: Final = "15m"
+SCRAPE_INTERVAL: Final = "30s"
+KEDA_POLLING_INTERVAL_SECONDS: Final = 15
+KEDA_COOLDOWN_SECONDS: Final = 300
+PROBE_PERIOD_SECONDS: Final = 10
+LIVENESS_PATH: Final = "/healthz"
+READINESS_PATH: Final = "/readyz"
+RUN_AS_USER: Final = 10_001  # any non-root UID: runAsNonRoot rejects images whose user is root
+TERMINATION_GRACE_SECONDS: Final = 60  # time to finish and ack in-flight messages
+
+# --- Idempotency store (Redis, one per platform) ---
+REDIS_IMAGE: Final = "redis:7.4.2-alpine"
+REDIS_PORT: Final = 6379
+REDIS_UID: Final = 999  # the redis user of the official image
+REDIS_STORAGE: Final = "1Gi"
+REDIS_CPU: Final = "250m"
+REDIS_MEMORY: Final = "256Mi"

@@ -1,0 +1,47 @@
+"""RabbitMQ and Kubernetes names of the rabbitmq backend, derived in one place."""
+
+from __future__ import annotations
+
+import re
+
+DEAD_LETTER_SUFFIX = ".dead-letter"
+UNROUTABLE_SUFFIX = ".unroutable"
+PARKING_SUFFIX = ".parking"
+# KEDA's user: `management` tag, vhost access, no permission (reads queue lengths only).
+SCALER_USERNAME = "eventinfra-keda"
+
+
+def k8s_slug(name: str) -> str:
+    """`user.signup` becomes `user-signup`: Kubernetes object names are lowercase DNS names."""
+    return re.sub(r"[^a-z0-9-]", "-", name.lower())
+
+
+def event_exchange(event: str) -> str:
+    """The event's topic exchange: its name is the event's, as is every routing key on it."""
+    return event
+
+
+def unroutable_exchange(event: str) -> str:
+    return event + UNROUTABLE_SUFFIX
+
+
+def parking_queue(event: str) -> str:
+    return event + PARKING_SUFFIX
+
+
+def consumer_queue(consumer: str) -> str:
+    return consumer
+
+
+def dead_letter_exchange(consumer: str) -> str:
+    return consumer + DEAD_LETTER_SUFFIX
+
+
+def dead_letter_queue(consumer: str) -> str:
+    return consumer + DEAD_LETTER_SUFFIX
+
+
+def anchored(*names: str) -> str:
+    """A permission or policy regex matching exactly these names, like `^(a\\.b|c)$`."""
+    escaped = [re.escape(name) for name in sorted(names)]
+    return f"^{escaped[0]}$" if len(escaped) == 1 else f"^({'|'.join(escaped)})$"
