@@ -517,10 +517,15 @@ def test_keda_trigger_metadata_values_are_not_constrained_by_the_crd() -> None:
     assert validate_manifest(obj) == []
 
 
-def test_queue_deletion_policy_is_unknown_to_topology_operator_1_14_2() -> None:
+def test_queue_deletion_policy_is_delete_or_retain() -> None:
     obj = valid("Queue")
     obj["spec"]["deletionPolicy"] = "retain"
-    assert validate_manifest(obj) == ["Queue 'orders-created': spec.deletionPolicy: unknown field"]
+    assert validate_manifest(obj) == []
+    obj["spec"]["deletionPolicy"] = "keep"
+    problems = validate_manifest(obj)
+    assert len(problems) == 1
+    assert problems[0].startswith("Queue 'orders-created': spec.deletionPolicy: ")
+    assert "'keep'" in problems[0]
 
 
 def test_an_unknown_custom_kind_is_a_problem_not_a_pass() -> None:
