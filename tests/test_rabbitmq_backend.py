@@ -588,3 +588,34 @@ def test_names_that_clash_with_generated_exchanges_or_users_are_refused(tmp_path
             "expected another name, found 'eventinfra-keda'.",
         ),
     ]
+
+
+# --- operators ---------------------------------------------------------------------------------
+
+OPERATOR_FILES = {
+    "events-cluster-operator": "https://github.com/rabbitmq/cluster-operator/releases/download/"
+    "v2.21.1/cluster-operator.yml",
+    "events-topology-operator": "https://github.com/rabbitmq/messaging-topology-operator/"
+    "releases/download/v1.14.2/messaging-topology-operator-with-certmanager.yaml",
+    "events-keda": "https://github.com/kedacore/keda/releases/download/v2.18.1/keda-2.18.1.yaml",
+}
+
+
+def test_operators_are_expected_installed_by_default(graph: Synthesis) -> None:
+    assert graph.by_type("kubernetes:yaml/v2:ConfigFile") == []
+
+
+def test_installed_operators_come_from_pinned_manifests_before_any_custom_resource() -> None:
+    overrides = settings()
+    overrides["rabbitmq"] = {**overrides["rabbitmq"], "install_operators": True}
+    graph = build_platform(platform_config(**overrides))
+    manifests = graph.by_type("kubernetes:yaml/v2:ConfigFile")
+    assert {m.name: m.inputs["file"] for m in manifests} == OPERATOR_FILES
+    operator_urns = {m.urn for m in manifests}
+    operator_groups = ("rabbitmq.com/", "keda.sh/", "monitoring.coreos.com/")
+    custom = [
+        r for r in graph.resources if r.custom and r.type.split(":")[1].startswith(operator_groups)
+    ]
+    assert len(custom) == 57
+    for resource in custom:
+        assert operator_urns <= set(resource.dependencies), resource.name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -47,6 +47,8 @@ class ContainerConsumerArgs(TypedDict):
     """The broker's TLS Secret, whose `ca.crt` KEDA trusts."""
     idempotency: IdempotencyArgs | None
     labels: dict[str, str]
+    depends_on: NotRequired[list[pulumi.Resource]]
+    """What must exist first: the operators' manifests when eventinfra installs them."""
 
 
 class ContainerConsumer(pulumi.ComponentResource):
@@ -59,6 +61,9 @@ class ContainerConsumer(pulumi.ComponentResource):
     ) -> None:
         super().__init__("eventinfra:index:ContainerConsumer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # KEDA objects need KEDA's CRDs first.
+        after = args.get("depends_on", [])
+        custom = pulumi.ResourceOptions(parent=self, depends_on=after)
         namespace = args["namespace"]
         self.deployment_name = args["object_name"]
         selector = {"app.kubernetes.io/name": self.deployment_name}
@@ -165,7 +170,7 @@ class ContainerConsumer(pulumi.ComponentResource):
             kind="TriggerAuthentication",
             metadata={**metadata, "name": f"{self.deployment_name}-rabbitmq"},
             spec={"secretTargetRef": secret_refs},
-            opts=child,
+            opts=custom,
         )
         k8s.apiextensions.CustomResource(
             f"{name}-scaled-object",
@@ -194,6 +199,6 @@ class ContainerConsumer(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[authentication]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, authentication]),
         )
         self.register_outputs({"deployment_name": self.deployment_name})

@@ -45,3 +45,18 @@ REDIS_UID: Final = 999  # the redis user of the official image
 REDIS_STORAGE: Final = "1Gi"
 REDIS_CPU: Final = "250m"
 REDIS_MEMORY: Final = "256Mi"
+
+# --- Operators eventinfra installs when `install_operators: true` (pinned release manifests) ---
+# The same releases whose CRD schemas validate the rendered objects (k8s_schemas/SOURCES.md).
+# The Topology Operator's manifest needs cert-manager in the cluster (its webhook certificate).
+OPERATOR_MANIFESTS: Final = {
+    "cluster-operator": (
+        "https://github.com/rabbitmq/cluster-operator/releases/download/v2.21.1/"
+        "cluster-operator.yml"
+    ),
+    "topology-operator": (
+        "https://github.com/rabbitmq/messaging-topology-operator/releases/download/v1.14.2/"
+        "messaging-topology-operator-with-certmanager.yaml"
+    ),
+    "keda": "https://github.com/kedacore/keda/releases/download/v2.18.1/keda-2.18.1.yaml",
+}

@@ -28,6 +28,8 @@ class RabbitMQBrokerArgs(TypedDict, total=False):
     """The vhost whose queues are scraped per queue (the `/metrics/detailed` endpoint)."""
     image: str
     labels: dict[str, str]
+    depends_on: list[pulumi.Resource]
+    """What must exist first: the operators' manifests when eventinfra installs them."""
 
 
 class RabbitMQBroker(pulumi.ComponentResource):
@@ -46,7 +48,7 @@ class RabbitMQBroker(pulumi.ComponentResource):
         self, name: str, args: RabbitMQBrokerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("eventinfra:index:RabbitMQBroker", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, depends_on=args.get("depends_on", []))
         labels = args.get("labels", {})
         self.cluster_name = args["cluster_name"]
         tls_secret = args.get("tls_secret")

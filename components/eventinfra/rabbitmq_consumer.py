@@ -35,6 +35,8 @@ class RabbitMQConsumerArgs(TypedDict):
     """No consumer is expected while the queue is empty (KEDA minimum 0 replicas)."""
     labels: dict[str, str]
     container: NotRequired[ContainerConsumerArgs | None]
+    depends_on: NotRequired[list[pulumi.Resource]]
+    """What must exist first: the operators' manifests when eventinfra installs them."""
     """The container workload; without it the consumer is external (queue and credentials)."""
 
 
@@ -57,6 +59,7 @@ class RabbitMQConsumer(pulumi.ComponentResource):
     ) -> None:
         super().__init__("eventinfra:index:RabbitMQConsumer", name, None, opts)
         consumer, base = args["consumer"], args["object_name"]
+        after = args.get("depends_on", [])
         namespace, vhost, labels = args["namespace"], args["vhost"], args["labels"]
         cluster_reference = {"name": args["cluster_name"], "namespace": namespace}
         self.queue_name = rabbitmq_names.consumer_queue(consumer)
@@ -70,7 +73,7 @@ class RabbitMQConsumer(pulumi.ComponentResource):
                 kind=kind,
                 metadata={"name": f"{base}-{role}", "namespace": namespace, "labels": labels},
                 spec={**spec, "rabbitmqClusterReference": cluster_reference},
-                opts=pulumi.ResourceOptions(parent=self, **extra),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after, **extra),
             )
 
         quorum = {
@@ -170,6 +173,7 @@ class RabbitMQConsumer(pulumi.ComponentResource):
                     "queue": self.queue_name,
                 },
                 "labels": labels,
+                "depends_on": after,
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -180,7 +184,7 @@ class RabbitMQConsumer(pulumi.ComponentResource):
             kind="PrometheusRule",
             metadata={"name": f"{base}-alerts", "namespace": namespace, "labels": labels},
             spec={"groups": [alert_group(consumer, vhost, args)]},
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
 
         container = args.get("container")

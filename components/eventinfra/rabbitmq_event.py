@@ -19,6 +19,8 @@ class RabbitMQEventArgs(TypedDict, total=False):
     cluster_name: pulumi.Input[str]
     vhost: pulumi.Input[str]
     labels: dict[str, str]
+    depends_on: list[pulumi.Resource]
+    """What must exist first: the operators' manifests when eventinfra installs them."""
 
 
 class RabbitMQEvent(pulumi.ComponentResource):
@@ -50,7 +52,9 @@ class RabbitMQEvent(pulumi.ComponentResource):
                 kind=kind,
                 metadata={"name": f"{base}-{role}", "namespace": namespace, "labels": labels},
                 spec={**spec, "rabbitmqClusterReference": cluster_reference},
-                opts=pulumi.ResourceOptions(parent=self, **extra),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=args.get("depends_on", []), **extra
+                ),
             )
 
         resource(

@@ -31,6 +31,8 @@ class RabbitMQPlatform(pulumi.ComponentResource):
     consumers: dict[str, RabbitMQConsumer]
     """Consumer components (queue, dead-letter queue, credentials, workload) by name."""
     idempotency_store: RedisIdempotencyStore | None
+    operators: list[k8s.yaml.v2.ConfigFile]
+    """The operators' release manifests, when the settings say eventinfra installs them."""
 
     def __init__(
         self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
@@ -46,6 +48,16 @@ class RabbitMQPlatform(pulumi.ComponentResource):
         }
         self.vhost = prefix
         self.cluster_name = f"{prefix}-rabbitmq"
+        self.operators = (
+            [
+                k8s.yaml.v2.ConfigFile(f"{name}-{role}", file=url, opts=child)
+                for role, url in k8s_defaults.OPERATOR_MANIFESTS.items()
+            ]
+            if rabbitmq.install_operators
+            else []
+        )
+        after: list[pulumi.Resource] = list(self.operators)
+        custom = pulumi.ResourceOptions(parent=self, depends_on=after)
 
         broker = RabbitMQBroker(
             f"{name}-broker",
@@ -60,6 +72,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 "tls_secret": rabbitmq.tls_secret,
                 "vhost": self.vhost,
                 "labels": labels,
+                "depends_on": after,
             },
             opts=child,
         )
@@ -72,13 +85,14 @@ class RabbitMQPlatform(pulumi.ComponentResource):
             kind="Vhost",
             metadata={"name": f"{prefix}-vhost", "namespace": namespace, "labels": labels},
             spec={"name": self.vhost, "rabbitmqClusterReference": cluster_reference},
-            opts=child,
+            opts=custom,
         )
         common: dict[str, Any] = {
             "namespace": namespace,
             "cluster_name": self.cluster_name,
             "vhost": self.vhost,
             "labels": labels,
+            "depends_on": after,
         }
         amqp_scheme = "amqps" if broker.tls else "amqp"
         http_scheme = "https" if broker.tls else "http"
@@ -207,6 +221,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                         else None
                     ),
                     "labels": labels,
+                    "depends_on": after,
                 }
             self.consumers[consumer_name] = RabbitMQConsumer(
                 f"{name}-consumer-{consumer_name}",
@@ -225,6 +240,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                     "scale_to_zero": workload is not None and workload["min_replicas"] == 0,
                     "labels": labels,
                     "container": workload,
+                    "depends_on": after,
                 },
                 opts=child,
             )
@@ -235,7 +251,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
             kind="PrometheusRule",
             metadata={"name": f"{prefix}-parking-alerts", "namespace": namespace, "labels": labels},
             spec={"groups": [parking_alerts(self.vhost, list(topology.events))]},
-            opts=child,
+            opts=custom,
         )
         self.register_outputs(
             {

@@ -41,6 +41,8 @@ class RabbitMQUserArgs(TypedDict, total=False):
     extra_data: dict[str, pulumi.Input[str]]
     """More (non-secret) Secret keys, e.g. host, port, vhost and queue for a consumer."""
     labels: dict[str, str]
+    depends_on: list[pulumi.Resource]
+    """What must exist first: the operators' manifests when eventinfra installs them."""
 
 
 class RabbitMQUser(pulumi.ComponentResource):
@@ -60,7 +62,8 @@ class RabbitMQUser(pulumi.ComponentResource):
         self, name: str, args: RabbitMQUserArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("eventinfra:index:RabbitMQUser", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        after = args.get("depends_on", [])
+        child = pulumi.ResourceOptions(parent=self, depends_on=after)
         cluster_reference = {"name": args["cluster_name"], "namespace": args["namespace"]}
         labels = args.get("labels", {})
         self.username = args["username"]
@@ -126,6 +129,6 @@ class RabbitMQUser(pulumi.ComponentResource):
                 "permissions": dict(args["permissions"]),
                 "rabbitmqClusterReference": cluster_reference,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[user]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, user]),
         )
         self.register_outputs({"secret_name": self.secret_name, "username": self.username})
