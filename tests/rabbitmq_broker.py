@@ -84,11 +84,16 @@ _FATAL_SUPERVISOR = re.compile(
 )
 
 
+try:  # resolved here, not in the forked child (preexec_fn must stay trivial)
+    _prctl: Any = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux/glibc: no parent-death signal
+    _prctl = None
+
+
 def _die_with_parent() -> None:
     """preexec_fn: SIGTERM the child when the test process dies (even by SIGKILL)."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
 class BrokerStartError(RuntimeError):
@@ -531,7 +536,7 @@ class RabbitMQBroker:
 
     def log_tail(self, lines: int = 60) -> str:
         parts = [f"--- {self.log_file} (last {lines} lines) ---", _tail(self.log_file, lines)]
-        parts += [f"--- {self.stdout_file} (last 30 lines) ---", _tail(self.stdout_file, 30)]
+        parts += [f"--- {self.stdout_file} (last 50 lines) ---", _tail(self.stdout_file, 50)]
         return "\n".join(parts)
 
     # ------------------------------------------------------------------ context manager
