@@ -434,6 +434,57 @@ def test_a_missing_stack_output_exits_2_naming_it(
     assert "Traceback" not in err
 
 
+def test_error_text_in_brackets_is_printed_as_is(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text("name: shop\nruntime: python\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(
+        'raise ValueError("expected one of [lambda, external]")\n'
+    )
+
+    code, _, err = check(capsys, "--program", str(tmp_path), "--stack", "dev")
+
+    assert code == EXIT_INVALID
+    assert err == (
+        f"error: The Pulumi program failed at {tmp_path / '__main__.py'}:1: ValueError: "
+        "expected one of [lambda, external]\n"
+    )
+
+
+def test_an_unwritable_diagram_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    diagram = tmp_path / "missing-folder" / "flow.md"
+    code, out, err = check(capsys, "--stack", "dev", "--no-policies", "--diagram", str(diagram))
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert err.endswith(
+        f"error: Cannot write the diagram to {diagram}: No such file or directory.\n"
+    )
+
+
+def test_an_invalid_policy_config_exits_2_with_its_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy_config = tmp_path / "policy-config.json"
+    policy_config.write_text('{\n  "all": "mandatory",\n}\n')
+    code, _, err = check(
+        capsys,
+        "--stack",
+        "dev",
+        "--policy-pack",
+        str(REPOSITORY / "policies"),
+        "--policy-config",
+        str(policy_config),
+    )
+    assert code == EXIT_INVALID
+    assert err.endswith(
+        f"error: {policy_config}:3: the policy config file is not valid JSON: Expecting "
+        "property name enclosed in double quotes (column 1).\n"
+    )
+    assert "Traceback" not in err
+
+
 def test_a_missing_project_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = check(capsys, "--program", str(tmp_path))
     assert code == EXIT_INVALID

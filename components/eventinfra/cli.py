@@ -81,16 +81,16 @@ def run_check(args: argparse.Namespace) -> int:
             style="dim",
         )
         report = _evaluate(args, program, synthesis.resources, synthesis.project)
+        if args.diagram is not None:
+            _write_diagram(args.diagram, synthesis.resources, f"{synthesis.project} / {args.stack}")
     except EventInfraError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        # Escaped: text in brackets ("one of [lambda, external]") is not Rich markup.
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         return EXIT_INVALID
     finally:
         os.environ.pop(TOPOLOGY_OVERRIDE_ENV, None)
 
     broker = _broker(program, args.stack)
-    if args.diagram is not None:
-        title = f"{synthesis.project} / {args.stack}: event flow"
-        args.diagram.write_text(event_flow(synthesis.resources, title), encoding="utf-8")
     violations = [_violation_json(v) for v in report.violations] if report else []
     if args.format == "json":
         document = {
@@ -127,12 +127,27 @@ def _evaluate(
     config_file = args.policy_config or pack / "config" / f"{args.stack}.json"
     policy_config = None
     if config_file.is_file():
-        policy_config = json.loads(config_file.read_text(encoding="utf-8"))
+        try:
+            policy_config = json.loads(config_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise EventInfraError(
+                f"{config_file}:{error.lineno}: the policy config file is not valid JSON: "
+                f"{error.msg} (column {error.colno})."
+            ) from None
     elif args.policy_config is not None:
         raise EventInfraError(f"The policy config file {config_file} does not exist.")
     return evaluate_policies(
         resources, pack, policy_config=policy_config, stack=args.stack, project=project
     )
+
+
+def _write_diagram(path: Path, resources: list[RecordedResource], title: str) -> None:
+    try:
+        path.write_text(event_flow(resources, f"{title}: event flow"), encoding="utf-8")
+    except OSError as error:
+        raise EventInfraError(
+            f"Cannot write the diagram to {path}: {error.strerror or error}."
+        ) from None
 
 
 def _broker(program: Path, stack: str) -> str | None:
