@@ -520,6 +520,20 @@ def test_the_idempotency_store_gives_each_consumer_a_user_confined_to_its_prefix
     )
     redis = spec(graph, "events-idempotency-statefulset")
     assert redis["volumeClaimTemplates"][0]["spec"]["resources"] == {"requests": {"storage": "1Gi"}}
+    assert spec(graph, "events-idempotency-network-policy") == {
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "k8s-idempotency"}},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {
+                "from": [
+                    {"podSelector": {"matchLabels": {"eventinfra/idempotency-client": "true"}}}
+                ],
+                "ports": [{"protocol": "TCP", "port": 6379}],
+            }
+        ],
+    }
+    mailer = spec(graph, "events-consumer-mailer-workload-deployment")["template"]["metadata"]
+    assert mailer["labels"]["eventinfra/idempotency-client"] == "true"
     args = redis["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
     assert args[args.index("--appendonly") + 1] == "yes"

@@ -17,6 +17,9 @@ from eventinfra.rabbitmq_event import RabbitMQEvent
 from eventinfra.rabbitmq_user import RabbitMQUser
 from eventinfra.redis_idempotency import RedisIdempotencyStore
 
+IDEMPOTENCY_CLIENT_LABEL = "eventinfra/idempotency-client"
+"""Pod label of the consumers the idempotency store's NetworkPolicy admits."""
+
 
 class RabbitMQPlatform(pulumi.ComponentResource):
     """The broker, one vhost, an exchange per event, a queue per consumer, users and alerts."""
@@ -180,6 +183,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                     ],
                     "storage_class": rabbitmq.storage_class,
                     "labels": labels,
+                    "client_labels": {IDEMPOTENCY_CLIENT_LABEL: "true"},
                 },
                 opts=child,
             )
@@ -220,7 +224,11 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                         if consumer_name in idempotent
                         else None
                     ),
-                    "labels": labels,
+                    "labels": (
+                        {**labels, IDEMPOTENCY_CLIENT_LABEL: "true"}
+                        if consumer_name in idempotent
+                        else labels
+                    ),
                     "depends_on": after,
                 }
             self.consumers[consumer_name] = RabbitMQConsumer(

@@ -30,6 +30,8 @@ class RedisIdempotencyStoreArgs(TypedDict):
     clients: list[IdempotencyClientArgs]
     storage_class: str | None
     labels: dict[str, str]
+    client_labels: dict[str, str]
+    """Pod labels of the consumers allowed to connect (a NetworkPolicy admits only them)."""
 
 
 class RedisIdempotencyStore(pulumi.ComponentResource):
@@ -111,6 +113,21 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
         }
         if args["storage_class"]:
             claim_spec["storage_class_name"] = args["storage_class"]
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata={"name": base, "namespace": namespace, "labels": labels},
+            spec={
+                "pod_selector": {"match_labels": selector},
+                "policy_types": ["Ingress"],
+                "ingress": [
+                    {
+                        "from_": [{"pod_selector": {"match_labels": args["client_labels"]}}],
+                        "ports": [{"protocol": "TCP", "port": port}],
+                    }
+                ],
+            },
+            opts=child,
+        )
         k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata={"name": base, "namespace": namespace, "labels": labels},
