@@ -240,9 +240,11 @@ def test_a_consumer_queue_is_quorum_with_its_dead_letter_settings_in_a_policy(
         "durable": True,
         "autoDelete": False,
         "arguments": {"x-queue-type": "quorum"},
+        "deletionPolicy": "retain",
         "rabbitmqClusterReference": CLUSTER_REFERENCE,
     }
     assert spec(graph, f"{base}-dead-letter-queue")["name"] == "analytics.dead-letter"
+    assert spec(graph, f"{base}-dead-letter-queue")["deletionPolicy"] == "retain"
     assert spec(graph, f"{base}-dead-letter-queue")["arguments"] == {"x-queue-type": "quorum"}
     assert spec(graph, f"{base}-dead-letter-exchange")["type"] == "fanout"
     routes = {
@@ -288,6 +290,9 @@ def test_queues_are_retained_when_removed_from_the_program() -> None:
     graph = record(build)
     queues = {r.name for r in graph.by_type(QUEUE)}
     assert len(queues) == 9
+    # The operator keeps each queue when its resource is deleted...
+    assert {r.inputs["spec"]["deletionPolicy"] for r in graph.by_type(QUEUE)} == {"retain"}
+    # ...and Pulumi keeps the resource, for operators that predate deletionPolicy.
     assert {name: retained[name] for name in queues} == dict.fromkeys(queues, True)
     others = {r.name for r in graph.resources if r.custom and r.type != QUEUE}
     assert not any(retained.get(name) for name in others)

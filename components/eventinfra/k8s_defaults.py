@@ -14,6 +14,8 @@ MANAGEMENT_PORT: Final = 15672
 MANAGEMENT_TLS_PORT: Final = 15671
 # Quorum queues: replicated (Raft), durable, with delivery-limit and at-least-once dead-lettering.
 QUEUE_TYPE: Final = "quorum"
+# The Topology Operator keeps the queue (and its messages) when the Queue resource is deleted.
+QUEUE_DELETION_POLICY: Final = "retain"
 # At-least-once dead-lettering needs overflow reject-publish (RabbitMQ quorum queue docs).
 DEAD_LETTER_STRATEGY: Final = "at-least-once"
 OVERFLOW: Final = "reject-publish"

@@ -82,10 +82,11 @@ class RabbitMQConsumer(pulumi.ComponentResource):
             "durable": True,
             "autoDelete": False,
             "arguments": {"x-queue-type": k8s_defaults.QUEUE_TYPE},
+            "deletionPolicy": k8s_defaults.QUEUE_DELETION_POLICY,
         }
-        # retain_on_delete: removing a consumer (or this program) never deletes its messages.
-        # (The Topology Operator's own `deletionPolicy: retain` needs a newer operator than the
-        # 1.14.2 CRDs eventinfra validates against; see k8s_schemas/SOURCES.md.)
+        # Removing a consumer never deletes its messages: the operator keeps the queue when its
+        # resource goes (deletionPolicy), and Pulumi keeps the resource (retain_on_delete), for
+        # operators older than deletionPolicy (see k8s_schemas/SOURCES.md).
         topology("queue", "Queue", {"name": self.queue_name, **quorum}, retain_on_delete=True)
         topology(
             "dead-letter-queue",

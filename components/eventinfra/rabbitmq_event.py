@@ -89,6 +89,7 @@ class RabbitMQEvent(pulumi.ComponentResource):
                 "durable": True,
                 "autoDelete": False,
                 "arguments": {"x-queue-type": k8s_defaults.QUEUE_TYPE},
+                "deletionPolicy": k8s_defaults.QUEUE_DELETION_POLICY,
             },
             # Removing the event from the topology must not delete what is parked.
             retain_on_delete=True,
