@@ -61,3 +61,14 @@ def test_the_k8s_stack_draws_producers_events_queues_consumers_and_failure_paths
 
 def test_an_aws_stack_is_not_a_rabbitmq_stack() -> None:
     assert not is_rabbitmq_stack(synthesize(REPOSITORY, "dev").resources)
+
+
+def test_check_draws_the_rabbitmq_flow_for_a_rabbitmq_stack(tmp_path: Path) -> None:
+    from eventinfra.cli import main
+
+    diagram = tmp_path / "flow.md"
+    assert main(["check", "--stack", "k8s", "--no-policies", "--diagram", str(diagram)]) == 0
+    text = diagram.read_text()
+    assert '(["user.signup"]):::topic' in text
+    assert '[("mailer.dead-letter")]:::deadletter' in text
+    assert '-.->|"unroutable"|' in text

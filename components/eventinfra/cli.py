@@ -20,6 +20,7 @@ from eventinfra.diagram import event_flow
 from eventinfra.errors import EventInfraError
 from eventinfra.graph import RecordedResource
 from eventinfra.loader import SETTINGS_KEY
+from eventinfra.rabbitmq_diagram import is_rabbitmq_stack, rabbitmq_event_flow
 from eventinfra.stack import TOPOLOGY_OVERRIDE_ENV
 
 if TYPE_CHECKING:
@@ -143,7 +144,8 @@ def _evaluate(
 
 def _write_diagram(path: Path, resources: list[RecordedResource], title: str) -> None:
     try:
-        path.write_text(event_flow(resources, f"{title}: event flow"), encoding="utf-8")
+        draw = rabbitmq_event_flow if is_rabbitmq_stack(resources) else event_flow
+        path.write_text(draw(resources, f"{title}: event flow"), encoding="utf-8")
     except OSError as error:
         raise EventInfraError(
             f"Cannot write the diagram to {path}: {error.strerror or error}."
