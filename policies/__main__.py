@@ -11,8 +11,9 @@ from pulumi_policy import PolicyPack
 
 PolicyPack(
     name="eventinfra",
-    description="Reliability and security policies for eventinfra's SNS/SQS/Lambda resources.",
+    description="Reliability and security policies for eventinfra's SNS/SQS/Lambda resources "
+    "and its RabbitMQ-on-Kubernetes backend.",
     display_name="eventinfra",
     policies=ALL_POLICIES,
-    tags=["eventinfra", "aws", "sns", "sqs", "lambda"],
+    tags=["eventinfra", "aws", "sns", "sqs", "lambda", "kubernetes", "rabbitmq"],
 )

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from . import delivery, idempotency, monitoring, security
+from . import delivery, idempotency, kubernetes, monitoring, rabbitmq, security
 
 ALL_POLICIES = [
     *delivery.POLICIES,
     *idempotency.POLICIES,
     *monitoring.POLICIES,
     *security.POLICIES,
+    *kubernetes.POLICIES,
+    *rabbitmq.POLICIES,
 ]
 
-__all__ = ["ALL_POLICIES", "delivery", "idempotency", "monitoring", "security"]
+__all__ = [
+    "ALL_POLICIES",
+    "delivery",
+    "idempotency",
+    "kubernetes",
+    "monitoring",
+    "rabbitmq",
+    "security",
+]

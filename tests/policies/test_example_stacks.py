@@ -36,6 +36,19 @@ POLICY_NAMES = {
     "resource-policy-tls-only",
     "kms-key-rotation",
     "iam-no-wildcards",
+    "k8s-consumer-resources",
+    "k8s-consumer-probes",
+    "k8s-consumer-pdb",
+    "k8s-run-as-non-root",
+    "k8s-readonly-root-filesystem",
+    "k8s-no-privilege-escalation",
+    "k8s-image-pinned",
+    "rabbitmq-cluster-ha",
+    "rabbitmq-cluster-persistence",
+    "rabbitmq-queue-is-quorum",
+    "rabbitmq-queue-has-dead-letter",
+    "rabbitmq-consumer-autoscaled",
+    "rabbitmq-queue-retained-on-delete",
 }
 
 
@@ -47,7 +60,7 @@ def _evaluate(stack: str) -> PolicyReport:
     )
 
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
+@pytest.fixture(scope="module", params=["dev", "prod", "k8s"])
 def report(request: pytest.FixtureRequest) -> PolicyReport:
     return _evaluate(request.param)
 
@@ -74,7 +87,7 @@ def test_every_policy_ran_and_nothing_was_unknown(report: PolicyReport) -> None:
 
 def test_levels_follow_the_environment_config(report: PolicyReport) -> None:
     levels = {p.enforcement_level for p in report.policies}
-    # dev.json makes everything advisory, prod.json everything mandatory.
+    # dev.json makes everything advisory, prod.json and k8s.json everything mandatory.
     assert levels in ({"advisory"}, {"mandatory"})
 
 
