@@ -115,11 +115,10 @@ def namespace_of(props: Mapping[str, Any]) -> str:
 def labels_match(selector: Any, labels: Mapping[str, str]) -> bool:
     """Does a label selector (matchLabels and matchExpressions) select `labels`?"""
     if not isinstance(selector, Mapping):
-        return False
+        return False  # a PDB without a selector selects no pods
+    # An empty selector ({}) selects every pod of the namespace (policy/v1).
     match_labels = selector.get("matchLabels") or {}
     expressions = selector.get("matchExpressions") or []
-    if not match_labels and not expressions:
-        return False  # an empty PDB selector selects nothing in policy/v1 semantics we rely on
     if any(labels.get(str(k)) != str(v) for k, v in match_labels.items()):
         return False
     for expression in expressions:

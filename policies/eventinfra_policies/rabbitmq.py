@@ -348,21 +348,28 @@ def effective_policies(topology_: Topology, queue: Res) -> list[Res]:
 # ---------------------------------------------------------------- rabbitmq-queue-has-dead-letter
 
 
+def _found(value: Any) -> str:
+    return "none" if value is None or value == "" else repr(value)
+
+
 def _dead_letter_problems(
     topology_: Topology, queue: Res, policy: Res | None, definition: Mapping[str, Any]
 ) -> list[str]:
-    where = f"policy '{policy.name}'" if policy is not None else "no policy"
-    fix_policy = (
-        "a rabbitmq.com/v1beta1 Policy (applyTo queues, same vhost, pattern matching the queue) "
-        "with definition {dead-letter-exchange: <dlx>, delivery-limit: 5, "
-        "dead-letter-strategy: at-least-once, overflow: reject-publish}"
-    )
+    """Problems with the dead-lettering `definition` (policy, or None, plus x-arguments) gives."""
+    source = f"policy '{policy.name}'" if policy is not None else "its queue arguments"
     dlx = definition.get("dead-letter-exchange")
     if not isinstance(dlx, str) or (not dlx and not definition.get("dead-letter-routing-key")):
+        found = (
+            f"policy '{policy.name}', the one that applies to it, sets none"
+            if policy is not None
+            else "no policy applies to it"
+        )
         return [
-            f"RabbitMQ queue '{queue.name}' must dead-letter to an exchange ({where} that applies "
-            "to it sets dead-letter-exchange), because a message its consumer keeps rejecting "
-            f"is otherwise requeued forever or dropped. Add {fix_policy}."
+            f"RabbitMQ queue '{queue.name}' must dead-letter to an exchange ({found}), because "
+            "a message its consumer keeps rejecting is otherwise requeued forever or dropped. "
+            "Add a rabbitmq.com/v1beta1 Policy (applyTo queues, same vhost, pattern matching "
+            "the queue) with definition {dead-letter-exchange: <dlx>, delivery-limit: 5, "
+            "dead-letter-strategy: at-least-once, overflow: reject-publish}."
         ]
     problems = []
     scope = _cluster_key(queue)
@@ -372,25 +379,28 @@ def _dead_letter_problems(
             f"because its dead-letter exchange {dlx!r} routes nowhere and dead letters are "
             "dropped. Bind a dead-letter queue to that exchange."
         )
-    if number(definition.get("delivery-limit"), 0) < 1:
+    limit = definition.get("delivery-limit")
+    if number(limit, 0) < 1:
         problems.append(
-            f"RabbitMQ queue '{queue.name}' must set a delivery-limit ({where} sets none), "
-            "because a poison message is otherwise redelivered without end and never reaches "
-            f"the dead-letter exchange. Set delivery-limit (for example 5) in {where}."
+            f"RabbitMQ queue '{queue.name}' must set a positive delivery-limit (found "
+            f"{_found(limit)} in {source}), because a poison message is otherwise redelivered "
+            "without end and never reaches the dead-letter exchange. Set delivery-limit (for "
+            f"example 5) in {source}."
         )
-    if definition.get("dead-letter-strategy") != AT_LEAST_ONCE:
+    strategy = definition.get("dead-letter-strategy")
+    if strategy != AT_LEAST_ONCE:
         problems.append(
-            f"RabbitMQ queue '{queue.name}' must set dead-letter-strategy: at-least-once ({where} "
-            f"sets {definition.get('dead-letter-strategy') or 'none'!r}), because the default "
-            "at-most-once strategy drops a dead letter the target queue does not confirm. Set "
-            "dead-letter-strategy: at-least-once with overflow: reject-publish."
+            f"RabbitMQ queue '{queue.name}' must set dead-letter-strategy: at-least-once (found "
+            f"{_found(strategy)} in {source}), because the default at-most-once strategy drops "
+            "a dead letter the target queue does not confirm. Set dead-letter-strategy: "
+            "at-least-once with overflow: reject-publish."
         )
     elif definition.get("overflow") != REJECT_PUBLISH:
         problems.append(
-            f"RabbitMQ queue '{queue.name}' must set overflow: reject-publish ({where} sets "
-            f"{definition.get('overflow') or 'none'!r}), because at-least-once dead-lettering "
-            "is silently switched back to at-most-once under any other overflow behaviour. Set "
-            "overflow: reject-publish."
+            f"RabbitMQ queue '{queue.name}' must set overflow: reject-publish (found "
+            f"{_found(definition.get('overflow'))} in {source}), because at-least-once "
+            "dead-lettering is silently switched back to at-most-once under any other overflow "
+            "behaviour. Set overflow: reject-publish."
         )
     return problems
 

@@ -344,6 +344,13 @@ def test_pdb_in_another_namespace_or_selecting_other_pods_does_not_count() -> No
     assert len(outcome.violations) == 1
 
 
+def test_empty_pdb_selector_selects_every_pod_of_the_namespace() -> None:
+    everything = pdb()
+    everything.props["spec"]["selector"] = {}
+    outcome = check_stack(kubernetes.k8s_consumer_pdb, [deployment(replicas=2), everything])
+    assert outcome.violations == []
+
+
 def test_unknown_replicas_are_not_applicable() -> None:
     resource = deployment()
     resource.props["spec"]["replicas"] = UNKNOWN

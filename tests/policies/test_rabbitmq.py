@@ -272,11 +272,15 @@ def test_unknown_deletion_policy_is_not_applicable() -> None:
 # ---------------------------------------------------------------- rabbitmq-queue-has-dead-letter
 
 NO_DEAD_LETTER = (
-    "RabbitMQ queue 'mailer-queue' must dead-letter to an exchange ({where} that applies to it "
-    "sets dead-letter-exchange), because a message its consumer keeps rejecting is otherwise "
-    "requeued forever or dropped. Add a rabbitmq.com/v1beta1 Policy (applyTo queues, same vhost, "
-    "pattern matching the queue) with definition {{dead-letter-exchange: <dlx>, delivery-limit: "
-    "5, dead-letter-strategy: at-least-once, overflow: reject-publish}}."
+    "RabbitMQ queue 'mailer-queue' must dead-letter to an exchange ({found}), because a message "
+    "its consumer keeps rejecting is otherwise requeued forever or dropped. Add a "
+    "rabbitmq.com/v1beta1 Policy (applyTo queues, same vhost, pattern matching the queue) with "
+    "definition {{dead-letter-exchange: <dlx>, delivery-limit: 5, dead-letter-strategy: "
+    "at-least-once, overflow: reject-publish}}."
+)
+NO_POLICY = NO_DEAD_LETTER.format(found="no policy applies to it")
+LIMITS_WIN = NO_DEAD_LETTER.format(
+    found="policy 'mailer-limits', the one that applies to it, sets none"
 )
 
 
@@ -293,7 +297,7 @@ NO_DEAD_LETTER = (
 )
 def test_queue_without_a_matching_policy_fails(change: dict[str, Any]) -> None:
     stack = changed(happy_topology(), "mailer-policy", **change)
-    assert dead_letter_messages(stack) == [NO_DEAD_LETTER.format(where="no policy")]
+    assert dead_letter_messages(stack) == [NO_POLICY]
 
 
 def test_quorum_queue_policies_and_all_policies_apply() -> None:
@@ -305,7 +309,7 @@ def test_quorum_queue_policies_and_all_policies_apply() -> None:
 def test_higher_priority_policy_without_dead_lettering_wins() -> None:
     stack = happy_topology()
     stack["mailer-limits"] = policy("mailer-limits", "^mail", {"max-length": 1000}, priority=20)
-    assert dead_letter_messages(stack) == [NO_DEAD_LETTER.format(where="policy 'mailer-limits'")]
+    assert dead_letter_messages(stack) == [LIMITS_WIN]
 
 
 def test_queue_arguments_can_set_dead_lettering() -> None:
@@ -315,24 +319,54 @@ def test_queue_arguments_can_set_dead_lettering() -> None:
     assert dead_letter_messages(stack) == []
 
 
+def test_queue_arguments_are_checked_like_a_policy() -> None:
+    stack = changed(happy_topology(), "mailer-policy", pattern="^nothing$")
+    arguments = {"x-dead-letter-exchange": "mailer.dead-letter", "x-delivery-limit": 5}
+    stack = changed(stack, "mailer-queue", arguments=arguments)
+    assert dead_letter_messages(stack) == [
+        "RabbitMQ queue 'mailer-queue' must set dead-letter-strategy: at-least-once (found none "
+        "in its queue arguments), because the default at-most-once strategy drops a dead letter "
+        "the target queue does not confirm. Set dead-letter-strategy: at-least-once with "
+        "overflow: reject-publish."
+    ]
+
+
 def test_missing_delivery_limit_fails() -> None:
     definition = {k: v for k, v in SAFE_DEAD_LETTERING.items() if k != "delivery-limit"}
     stack = changed(happy_topology(), "mailer-policy", definition=definition)
     assert dead_letter_messages(stack) == [
-        "RabbitMQ queue 'mailer-queue' must set a delivery-limit (policy 'mailer-policy' sets "
-        "none), because a poison message is otherwise redelivered without end and never reaches "
-        "the dead-letter exchange. Set delivery-limit (for example 5) in policy 'mailer-policy'."
+        "RabbitMQ queue 'mailer-queue' must set a positive delivery-limit (found none in policy "
+        "'mailer-policy'), because a poison message is otherwise redelivered without end and "
+        "never reaches the dead-letter exchange. Set delivery-limit (for example 5) in policy "
+        "'mailer-policy'."
     ]
+
+
+def test_unlimited_delivery_limit_fails() -> None:
+    definition = {**SAFE_DEAD_LETTERING, "delivery-limit": -1}
+    stack = changed(happy_topology(), "mailer-policy", definition=definition)
+    assert dead_letter_messages(stack) == [
+        "RabbitMQ queue 'mailer-queue' must set a positive delivery-limit (found -1 in policy "
+        "'mailer-policy'), because a poison message is otherwise redelivered without end and "
+        "never reaches the dead-letter exchange. Set delivery-limit (for example 5) in policy "
+        "'mailer-policy'."
+    ]
+
+
+def test_policies_of_equal_priority_must_each_dead_letter() -> None:
+    stack = happy_topology()
+    stack["mailer-limits"] = policy("mailer-limits", "^mail", {"max-length": 1000})
+    assert dead_letter_messages(stack) == [LIMITS_WIN]
 
 
 def test_at_most_once_dead_lettering_fails() -> None:
     definition = {**SAFE_DEAD_LETTERING, "dead-letter-strategy": "at-most-once"}
     stack = changed(happy_topology(), "mailer-policy", definition=definition)
     assert dead_letter_messages(stack) == [
-        "RabbitMQ queue 'mailer-queue' must set dead-letter-strategy: at-least-once (policy "
-        "'mailer-policy' sets 'at-most-once'), because the default at-most-once strategy drops a "
-        "dead letter the target queue does not confirm. Set dead-letter-strategy: at-least-once "
-        "with overflow: reject-publish."
+        "RabbitMQ queue 'mailer-queue' must set dead-letter-strategy: at-least-once (found "
+        "'at-most-once' in policy 'mailer-policy'), because the default at-most-once strategy "
+        "drops a dead letter the target queue does not confirm. Set dead-letter-strategy: "
+        "at-least-once with overflow: reject-publish."
     ]
 
 
@@ -340,8 +374,8 @@ def test_at_least_once_without_reject_publish_fails() -> None:
     definition = {k: v for k, v in SAFE_DEAD_LETTERING.items() if k != "overflow"}
     stack = changed(happy_topology(), "mailer-policy", definition=definition)
     assert dead_letter_messages(stack) == [
-        "RabbitMQ queue 'mailer-queue' must set overflow: reject-publish (policy 'mailer-policy' "
-        "sets 'none'), because at-least-once dead-lettering is silently switched back to "
+        "RabbitMQ queue 'mailer-queue' must set overflow: reject-publish (found none in policy "
+        "'mailer-policy'), because at-least-once dead-lettering is silently switched back to "
         "at-most-once under any other overflow behaviour. Set overflow: reject-publish."
     ]
 
