@@ -414,7 +414,7 @@ def _check_queue_dead_letter(args: StackValidationArgs, report_violation: Report
             if key in topology_.dead_letter_queues or key in topology_.parking_queues:
                 continue
             arguments = _arguments(queue)
-            chosen = effective_policies(topology_, queue) or [None]
+            chosen: list[Res | None] = [*effective_policies(topology_, queue)] or [None]
             # Several policies of the same priority: RabbitMQ picks one, so each must do.
             for policy in chosen:
                 definition = {**(_definition(policy) if policy else {}), **arguments}
