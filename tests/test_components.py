@@ -378,6 +378,33 @@ def test_topic_is_encrypted_tls_only_and_open_to_its_producers() -> None:
         "Resource": topic.outputs["arn"],
     }
     assert statement(document, "DenyInsecureTransport")["Resource"] == topic.outputs["arn"]
+    assert "DenyOtherPublishers" not in {s["Sid"] for s in document["Statement"]}
+
+
+def test_topic_refuses_publishers_other_than_its_producer_roles() -> None:
+    producer_role = f"arn:aws:iam::{ACCOUNT}:role/accounts-api"
+    graph = record(
+        lambda: (
+            EventTopic(
+                "user-signup",
+                {
+                    "kms_key_arn": KEY_ARN,
+                    "publisher_role_arns": [producer_role],
+                    "only_publisher_roles": True,
+                },
+            )
+            and None
+        )
+    )
+    topic = graph.named("user-signup-topic")
+    assert statement(policy(graph.named("user-signup-policy")), "DenyOtherPublishers") == {
+        "Sid": "DenyOtherPublishers",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["sns:Publish"],
+        "Resource": topic.outputs["arn"],
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": [producer_role]}},
+    }
 
 
 def test_fifo_topic_deduplicates_by_content() -> None:
@@ -542,3 +569,26 @@ def test_environments_differ_where_settings_say(example: Synthesis) -> None:
         assert protected == set()
         assert queue.inputs["messageRetentionSeconds"] == 345_600
         assert log_group.inputs["retentionInDays"] == 14
+
+
+def test_platform_restricts_publishing_only_when_every_producer_is_a_role(tmp_path: Path) -> None:
+    from eventinfra import EventPlatform, load_platform_config
+    from tests.config_fixtures import base_settings, base_topology, write_project
+
+    topology = base_topology()
+    role = f"arn:aws:iam::{ACCOUNT}:role/accounts-api"
+    topology["producers"]["accounts-api"]["role_arn"] = role
+    topology["producers"]["other-api"] = {"publishes": ["order.placed"]}
+    stack_file = write_project(tmp_path, topology)
+    config = load_platform_config(
+        base_settings(), stack="dev", project_dir=tmp_path, stack_file=stack_file
+    )
+    graph = record(lambda: EventPlatform("events", config) and None)
+
+    def sids(topic: str) -> set[str]:
+        return {s["Sid"] for s in policy(graph.named(f"{topic}-policy"))["Statement"]}
+
+    assert {"AllowProducers", "DenyOtherPublishers"} <= sids("user-signup")
+    assert "DenyOtherPublishers" not in sids("order-placed")
+    attachment = graph.named("accounts-api-publish-policy-attachment").inputs
+    assert attachment["role"] == "accounts-api"

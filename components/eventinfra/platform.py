@@ -69,10 +69,13 @@ class EventPlatform(pulumi.ComponentResource):
         alarm_target = AlarmTarget(alerts.topic_arn, settings.alarms.period_seconds)
 
         producer_roles: dict[str, list[str]] = {}
+        producers_without_role: set[str] = set()
         for producer in topology.producers.values():
             for event in producer.publishes:
                 if producer.role_arn:
                     producer_roles.setdefault(event, []).append(producer.role_arn)
+                else:
+                    producers_without_role.add(event)
         topics = {
             event_name: EventTopic(
                 naming.event_slug(event_name),
@@ -81,6 +84,8 @@ class EventPlatform(pulumi.ComponentResource):
                     "fifo": event.fifo,
                     "kms_key_arn": key.key_arn,
                     "publisher_role_arns": producer_roles.get(event_name, []),
+                    # Every producer is a known role: nobody else may publish.
+                    "only_publisher_roles": event_name not in producers_without_role,
                     "tags": tags,
                     "protect": settings.protect,
                 },

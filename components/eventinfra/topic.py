@@ -19,6 +19,9 @@ class EventTopicArgs(TypedDict, total=False):
     publisher_role_arns: Sequence[pulumi.Input[str]]
     """Roles allowed to publish through the topic policy (producers' own IAM policies grant
     the rest within the account)."""
+    only_publisher_roles: bool
+    """Deny `sns:Publish` to every principal but `publisher_role_arns`, when those are all the
+    producers there are (an identity policy in the account could otherwise publish too)."""
     publisher_services: Sequence[str]
     """AWS services allowed to publish, e.g. `cloudwatch.amazonaws.com` for an alerts topic."""
     tags: Mapping[str, str]
@@ -60,6 +63,17 @@ class EventTopic(pulumi.ComponentResource):
                     "Resource": topic.arn,
                 }
             )
+            if args.get("only_publisher_roles", False):
+                statements.append(
+                    {
+                        "Sid": "DenyOtherPublishers",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": ["sns:Publish"],
+                        "Resource": topic.arn,
+                        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": roles}},
+                    }
+                )
         if services := list(args.get("publisher_services", [])):
             statements.append(
                 {
