@@ -129,24 +129,14 @@ class EventConsumer(pulumi.ComponentResource):
         queue_policy = aws.sqs.QueuePolicy(
             f"{name}-queue-policy",
             queue_url=queue.url,
-            policy=policy_documents.document(
-                policy_documents.allow_sns_to_send(queue.arn, topic_arns),
-                policy_documents.deny_insecure_transport(
-                    policy_documents.SQS_TLS_ACTIONS, queue.arn
-                ),
-            ),
+            policy=policy_documents.sns_delivery_policy(queue.arn, topic_arns),
             opts=child,
         )
         # SNS dead-letters what it cannot deliver into the same DLQ, so it must be allowed in.
         dead_letter_queue_policy = aws.sqs.QueuePolicy(
             f"{name}-dlq-policy",
             queue_url=dead_letter_queue.url,
-            policy=policy_documents.document(
-                policy_documents.allow_sns_to_send(dead_letter_queue.arn, topic_arns),
-                policy_documents.deny_insecure_transport(
-                    policy_documents.SQS_TLS_ACTIONS, dead_letter_queue.arn
-                ),
-            ),
+            policy=policy_documents.sns_delivery_policy(dead_letter_queue.arn, topic_arns),
             opts=child,
         )
         for subscription in args["subscriptions"]:

@@ -60,12 +60,7 @@ class ParkingQueue(pulumi.ComponentResource):
         queue_policy = aws.sqs.QueuePolicy(
             f"{name}-queue-policy",
             queue_url=queue.url,
-            policy=policy_documents.document(
-                policy_documents.allow_sns_to_send(queue.arn, [args["topic_arn"]]),
-                policy_documents.deny_insecure_transport(
-                    policy_documents.SQS_TLS_ACTIONS, queue.arn
-                ),
-            ),
+            policy=policy_documents.sns_delivery_policy(queue.arn, [args["topic_arn"]]),
             opts=child,
         )
         aws.sns.TopicSubscription(

@@ -45,6 +45,16 @@ def allow_sns_to_send(
     }
 
 
+def sns_delivery_policy(
+    queue_arn: pulumi.Input[str], topic_arns: Sequence[pulumi.Input[str]]
+) -> pulumi.Output[str]:
+    """A queue policy for a queue fed by SNS: these topics may send, and only over TLS."""
+    return document(
+        allow_sns_to_send(queue_arn, topic_arns),
+        deny_insecure_transport(SQS_TLS_ACTIONS, queue_arn),
+    )
+
+
 def assume_role(service: str) -> pulumi.Output[str]:
     return document(
         {
