@@ -99,7 +99,7 @@ class EventConsumer(pulumi.ComponentResource):
             message_retention_seconds=defaults.DLQ_RETENTION_SECONDS,
             receive_wait_time_seconds=defaults.RECEIVE_WAIT_SECONDS,
             kms_master_key_id=kms_key_arn,
-            redrive_allow_policy=pulumi.Output.json_dumps(
+            redrive_allow_policy=policy_documents.json_string(
                 {"redrivePermission": "byQueue", "sourceQueueArns": [queue_arn]}
             ),
             tags=component_tags(args.get("tags"), f"EventConsumer/{name}", "dlq"),
@@ -117,7 +117,7 @@ class EventConsumer(pulumi.ComponentResource):
             ),
             receive_wait_time_seconds=defaults.RECEIVE_WAIT_SECONDS,
             kms_master_key_id=kms_key_arn,
-            redrive_policy=pulumi.Output.json_dumps(
+            redrive_policy=policy_documents.json_string(
                 {
                     "deadLetterTargetArn": dead_letter_queue.arn,
                     "maxReceiveCount": args.get("max_receive_count", defaults.MAX_RECEIVE_COUNT),
@@ -149,7 +149,7 @@ class EventConsumer(pulumi.ComponentResource):
                 raw_message_delivery=True,
                 filter_policy=json.dumps(filter_policy) if filter_policy else None,
                 filter_policy_scope="MessageAttributes" if filter_policy else None,
-                redrive_policy=pulumi.Output.json_dumps(
+                redrive_policy=policy_documents.json_string(
                     {"deadLetterTargetArn": dead_letter_queue.arn}
                 ),
                 # Subscribing before the queue lets SNS in would drop the first messages.

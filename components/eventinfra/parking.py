@@ -53,7 +53,7 @@ class ParkingQueue(pulumi.ComponentResource):
             message_retention_seconds=defaults.PARKING_RETENTION_SECONDS,
             receive_wait_time_seconds=defaults.RECEIVE_WAIT_SECONDS,
             kms_master_key_id=args["kms_key_arn"],
-            redrive_allow_policy=pulumi.Output.json_dumps({"redrivePermission": "denyAll"}),
+            redrive_allow_policy=policy_documents.json_string({"redrivePermission": "denyAll"}),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
         )
