@@ -592,3 +592,26 @@ def test_platform_restricts_publishing_only_when_every_producer_is_a_role(tmp_pa
     assert "DenyOtherPublishers" not in sids("order-placed")
     attachment = graph.named("accounts-api-publish-policy-attachment").inputs
     assert attachment["role"] == "accounts-api"
+
+
+def test_large_platforms_get_dashboards_of_at_most_100_widgets(tmp_path: Path) -> None:
+    from eventinfra import EventPlatform, load_platform_config
+    from tests.config_fixtures import base_settings, base_topology, write_project
+
+    topology = base_topology()
+    for index in range(38):  # 40 consumers in all: 120 widgets
+        topology["consumers"][f"reader-{index:02d}"] = {
+            "subscribes": ["order.placed"],
+            "runtime": "external",
+        }
+    stack_file = write_project(tmp_path, topology)
+    config = load_platform_config(
+        base_settings(), stack="dev", project_dir=tmp_path, stack_file=stack_file
+    )
+    graph = record(lambda: EventPlatform("events", config) and None)
+    dashboards = graph.by_type("aws:cloudwatch/dashboard:Dashboard")
+    assert [d.inputs["dashboardName"] for d in dashboards] == ["dev-eventinfra", "dev-eventinfra-2"]
+    widgets = [json.loads(d.inputs["dashboardBody"])["widgets"] for d in dashboards]
+    assert [len(w) for w in widgets] == [99, 21]
+    titles = [widget["properties"]["title"] for page in widgets for widget in page]
+    assert len(titles) == len(set(titles)) == 120  # every consumer once, none lost

@@ -54,6 +54,9 @@ ALARM_PERIOD_SECONDS: Final = 60
 # Oldest message older than this means consumers are not keeping up.
 QUEUE_AGE_ALARM_SECONDS: Final = 900
 LAMBDA_ERRORS_ALARM_THRESHOLD: Final = 1
+# CloudWatch renders at most 100 widgets on one dashboard (dashboard body structure reference);
+# larger platforms get several dashboards.
+DASHBOARD_MAX_WIDGETS: Final = 100
 
 # --- KMS ---
 # A customer-managed key is required: SNS cannot use the AWS-managed SQS key to deliver.

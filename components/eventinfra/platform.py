@@ -7,7 +7,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra import naming
+from eventinfra import defaults, naming
 from eventinfra.alarms import AlarmTarget
 from eventinfra.consumer import EventConsumer, EventConsumerArgs, SubscriptionArgs
 from eventinfra.key import EventKey
@@ -144,14 +144,19 @@ class EventPlatform(pulumi.ComponentResource):
             for event_name in config.unconsumed_events()
         }
 
-        aws.cloudwatch.Dashboard(
-            f"{name}-dashboard",
-            dashboard_name=f"{prefix}-eventinfra",
-            dashboard_body=dashboard_body(
-                config, aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-            ).apply(json.dumps),
-            opts=child,
-        )
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        consumer_names = list(topology.consumers)
+        per_page = defaults.DASHBOARD_MAX_WIDGETS // WIDGETS_PER_CONSUMER
+        for page, first in enumerate(range(0, max(len(consumer_names), 1), per_page)):
+            suffix = f"-{page + 1}" if page else ""
+            aws.cloudwatch.Dashboard(
+                f"{name}-dashboard{suffix}",
+                dashboard_name=f"{prefix}-eventinfra{suffix}",
+                dashboard_body=dashboard_body(
+                    config, consumer_names[first : first + per_page], region
+                ).apply(json.dumps),
+                opts=child,
+            )
 
         self.topic_arns = {event: topic.topic_arn for event, topic in topics.items()}
         self.alerts_topic_arn = alerts.topic_arn
@@ -227,14 +232,17 @@ def consumer_args(
     return args
 
 
+WIDGETS_PER_CONSUMER = 3
+
+
 def dashboard_body(
-    config: PlatformConfig, region: pulumi.Input[str]
+    config: PlatformConfig, consumers: list[str], region: pulumi.Input[str]
 ) -> pulumi.Output[dict[str, object]]:
     """One row per consumer: queue depth and age, and its dead-letter queue's depth."""
 
     def body(region_name: str) -> dict[str, object]:
         widgets: list[dict[str, object]] = []
-        for row, name in enumerate(config.topology.consumers):
+        for row, name in enumerate(consumers):
             fifo = config.consumer_fifo(name)
             queue = naming.queue_name(config.prefix, name, fifo)
             dead_letters = naming.dead_letter_queue_name(config.prefix, name, fifo)
