@@ -28,4 +28,4 @@ test: lint
 	$(BIN)/pytest
 
 schemas: setup
-	$(BIN)/python -m eventinfra.json_schemas
+	$(BIN)/python -m eventinfra.config.json_schemas

@@ -3,7 +3,7 @@
 Usage: python benchmarks/policy_scale.py [--sizes 10 100 1000] [--repeats 2]
 
 For each size it synthesizes the generated topology of `synth_scale.py` once, then evaluates
-the recorded graph through `eventinfra.policy_runner.evaluate_policies` — the pack launched as
+the recorded graph through `eventinfra.check.policy_runner.evaluate_policies` — the pack launched as
 the Pulumi CLI launches it, `Analyze` for every resource and `AnalyzeStack` for the graph — with
 two packs: this repository's `policies/`, and a pack with the same number of resource and stack
 policies that return at once. The no-op pack costs what the protocol itself costs (process start,
@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synth_scale import STACK, machine, write_eventinfra_project
 
-from eventinfra.policy_runner import evaluate_policies
-from eventinfra.synth import synthesize
+from eventinfra.check.policy_runner import evaluate_policies
+from eventinfra.check.synth import synthesize
+from tests.support import REPOSITORY
 
-REPOSITORY = Path(__file__).resolve().parents[1]
 PACK = REPOSITORY / "policies"
 RATIO_TARGET = 2.0
 

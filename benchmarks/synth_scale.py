@@ -4,7 +4,7 @@ Usage: python benchmarks/synth_scale.py [--sizes 10 100 1000] [--repeats 3] [--l
 
 For each size it writes a project (this repository's Pulumi.yaml and __main__.py, a generated
 topology and a stack file) into a temporary folder and synthesizes it with
-`eventinfra.synth.synthesize`, each run in a fresh Python process so that peak memory
+`eventinfra.check.synth.synthesize`, each run in a fresh Python process so that peak memory
 (`ru_maxrss`) belongs to that run alone. The recorded graph then becomes two baselines, each a
 program with no components and no config that declares the same custom resources (types, names,
 wire inputs byte for byte, dependency edges), synthesized by the same machinery:
@@ -58,7 +58,7 @@ PRELOADED_MODULES = (
     "pulumi_aws.sns",
     "pulumi_aws.sqs",
     "eventinfra",
-    "eventinfra.synth",
+    "eventinfra.check.synth",
 )
 
 STACK_FILE = """\
@@ -251,7 +251,7 @@ def measure(program_dir: Path, graph_out: Path | None) -> dict[str, Any]:
 
     for module in PRELOADED_MODULES:
         importlib.import_module(module)
-    from eventinfra.synth import critical_path, synthesize
+    from eventinfra.check.synth import critical_path, synthesize
 
     gc.collect()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -1,24 +1,24 @@
 """eventinfra: event-driven infrastructure from one typed topology, as Pulumi components."""
 
-from eventinfra.config import Settings, Topology
-from eventinfra.consumer import EventConsumer, EventConsumerArgs, SubscriptionArgs
-from eventinfra.container_consumer import ContainerConsumer, ContainerConsumerArgs
+from eventinfra.aws.consumer import EventConsumer, EventConsumerArgs, SubscriptionArgs
+from eventinfra.aws.idempotency import IdempotencyStore, IdempotencyStoreArgs
+from eventinfra.aws.key import EventKey, EventKeyArgs
+from eventinfra.aws.lambda_consumer import LambdaConsumer, LambdaConsumerArgs
+from eventinfra.aws.parking import ParkingQueue, ParkingQueueArgs
+from eventinfra.aws.platform import EventPlatform
+from eventinfra.aws.producer import EventProducer, EventProducerArgs
+from eventinfra.aws.topic import EventTopic, EventTopicArgs
+from eventinfra.config.loader import PlatformConfig, load_platform_config
+from eventinfra.config.models import Settings, Topology
+from eventinfra.config.stack import load_stack_config
 from eventinfra.errors import ConfigError, EventInfraError, Problem
-from eventinfra.idempotency import IdempotencyStore, IdempotencyStoreArgs
-from eventinfra.key import EventKey, EventKeyArgs
-from eventinfra.lambda_consumer import LambdaConsumer, LambdaConsumerArgs
-from eventinfra.loader import PlatformConfig, load_platform_config
-from eventinfra.parking import ParkingQueue, ParkingQueueArgs
-from eventinfra.platform import EventPlatform
-from eventinfra.producer import EventProducer, EventProducerArgs
-from eventinfra.rabbitmq_broker import RabbitMQBroker, RabbitMQBrokerArgs
-from eventinfra.rabbitmq_consumer import RabbitMQConsumer, RabbitMQConsumerArgs
-from eventinfra.rabbitmq_event import RabbitMQEvent, RabbitMQEventArgs
-from eventinfra.rabbitmq_platform import RabbitMQPlatform
-from eventinfra.rabbitmq_user import RabbitMQUser, RabbitMQUserArgs
-from eventinfra.redis_idempotency import RedisIdempotencyStore, RedisIdempotencyStoreArgs
-from eventinfra.stack import load_stack_config
-from eventinfra.topic import EventTopic, EventTopicArgs
+from eventinfra.rabbitmq.broker import RabbitMQBroker, RabbitMQBrokerArgs
+from eventinfra.rabbitmq.consumer import RabbitMQConsumer, RabbitMQConsumerArgs
+from eventinfra.rabbitmq.container_consumer import ContainerConsumer, ContainerConsumerArgs
+from eventinfra.rabbitmq.event import RabbitMQEvent, RabbitMQEventArgs
+from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore, RedisIdempotencyStoreArgs
+from eventinfra.rabbitmq.platform import RabbitMQPlatform
+from eventinfra.rabbitmq.user import RabbitMQUser, RabbitMQUserArgs
 
 __all__ = [
     "ConfigError",

@@ -2,6 +2,6 @@
 
 import sys
 
-from eventinfra.cli import main
+from eventinfra.check.cli import main
 
 sys.exit(main())

@@ -4,8 +4,8 @@ import pulumi
 import pulumi_aws as aws
 
 from eventinfra import EventConsumer, EventKey, EventTopic
-from eventinfra.alarms import AlarmTarget
-from eventinfra.defaults import VISIBILITY_TIMEOUT_MULTIPLIER
+from eventinfra.aws.alarms import AlarmTarget
+from eventinfra.aws.defaults import VISIBILITY_TIMEOUT_MULTIPLIER
 
 FUNCTION_TIMEOUT_SECONDS = 30
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from eventinfra.cli import EXIT_MANDATORY_VIOLATION, main
+from eventinfra.check.cli import EXIT_MANDATORY_VIOLATION, main
+from tests.support import REPOSITORY
 
-CORPUS = Path(__file__).resolve().parents[1] / "policy_corpus"
+CORPUS = Path(__file__).resolve().parent / "corpus"
 ALL_MANDATORY = CORPUS / "all-mandatory.json"
 
 # case folder → (the one policy it must trip, the resource it must name)
@@ -55,6 +56,8 @@ def test_case_trips_exactly_its_policy(case: str, capsys: pytest.CaptureFixture[
             "dev",
             "--format",
             "json",
+            "--policy-pack",
+            str(REPOSITORY / "policies"),
             "--policy-config",
             str(ALL_MANDATORY),
         ]

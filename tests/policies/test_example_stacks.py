@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from eventinfra.policy_runner import PolicyReport, evaluate_policies
-from eventinfra.synth import synthesize
+from eventinfra.check.policy_runner import PolicyReport, evaluate_policies
+from eventinfra.check.synth import synthesize
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PACK = REPOSITORY / "policies"

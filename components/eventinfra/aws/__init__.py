@@ -1,0 +1,1 @@
+"""The AWS backend: SNS topics, SQS queues, Lambda consumers, DynamoDB idempotency, alarms."""

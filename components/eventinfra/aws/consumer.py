@@ -1,0 +1,269 @@
+"""EventConsumer: a queue with its dead-letter queue, subscriptions, alarms and runtime."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from eventinfra.aws import defaults, iam
+from eventinfra.aws.alarms import AlarmTarget, metric_alarm
+from eventinfra.aws.idempotency import IdempotencyStore
+from eventinfra.aws.lambda_consumer import LambdaConsumer, LambdaConsumerArgs
+from eventinfra.aws.tags import component_tags
+
+
+class SubscriptionArgs(TypedDict):
+    label: str
+    """Names the subscription resource, e.g. the event's slug `user-signup`."""
+    topic_arn: pulumi.Input[str]
+    filter_policy: NotRequired[Mapping[str, Any] | None]
+
+
+class IdempotencyArgs(TypedDict):
+    table_name: pulumi.Input[str]
+    key: NotRequired[str | None]
+    ttl_seconds: NotRequired[int]
+
+
+class EventConsumerArgs(TypedDict, total=False):
+    queue_name: pulumi.Input[str]
+    dead_letter_queue_name: pulumi.Input[str]
+    fifo: bool
+    subscriptions: Sequence[SubscriptionArgs]
+    kms_key_arn: pulumi.Input[str]
+    max_receive_count: int
+    message_retention_seconds: int
+    visibility_timeout_seconds: int
+    runtime: Literal["lambda", "external"]
+    lambda_function: LambdaConsumerArgs
+    """For runtime `lambda`: the function (its queue, key and table are filled in here)."""
+    idempotency: IdempotencyArgs | None
+    """None turns the idempotency store off: a deliberate, policy-visible choice."""
+    alarm_target: AlarmTarget
+    queue_age_alarm_seconds: int
+    tags: Mapping[str, str]
+    protect: bool
+
+
+class EventConsumer(pulumi.ComponentResource):
+    """Everything one consumer needs so that no message is lost or processed twice."""
+
+    queue_url: pulumi.Output[str]
+    """URL of the consumer's queue."""
+    queue_arn: pulumi.Output[str]
+    """ARN of the consumer's queue."""
+    dead_letter_queue_arn: pulumi.Output[str]
+    """ARN of the dead-letter queue that receives what the consumer cannot process."""
+    dead_letter_queue_url: pulumi.Output[str]
+    """URL of the dead-letter queue, for inspection and redrive."""
+    idempotency_table_name: pulumi.Output[str] | None
+    """Name of the idempotency table, if the consumer has one."""
+    consumer_policy_arn: pulumi.Output[str] | None
+    """For external consumers: the managed policy to attach to the consumer's identity."""
+    function_arn: pulumi.Output[str] | None
+    """For Lambda consumers: the function's ARN."""
+
+    def __init__(
+        self, name: str, args: EventConsumerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:EventConsumer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", False))
+        tags = component_tags(args.get("tags"), f"EventConsumer/{name}")
+        fifo = args.get("fifo", False)
+        kms_key_arn = args["kms_key_arn"]
+        topic_arns = [s["topic_arn"] for s in args["subscriptions"]]
+        queue_name = args["queue_name"]
+        # The source queue's ARN, known before it exists, breaks the cycle between the
+        # queue's redrive policy and the DLQ's redrive-allow policy.
+        invoke = pulumi.InvokeOptions(parent=self)
+        queue_arn = pulumi.Output.concat(
+            "arn:",
+            aws.get_partition_output(opts=invoke).partition,
+            ":sqs:",
+            aws.get_region_output(opts=invoke).region,
+            ":",
+            aws.get_caller_identity_output(opts=invoke).account_id,
+            ":",
+            queue_name,
+        )
+
+        dead_letter_queue = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=args["dead_letter_queue_name"],
+            fifo_queue=fifo or None,
+            message_retention_seconds=defaults.DLQ_RETENTION_SECONDS,
+            receive_wait_time_seconds=defaults.RECEIVE_WAIT_SECONDS,
+            kms_master_key_id=kms_key_arn,
+            redrive_allow_policy=iam.json_string(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [queue_arn]}
+            ),
+            tags=component_tags(args.get("tags"), f"EventConsumer/{name}", "dlq"),
+            opts=protected,
+        )
+        queue = aws.sqs.Queue(
+            f"{name}-queue",
+            name=queue_name,
+            fifo_queue=fifo or None,
+            message_retention_seconds=args.get(
+                "message_retention_seconds", defaults.QUEUE_RETENTION_SECONDS
+            ),
+            visibility_timeout_seconds=args.get(
+                "visibility_timeout_seconds", defaults.QUEUE_VISIBILITY_SECONDS
+            ),
+            receive_wait_time_seconds=defaults.RECEIVE_WAIT_SECONDS,
+            kms_master_key_id=kms_key_arn,
+            redrive_policy=iam.json_string(
+                {
+                    "deadLetterTargetArn": dead_letter_queue.arn,
+                    "maxReceiveCount": args.get("max_receive_count", defaults.MAX_RECEIVE_COUNT),
+                }
+            ),
+            tags=tags,
+            opts=protected,
+        )
+        queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-queue-policy",
+            queue_url=queue.url,
+            policy=iam.sns_delivery_policy(queue.arn, topic_arns),
+            opts=child,
+        )
+        # SNS dead-letters what it cannot deliver into the same DLQ, so it must be allowed in.
+        dead_letter_queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-dlq-policy",
+            queue_url=dead_letter_queue.url,
+            policy=iam.sns_delivery_policy(dead_letter_queue.arn, topic_arns),
+            opts=child,
+        )
+        for subscription in args["subscriptions"]:
+            filter_policy = subscription.get("filter_policy")
+            aws.sns.TopicSubscription(
+                f"{name}-{subscription['label']}-subscription",
+                topic=subscription["topic_arn"],
+                protocol="sqs",
+                endpoint=queue.arn,
+                raw_message_delivery=True,
+                filter_policy=json.dumps(filter_policy) if filter_policy else None,
+                filter_policy_scope="MessageAttributes" if filter_policy else None,
+                redrive_policy=iam.json_string({"deadLetterTargetArn": dead_letter_queue.arn}),
+                # Subscribing before the queue lets SNS in would drop the first messages.
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[queue_policy, dead_letter_queue_policy]
+                ),
+            )
+
+        target = args["alarm_target"]
+        metric_alarm(
+            f"{name}-dlq-alarm",
+            target=target,
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": dead_letter_queue.name},
+            statistic="Maximum",
+            threshold=0,
+            comparison="GreaterThanThreshold",
+            description=f"Consumer {name} dead-lettered messages: inspect, fix, then redrive.",
+            tags=tags,
+            parent=self,
+        )
+        metric_alarm(
+            f"{name}-age-alarm",
+            target=target,
+            namespace="AWS/SQS",
+            metric_name="ApproximateAgeOfOldestMessage",
+            dimensions={"QueueName": queue.name},
+            statistic="Maximum",
+            threshold=args.get("queue_age_alarm_seconds", defaults.QUEUE_AGE_ALARM_SECONDS),
+            comparison="GreaterThanThreshold",
+            description=f"Consumer {name} is falling behind: its oldest message is too old.",
+            tags=tags,
+            parent=self,
+        )
+
+        idempotency = args.get("idempotency")
+        store = None
+        if idempotency is not None:
+            store = IdempotencyStore(
+                f"{name}-idempotency",
+                {
+                    "table_name": idempotency["table_name"],
+                    "kms_key_arn": kms_key_arn,
+                    "tags": args.get("tags", {}),
+                    "protect": args.get("protect", False),
+                },
+                opts=child,
+            )
+
+        self.function_arn = None
+        self.consumer_policy_arn = None
+        if args.get("runtime", "external") == "lambda":
+            function_args: LambdaConsumerArgs = {
+                **args["lambda_function"],
+                "queue_arn": queue.arn,
+                "kms_key_arn": kms_key_arn,
+                "alarm_target": target,
+                "tags": args.get("tags", {}),
+            }
+            if store is not None and idempotency is not None:
+                function_args["idempotency_table_arn"] = store.table_arn
+                function_args["environment"] = {
+                    **function_args.get("environment", {}),
+                    **_idempotency_environment(store.table_name, idempotency),
+                }
+            self.function_arn = LambdaConsumer(name, function_args, opts=child).function_arn
+        else:
+            statements = [
+                iam.allow(iam.QUEUE_CONSUMER_ACTIONS, [queue.arn], "ConsumeQueue"),
+                iam.allow(iam.KMS_DECRYPT_ACTIONS, [kms_key_arn], "DecryptMessages"),
+            ]
+            if store is not None:
+                statements.append(
+                    iam.allow(
+                        iam.IDEMPOTENCY_TABLE_ACTIONS,
+                        [store.table_arn],
+                        "IdempotencyRecords",
+                    )
+                )
+            self.consumer_policy_arn = aws.iam.Policy(
+                f"{name}-consumer-policy",
+                description=f"What the external consumer {name} needs to read its queue.",
+                policy=iam.document(*statements),
+                tags=tags,
+                opts=child,
+            ).arn
+
+        self.queue_url = queue.url
+        self.queue_arn = queue.arn
+        self.dead_letter_queue_arn = dead_letter_queue.arn
+        self.dead_letter_queue_url = dead_letter_queue.url
+        self.idempotency_table_name = store.table_name if store else None
+        self.register_outputs(
+            {
+                "queue_url": self.queue_url,
+                "queue_arn": self.queue_arn,
+                "dead_letter_queue_arn": self.dead_letter_queue_arn,
+                "dead_letter_queue_url": self.dead_letter_queue_url,
+                "idempotency_table_name": self.idempotency_table_name,
+                "consumer_policy_arn": self.consumer_policy_arn,
+                "function_arn": self.function_arn,
+            }
+        )
+
+
+def _idempotency_environment(
+    table_name: pulumi.Output[str], idempotency: IdempotencyArgs
+) -> dict[str, pulumi.Input[str]]:
+    """What the function's idempotency code reads (see functions/welcome_email)."""
+    environment: dict[str, pulumi.Input[str]] = {
+        "IDEMPOTENCY_TABLE_NAME": table_name,
+        "IDEMPOTENCY_TTL_SECONDS": str(
+            idempotency.get("ttl_seconds", defaults.IDEMPOTENCY_TTL_SECONDS)
+        ),
+    }
+    if key := idempotency.get("key"):
+        environment["IDEMPOTENCY_KEY"] = key
+    return environment

@@ -1,0 +1,48 @@
+"""IdempotencyStore: a DynamoDB table of processed messages, in the Powertools layout."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from eventinfra.aws import defaults
+from eventinfra.aws.tags import component_tags
+
+
+class IdempotencyStoreArgs(TypedDict, total=False):
+    table_name: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    tags: Mapping[str, str]
+    protect: bool
+
+
+class IdempotencyStore(pulumi.ComponentResource):
+    """Records of processed messages, keyed `id` and expiring through the `expiration` TTL
+    attribute: the layout AWS Lambda Powertools' idempotency utility reads and writes."""
+
+    table_name: pulumi.Output[str]
+    """Physical name of the table, handed to the consumer."""
+    table_arn: pulumi.Output[str]
+    """ARN of the table, for the consumer's IAM policy."""
+
+    def __init__(
+        self, name: str, args: IdempotencyStoreArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:IdempotencyStore", name, None, opts)
+        table = aws.dynamodb.Table(
+            f"{name}-table",
+            name=args.get("table_name"),
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=defaults.IDEMPOTENCY_HASH_KEY,
+            attributes=[{"name": defaults.IDEMPOTENCY_HASH_KEY, "type": "S"}],
+            ttl={"attribute_name": defaults.IDEMPOTENCY_TTL_ATTRIBUTE, "enabled": True},
+            server_side_encryption={"enabled": True, "kms_key_arn": args.get("kms_key_arn")},
+            tags=component_tags(args.get("tags"), f"IdempotencyStore/{name}", "idempotency"),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
+        )
+        self.table_name = table.name
+        self.table_arn = table.arn
+        self.register_outputs({"table_name": self.table_name, "table_arn": self.table_arn})

@@ -1,0 +1,89 @@
+"""EventKey: the customer-managed KMS key that topics and queues are encrypted with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from eventinfra.aws import defaults, iam
+from eventinfra.aws.tags import component_tags
+
+# Administration and use, listed rather than `kms:*`: PutKeyPolicy keeps the key governable.
+ACCOUNT_KEY_ACTIONS = (
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt",
+    "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation",
+    "kms:EnableKey", "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+    "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListResourceTags",
+    "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:RetireGrant",
+    "kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource",
+    "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
+)  # fmt: skip
+
+
+class EventKeyArgs(TypedDict, total=False):
+    description: pulumi.Input[str]
+    service_principals: Sequence[str]
+    """Services that must encrypt with the key, beside SNS (e.g. `cloudwatch.amazonaws.com`
+    for alarms published to an encrypted topic)."""
+    tags: Mapping[str, str]
+
+
+class EventKey(pulumi.ComponentResource):
+    """A rotating KMS key whose policy lets SNS deliver into queues encrypted with it.
+
+    AWS-managed keys (`alias/aws/sqs`) cannot be used behind SNS: their policy cannot grant
+    SNS, so deliveries fail silently.
+    """
+
+    key_arn: pulumi.Output[str]
+    """ARN of the key."""
+    key_id: pulumi.Output[str]
+    """ID of the key."""
+
+    def __init__(
+        self, name: str, args: EventKeyArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:EventKey", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        services = ["sns.amazonaws.com", *args.get("service_principals", [])]
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=args.get("description", "eventinfra topics and queues"),
+            enable_key_rotation=True,
+            deletion_window_in_days=defaults.KMS_DELETION_WINDOW_DAYS,
+            policy=iam.document(
+                {
+                    # The account keeps control of its key; IAM policies grant use from here.
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {
+                        "AWS": pulumi.Output.concat(
+                            "arn:", partition, ":iam::", account_id, ":root"
+                        )
+                    },
+                    "Action": list(ACCOUNT_KEY_ACTIONS),
+                    # In a key policy "*" means this key; KMS accepts nothing else here.
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "ServicesEncryptMessages",
+                    "Effect": "Allow",
+                    "Principal": {"Service": services},
+                    "Action": list(iam.KMS_PUBLISH_ACTIONS),
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                },
+            ),
+            tags=component_tags(args.get("tags"), f"EventKey/{name}"),
+            opts=child,
+        )
+        self.key_arn = key.arn
+        self.key_id = key.key_id
+        self.register_outputs({"key_arn": self.key_arn, "key_id": self.key_id})

@@ -1,0 +1,90 @@
+"""ParkingQueue: where an event nobody consumes yet waits instead of vanishing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from eventinfra.aws import defaults, iam
+from eventinfra.aws.alarms import AlarmTarget, metric_alarm
+from eventinfra.aws.tags import component_tags
+
+# Warn two days before parked messages start expiring.
+EXPIRY_WARNING_SECONDS = defaults.PARKING_RETENTION_SECONDS - 2 * 86_400
+
+
+class ParkingQueueArgs(TypedDict, total=False):
+    queue_name: pulumi.Input[str]
+    topic_arn: pulumi.Input[str]
+    fifo: bool
+    kms_key_arn: pulumi.Input[str]
+    alarm_target: AlarmTarget
+    tags: Mapping[str, str]
+    protect: bool
+
+
+class ParkingQueue(pulumi.ComponentResource):
+    """A 14-day queue subscribed to an unconsumed event.
+
+    SNS drops a message published to a topic without subscribers; parked messages can be
+    redriven to the first real consumer. The queue is terminal (`redriveAllowPolicy:
+    denyAll`, role tag `parking`): nothing reads it, so it has no DLQ of its own.
+    """
+
+    queue_url: pulumi.Output[str]
+    """URL of the parking queue."""
+    queue_arn: pulumi.Output[str]
+    """ARN of the parking queue."""
+
+    def __init__(
+        self, name: str, args: ParkingQueueArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:ParkingQueue", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        fifo = args.get("fifo", False)
+        tags = component_tags(args.get("tags"), f"ParkingQueue/{name}", "parking")
+        queue = aws.sqs.Queue(
+            f"{name}-queue",
+            name=args.get("queue_name"),
+            fifo_queue=fifo or None,
+            message_retention_seconds=defaults.PARKING_RETENTION_SECONDS,
+            receive_wait_time_seconds=defaults.RECEIVE_WAIT_SECONDS,
+            kms_master_key_id=args["kms_key_arn"],
+            redrive_allow_policy=iam.json_string({"redrivePermission": "denyAll"}),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
+        )
+        queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-queue-policy",
+            queue_url=queue.url,
+            policy=iam.sns_delivery_policy(queue.arn, [args["topic_arn"]]),
+            opts=child,
+        )
+        aws.sns.TopicSubscription(
+            f"{name}-subscription",
+            topic=args["topic_arn"],
+            protocol="sqs",
+            endpoint=queue.arn,
+            raw_message_delivery=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[queue_policy]),
+        )
+        metric_alarm(
+            f"{name}-expiry-alarm",
+            target=args["alarm_target"],
+            namespace="AWS/SQS",
+            metric_name="ApproximateAgeOfOldestMessage",
+            dimensions={"QueueName": queue.name},
+            statistic="Maximum",
+            threshold=EXPIRY_WARNING_SECONDS,
+            comparison="GreaterThanThreshold",
+            description=f"Parked events in {name} expire within two days: add a consumer "
+            "and redrive them.",
+            tags=tags,
+            parent=self,
+        )
+        self.queue_url = queue.url
+        self.queue_arn = queue.arn
+        self.register_outputs({"queue_url": self.queue_url, "queue_arn": self.queue_arn})

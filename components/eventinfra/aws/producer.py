@@ -1,0 +1,52 @@
+"""EventProducer: the least-privilege publish policy for one producer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from eventinfra.aws import iam
+from eventinfra.aws.tags import component_tags
+
+
+class EventProducerArgs(TypedDict, total=False):
+    topic_arns: Sequence[pulumi.Input[str]]
+    kms_key_arn: pulumi.Input[str]
+    role_name: pulumi.Input[str] | None
+    """An existing role to attach the policy to (the producer's service role)."""
+    tags: Mapping[str, str]
+
+
+class EventProducer(pulumi.ComponentResource):
+    """An IAM managed policy allowing `sns:Publish` on exactly the producer's topics."""
+
+    policy_arn: pulumi.Output[str]
+    """ARN of the publish policy; attach it to the producer's role."""
+
+    def __init__(
+        self, name: str, args: EventProducerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:EventProducer", name, None, opts)
+        policy = aws.iam.Policy(
+            f"{name}-publish-policy",
+            description=f"Lets {name} publish its events, and nothing else.",
+            policy=iam.document(
+                iam.allow(["sns:Publish"], list(args["topic_arns"]), "PublishEvents"),
+                # Publishing to an encrypted topic needs a data key from the topic's key.
+                iam.allow(iam.KMS_PUBLISH_ACTIONS, [args["kms_key_arn"]], "EncryptEvents"),
+            ),
+            tags=component_tags(args.get("tags"), f"EventProducer/{name}"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if role_name := args.get("role_name"):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-publish-policy-attachment",
+                role=role_name,
+                policy_arn=policy.arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.policy_arn = policy.arn
+        self.register_outputs({"policy_arn": self.policy_arn})

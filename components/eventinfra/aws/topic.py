@@ -1,0 +1,100 @@
+"""EventTopic: one SNS topic per event, encrypted, TLS-only, published to by its producers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from eventinfra.aws import iam
+from eventinfra.aws.tags import component_tags
+
+
+class EventTopicArgs(TypedDict, total=False):
+    topic_name: pulumi.Input[str]
+    fifo: bool
+    kms_key_arn: pulumi.Input[str]
+    publisher_role_arns: Sequence[pulumi.Input[str]]
+    """Roles allowed to publish through the topic policy (producers' own IAM policies grant
+    the rest within the account)."""
+    only_publisher_roles: bool
+    """Deny `sns:Publish` to every principal but `publisher_role_arns`, when those are all the
+    producers there are (an identity policy in the account could otherwise publish too)."""
+    publisher_services: Sequence[str]
+    """AWS services allowed to publish, e.g. `cloudwatch.amazonaws.com` for an alerts topic."""
+    tags: Mapping[str, str]
+    protect: bool
+
+
+class EventTopic(pulumi.ComponentResource):
+    """An SNS topic for one event type."""
+
+    topic_arn: pulumi.Output[str]
+    """ARN of the topic; producers publish here, consumers subscribe here."""
+    topic_name: pulumi.Output[str]
+    """Physical name of the topic."""
+
+    def __init__(
+        self, name: str, args: EventTopicArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:EventTopic", name, None, opts)
+        fifo = args.get("fifo", False)
+        topic = aws.sns.Topic(
+            f"{name}-topic",
+            name=args.get("topic_name"),
+            fifo_topic=fifo or None,
+            content_based_deduplication=fifo or None,
+            kms_master_key_id=args["kms_key_arn"],
+            tags=component_tags(args.get("tags"), f"EventTopic/{name}"),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
+        )
+        statements = [iam.deny_insecure_transport(iam.SNS_TLS_ACTIONS, topic.arn)]
+        if roles := list(args.get("publisher_role_arns", [])):
+            statements.append(
+                {
+                    "Sid": "AllowProducers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": roles},
+                    "Action": ["sns:Publish"],
+                    "Resource": topic.arn,
+                }
+            )
+            if args.get("only_publisher_roles", False):
+                statements.append(
+                    {
+                        "Sid": "DenyOtherPublishers",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": ["sns:Publish"],
+                        "Resource": topic.arn,
+                        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": roles}},
+                    }
+                )
+        if services := list(args.get("publisher_services", [])):
+            statements.append(
+                {
+                    "Sid": "AllowServices",
+                    "Effect": "Allow",
+                    "Principal": {"Service": services},
+                    "Action": ["sns:Publish"],
+                    "Resource": topic.arn,
+                    "Condition": {
+                        "StringEquals": {
+                            "aws:SourceAccount": aws.get_caller_identity_output(
+                                opts=pulumi.InvokeOptions(parent=self)
+                            ).account_id
+                        }
+                    },
+                }
+            )
+        aws.sns.TopicPolicy(
+            f"{name}-policy",
+            arn=topic.arn,
+            policy=iam.document(*statements),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.topic_arn = topic.arn
+        self.topic_name = topic.name
+        self.register_outputs({"topic_arn": self.topic_arn, "topic_name": self.topic_name})

@@ -1,0 +1,1 @@
+"""`eventinfra check`: plan a Pulumi program offline and run the policy pack over the plan."""

@@ -1,0 +1,253 @@
+"""`eventinfra check`: plan a stack offline, show its resources and event flow, run policies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.tree import Tree
+
+from eventinfra.check.diagram import event_flow
+from eventinfra.check.rabbitmq_diagram import is_rabbitmq_stack, rabbitmq_event_flow
+from eventinfra.config.loader import SETTINGS_KEY
+from eventinfra.config.stack import TOPOLOGY_OVERRIDE_ENV
+from eventinfra.errors import EventInfraError
+from eventinfra.graph import RecordedResource
+
+if TYPE_CHECKING:
+    from eventinfra.check.synth import Synthesis
+
+EXIT_OK = 0
+EXIT_MANDATORY_VIOLATION = 1
+EXIT_INVALID = 2
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="eventinfra", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser(
+        "check",
+        help="plan a stack offline: resources, event-flow diagram, policy violations",
+        description="Run a Pulumi program under recording mocks (no CLI, no cloud), then "
+        "evaluate the policy pack over the recorded graph.",
+    )
+    check.add_argument("--stack", default="dev", help="stack name (default: dev)")
+    check.add_argument(
+        "--program", type=Path, default=Path("."), help="Pulumi project folder (default: .)"
+    )
+    check.add_argument("--topology", type=Path, help="topology file instead of the stack's")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    check.add_argument("--diagram", type=Path, help="write the event flow as Mermaid Markdown")
+    check.add_argument("--mock-values", type=Path, help="mock-values file instead of the default")
+    check.add_argument("--policy-pack", type=Path, help="policy pack folder (default: policies/)")
+    check.add_argument("--policy-config", type=Path, help="policy config JSON file")
+    check.add_argument("--no-policies", action="store_true", help="skip the policy pack")
+    args = parser.parse_args(argv)
+    return run_check(args)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    out = Console(soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
+    program = args.program.resolve()
+    if args.topology is not None:
+        os.environ[TOPOLOGY_OVERRIDE_ENV] = str(args.topology.resolve())
+    try:
+        from eventinfra.check.synth import synthesize
+
+        started = time.perf_counter()
+        with err.status("Planning…") as status:
+
+            def progress(count: int) -> None:
+                status.update(f"Planning… {count} resources recorded")
+
+            synthesis = synthesize(
+                program, args.stack, mock_values=args.mock_values, progress=progress
+            )
+        err.print(
+            f"Planned {len(synthesis.resources)} resources in "
+            f"{time.perf_counter() - started:.1f} s.",
+            style="dim",
+        )
+        report = _evaluate(args, program, synthesis.resources, synthesis.project)
+        if args.diagram is not None:
+            _write_diagram(args.diagram, synthesis.resources, f"{synthesis.project} / {args.stack}")
+    except EventInfraError as error:
+        # Escaped: text in brackets ("one of [lambda, external]") is not Rich markup.
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
+        return EXIT_INVALID
+    finally:
+        os.environ.pop(TOPOLOGY_OVERRIDE_ENV, None)
+
+    broker = _broker(program, args.stack)
+    violations = [_violation_json(v) for v in report.violations] if report else []
+    if args.format == "json":
+        document = {
+            "stack": args.stack,
+            "broker": broker,
+            # The stack first, as `pulumi preview --json` lists it: every parent is in the list.
+            "resources": [_stack_json(synthesis), *(r.to_json() for r in synthesis.resources)],
+            "violations": violations,
+        }
+        print(json.dumps(document, indent=2, default=str))
+    elif args.format == "sarif":
+        from eventinfra.check.sarif import to_sarif
+
+        print(json.dumps(to_sarif(report) if report else _empty_sarif(), indent=2))
+    else:
+        _print_plan(out, synthesis.resources, args.stack, broker)
+        _print_violations(out, violations)
+    if report is not None and report.has_mandatory:
+        return EXIT_MANDATORY_VIOLATION
+    return EXIT_OK
+
+
+def _evaluate(
+    args: argparse.Namespace, program: Path, resources: list[RecordedResource], project: str
+) -> Any:
+    """The policy report, or None when there is no pack to run."""
+    if args.no_policies:
+        return None
+    pack = (args.policy_pack or program / "policies").resolve()
+    if args.policy_pack is None and not (pack / "__main__.py").is_file():
+        return None
+    from eventinfra.check.policy_runner import evaluate_policies
+
+    config_file = args.policy_config or pack / "config" / f"{args.stack}.json"
+    policy_config = None
+    if config_file.is_file():
+        try:
+            policy_config = json.loads(config_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise EventInfraError(
+                f"{config_file}:{error.lineno}: the policy config file is not valid JSON: "
+                f"{error.msg} (column {error.colno})."
+            ) from None
+    elif args.policy_config is not None:
+        raise EventInfraError(f"The policy config file {config_file} does not exist.")
+    return evaluate_policies(
+        resources, pack, policy_config=policy_config, stack=args.stack, project=project
+    )
+
+
+def _write_diagram(path: Path, resources: list[RecordedResource], title: str) -> None:
+    try:
+        draw = rabbitmq_event_flow if is_rabbitmq_stack(resources) else event_flow
+        path.write_text(draw(resources, f"{title}: event flow"), encoding="utf-8")
+    except OSError as error:
+        raise EventInfraError(
+            f"Cannot write the diagram to {path}: {error.strerror or error}."
+        ) from None
+
+
+def _broker(program: Path, stack: str) -> str | None:
+    """The stack's broker setting, for the JSON output; None for programs without one."""
+    from eventinfra.check.synth import load_stack_config
+
+    # The settings file the run used (stackConfigDir, project defaults), not any file of that
+    # name below the program folder.
+    config, _ = load_stack_config(program, stack)
+    try:
+        settings = json.loads(config.get(SETTINGS_KEY, "null"))
+    except json.JSONDecodeError:
+        return None
+    if isinstance(settings, dict):
+        return str(settings.get("broker", "sns-sqs"))
+    return None
+
+
+def _stack_json(synthesis: Synthesis) -> dict[str, Any]:
+    return {
+        "urn": synthesis.stack_urn,
+        "type": STACK_TYPE,
+        "name": f"{synthesis.project}-{synthesis.stack}",
+        "parent": None,
+        "dependencies": [],
+        "inputs": {},
+    }
+
+
+def _print_plan(
+    console: Console, resources: list[RecordedResource], stack: str, broker: str | None
+) -> None:
+    """Resources grouped by component, with counts by type, like a preview."""
+    known = {resource.urn for resource in resources}
+    children: dict[str | None, list[RecordedResource]] = {}
+    for resource in resources:
+        # The stack itself is not recorded: its children, like orphans, sit at the top.
+        parent = resource.parent if resource.parent in known else None
+        children.setdefault(parent, []).append(resource)
+
+    def add(tree: Tree, parent: str | None) -> None:
+        kids = children.get(parent, [])
+        for marker, external in (("[green]+[/]", False), ("[cyan]>[/] read", True)):
+            counts = Counter(r.type for r in kids if r.custom and r.external is external)
+            for type_token, count in sorted(counts.items()):
+                tree.add(f"{marker} {type_token} [dim]x{count}[/]")
+        for child in kids:
+            if not child.custom:
+                add(tree.add(f"[bold]{child.type}[/] {escape(child.name)}"), child.urn)
+
+    tree = Tree(f"[bold]stack {stack}[/]" + (f" (broker {broker})" if broker else ""))
+    add(tree, None)
+    console.print(tree)
+    created = sum(1 for r in resources if r.custom and not r.external)
+    read = sum(1 for r in resources if r.custom and r.external)
+    components = sum(1 for r in resources if not r.custom)
+    kinds = len({r.type for r in resources if r.custom and not r.external})
+    console.print(
+        f"Plan: [green]{created} to create[/] ({kinds} resource types)"
+        + (f", {read} to read" if read else "")
+        + f" in {components} components, stack {stack}."
+    )
+
+
+def _violation_json(violation: Any) -> dict[str, Any]:
+    return {
+        "policy": violation.policy_name,
+        "enforcementLevel": violation.enforcement_level,
+        "severity": violation.severity,
+        "urn": violation.urn,
+        "message": violation.message,
+    }
+
+
+def _print_violations(console: Console, violations: list[dict[str, Any]]) -> None:
+    if not violations:
+        return
+    console.print()
+    console.print("[bold]Policy violations:[/]")
+    for violation in violations:
+        colour = "red" if violation["enforcementLevel"] == "mandatory" else "yellow"
+        # Escaped: "[mandatory]" would otherwise be read as a (unknown) style tag and vanish.
+        level = escape(f"[{violation['enforcementLevel']}]")
+        console.print(
+            f"  [{colour}]{level}[/] {escape(violation['policy'])}  "
+            f"[dim]{escape(violation['urn'])}[/]\n    {escape(violation['message'])}",
+            highlight=False,
+        )
+    mandatory = sum(1 for v in violations if v["enforcementLevel"] == "mandatory")
+    console.print(f"{len(violations)} violations, {mandatory} mandatory.")
+
+
+def _empty_sarif() -> dict[str, Any]:
+    return {
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [{"tool": {"driver": {"name": "eventinfra", "rules": []}}, "results": []}],
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,640 @@
+"""Reads the topology and stack settings and reports every problem in them at once."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import jsonschema
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from eventinfra.aws import defaults, naming
+from eventinfra.config.models import Consumer, Settings, Topology
+from eventinfra.errors import ConfigError, Problem
+from eventinfra.rabbitmq import naming as rabbitmq_names
+
+KeyPath = tuple[str | int, ...]
+SETTINGS_KEY = "eventinfra:settings"
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed YAML file and the line of every key in it."""
+
+    path: Path
+    data: Any
+    lines: dict[KeyPath, int]
+
+    def line_of(self, key_path: KeyPath) -> int | None:
+        """The line of the deepest key on `key_path` that the file has."""
+        for end in range(len(key_path), -1, -1):
+            if key_path[:end] in self.lines:
+                return self.lines[key_path[:end]]
+        return None
+
+
+def read_yaml(path: Path) -> YamlDocument:
+    """Parse a YAML file, refusing syntax errors and duplicate keys with their line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(
+            [Problem(path, "", f"cannot be read: {error.strerror or error}.")]
+        ) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        reason = error.problem or str(error)
+        raise ConfigError([Problem(path, "", f"is not valid YAML: {reason}.", line)]) from None
+    finally:
+        loader.dispose()
+    lines: dict[KeyPath, int] = {}
+    problems: list[Problem] = []
+    data = _plain(node, (), lines, problems, path, loader) if node is not None else None
+    if problems:
+        raise ConfigError(problems)
+    return YamlDocument(path, data, lines)
+
+
+def _plain(
+    node: yaml.Node,
+    key_path: KeyPath,
+    lines: dict[KeyPath, int],
+    problems: list[Problem],
+    path: Path,
+    loader: yaml.SafeLoader,
+) -> Any:
+    """Build plain values from a node tree, noting each key's line and every duplicate key."""
+    lines.setdefault(key_path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            child = (*key_path, key)
+            if key in result:
+                problems.append(
+                    Problem(
+                        path,
+                        format_key_path(child),
+                        f"is defined twice (first on line {lines[child]}); "
+                        "expected each name once.",
+                        key_node.start_mark.line + 1,
+                    )
+                )
+                continue
+            lines[child] = key_node.start_mark.line + 1
+            result[key] = _plain(value_node, child, lines, problems, path, loader)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _plain(item, (*key_path, index), lines, problems, path, loader)
+            for index, item in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
+
+
+def format_key_path(key_path: KeyPath) -> str:
+    """`consumers.welcome-email.subscribes[0]`, with dotted names quoted."""
+    text = ""
+    for key in key_path:
+        if isinstance(key, int):
+            text += f"[{key}]"
+        else:
+            plain = re.fullmatch(r"[A-Za-z0-9_:-]+", str(key))
+            segment = str(key) if plain else f'"{key}"'
+            text += f".{segment}" if text else segment
+    return text
+
+
+# --- turning pydantic's errors into sentences -------------------------------------------------
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation may hold (Optional and Annotated removed)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
+    return [annotation]
+
+
+def _field_at(model: type[BaseModel], loc: KeyPath) -> tuple[Any, FieldInfo | None]:
+    """Walk a model along an error location; return the type found there and its field."""
+    current: Any = model
+    field: FieldInfo | None = None
+    for segment in loc:
+        for candidate in _unwrap(current):
+            origin = typing.get_origin(candidate)
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                match = next(
+                    (f for name, f in candidate.model_fields.items() if segment in (f.alias, name)),
+                    None,
+                )
+                if match is not None:
+                    current, field = match.annotation, match
+                    break
+            elif origin is dict and not isinstance(segment, int):
+                current, field = typing.get_args(candidate)[1], None
+                break
+            elif origin is list and isinstance(segment, int):
+                current, field = typing.get_args(candidate)[0], None
+                break
+        else:
+            return None, None
+    return current, field
+
+
+def _allowed_keys(model: type[BaseModel], loc: KeyPath) -> list[str]:
+    current, _ = _field_at(model, loc)
+    for candidate in _unwrap(current):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return [f.alias or name for name, f in candidate.model_fields.items()]
+    return []
+
+
+NAME_RULES = {
+    "events": "an event name of letters, digits, '.', '_' and '-' (like 'user.signup')",
+    "producers": "a name of lowercase letters, digits and '-' (a DNS label, at most 63 "
+    "characters, like 'accounts-api')",
+    "consumers": "a name of lowercase letters, digits and '-' (a DNS label, at most 63 "
+    "characters, like 'welcome-email')",
+}
+
+
+def _sentence(error: Any, model: type[BaseModel]) -> tuple[KeyPath, str]:
+    """One pydantic error as (key path, 'expected …, found …')."""
+    loc: KeyPath = tuple(error["loc"])
+    kind = error["type"]
+    found = error.get("input")
+    if loc and loc[-1] == "[key]":
+        loc = loc[:-1]
+        expected = NAME_RULES.get(str(loc[0]), "a valid name") if loc else "a valid name"
+        return loc, f"is not a valid name; expected {expected}, found {loc[-1]!r}."
+    if kind == "missing":
+        return loc, "is missing; this key is required."
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        return loc, f"is not a known key; expected one of: {', '.join(allowed)}."
+    if kind == "string_pattern_mismatch":
+        _, field = _field_at(model, loc)
+        rule = field.description if field and field.description else "the documented format"
+        return loc, f"expected {rule.rstrip('.')}, found {found!r}."
+    message = str(error["msg"])
+    for prefix in ("Input should be ", "Value error, "):
+        message = message.removeprefix(prefix)
+    replacements = {
+        "a valid integer": "an integer",
+        "a valid boolean": "true or false",
+        "a valid dictionary or instance of": "a mapping of keys (",
+        "a valid dictionary": "a mapping of keys",
+        "a valid list": "a list",
+        "a valid string": "a string",
+    }
+    for old, new in replacements.items():
+        if message.startswith(old):
+            message = new + message[len(old) :]
+            if new.endswith("("):
+                message = message.rstrip() + ")"
+            break
+    if message.startswith("List should have at least"):
+        message = "at least one item"
+    if message.startswith("Dictionary should have at least"):
+        message = "at least one entry"
+    if not message.startswith("expected"):
+        message = f"expected {message[0].lower()}{message[1:]}"
+    return loc, f"{message}, found {found!r}."
+
+
+def _validate(
+    model: type[BaseModel], data: Any, doc: YamlDocument | None, base: KeyPath
+) -> tuple[Any, list[Problem]]:
+    try:
+        return model.model_validate(data), []
+    except ValidationError as errors:
+        problems = []
+        for error in errors.errors():
+            loc, message = _sentence(error, model)
+            full = (*base, *loc)
+            problems.append(
+                Problem(
+                    doc.path if doc else None,
+                    format_key_path(full),
+                    message,
+                    doc.line_of(full) if doc else None,
+                )
+            )
+        return None, problems
+
+
+# --- the whole configuration --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """A validated environment: its settings, its topology and the names they give."""
+
+    stack: str
+    settings: Settings
+    topology: Topology
+    topology_path: Path
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.name_prefix or self.stack
+
+    @property
+    def topology_dir(self) -> Path:
+        return self.topology_path.parent
+
+    def consumer_fifo(self, name: str) -> bool:
+        consumer = self.topology.consumers[name]
+        return self.topology.events[consumer.subscribes[0].event].fifo
+
+    def unconsumed_events(self) -> list[str]:
+        """Events no consumer subscribes to: they get a parking queue."""
+        consumed = {
+            s.event for consumer in self.topology.consumers.values() for s in consumer.subscribes
+        }
+        return [event for event in self.topology.events if event not in consumed]
+
+    def max_receive_count(self, name: str) -> int:
+        consumer = self.topology.consumers[name]
+        return consumer.max_receive_count or self.settings.queues.max_receive_count
+
+    def retention_seconds(self, name: str) -> int:
+        consumer = self.topology.consumers[name]
+        return consumer.message_retention_seconds or self.settings.queues.message_retention_seconds
+
+    def visibility_timeout_seconds(self, name: str) -> int:
+        """The consumer's own value, else enough for every Lambda retry, else the default."""
+        consumer = self.topology.consumers[name]
+        if consumer.visibility_timeout_seconds is not None:
+            return consumer.visibility_timeout_seconds
+        required = self.required_visibility_seconds(consumer)
+        return max(required, self.settings.queues.visibility_timeout_seconds)
+
+    def required_visibility_seconds(self, consumer: Consumer) -> int:
+        if consumer.lambda_ is None:
+            return 0
+        return (
+            self.settings.queues.visibility_multiplier * consumer.lambda_.timeout_seconds
+            + consumer.lambda_.batch_window_seconds
+        )
+
+
+def load_platform_config(
+    settings_data: Any, *, stack: str, project_dir: Path, stack_file: Path | None = None
+) -> PlatformConfig:
+    """Validate an environment's settings and its topology; raise every problem at once."""
+    settings_doc = _stack_document(stack_file)
+    settings_base: KeyPath = ("config", SETTINGS_KEY)
+    settings, problems = _validate(Settings, settings_data, settings_doc, settings_base)
+    if settings is None:
+        if settings_doc is None and stack_file is not None:
+            problems = [Problem(stack_file, p.key_path, p.message, p.line) for p in problems]
+        raise ConfigError(problems)
+    topology_path = (project_dir / settings.topology).resolve()
+    if not topology_path.is_file():
+        raise ConfigError(
+            [
+                Problem(
+                    stack_file,
+                    format_key_path((*settings_base, "topology")),
+                    f"expected the path of a topology file (relative to {project_dir}), "
+                    f"found {settings.topology!r}, which does not exist.",
+                    settings_doc.line_of((*settings_base, "topology")) if settings_doc else None,
+                )
+            ]
+        )
+    doc = read_yaml(topology_path)
+    topology, problems = _validate(Topology, doc.data, doc, ())
+    if topology is None:
+        raise ConfigError(problems)
+    config = PlatformConfig(stack, settings, topology, topology_path)
+    problems = list(_cross_checks(config, doc))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _stack_document(stack_file: Path | None) -> YamlDocument | None:
+    if stack_file is None or not stack_file.is_file():
+        return None
+    return read_yaml(stack_file)
+
+
+def _cross_checks(config: PlatformConfig, doc: YamlDocument) -> Iterator[Problem]:
+    """Every rule that spans keys, or reaches out to AWS limits and the file system."""
+    topology = config.topology
+
+    def problem(key_path: KeyPath, message: str) -> Problem:
+        return Problem(doc.path, format_key_path(key_path), message, doc.line_of(key_path))
+
+    declared = ", ".join(repr(e) for e in topology.events)
+    slugs: dict[str, str] = {}
+    for event_name, event in topology.events.items():
+        slug = naming.event_slug(event_name)
+        if slug in slugs:
+            yield problem(
+                ("events", event_name),
+                f"gives the same SNS topic name as {slugs[slug]!r} ('.' becomes '-'); "
+                "expected event names that stay distinct.",
+            )
+        slugs[slug] = event_name
+        topic = naming.topic_name(config.prefix, event_name, event.fifo)
+        if len(topic) > defaults.SNS_MAX_NAME_LENGTH:
+            yield problem(
+                ("events", event_name),
+                f"gives the SNS topic name {topic!r} ({len(topic)} characters); "
+                f"expected at most {defaults.SNS_MAX_NAME_LENGTH}.",
+            )
+        if event.payload_schema is not None:
+            yield from _schema_problems(
+                config.topology_dir / event.payload_schema,
+                ("events", event_name, "schema"),
+                problem,
+            )
+    for event_name in config.unconsumed_events():
+        fifo = topology.events[event_name].fifo
+        parking = naming.parking_queue_name(config.prefix, event_name, fifo)
+        if len(parking) > defaults.SQS_MAX_NAME_LENGTH:
+            yield problem(
+                ("events", event_name),
+                f"has no consumer, so it gets the parking queue {parking!r} ({len(parking)} "
+                f"characters); expected at most {defaults.SQS_MAX_NAME_LENGTH}.",
+            )
+
+    for producer_name, producer in topology.producers.items():
+        seen: set[str] = set()
+        for index, event_name in enumerate(producer.publishes):
+            key = ("producers", producer_name, "publishes", index)
+            if event_name not in topology.events:
+                yield problem(
+                    key,
+                    f"expected a declared event ({declared}), found {event_name!r}.",
+                )
+            if event_name in seen:
+                yield problem(key, f"lists {event_name!r} twice; expected each event once.")
+            seen.add(event_name)
+        if producer_name in topology.consumers:
+            yield problem(
+                ("producers", producer_name),
+                f"is also the name of a consumer; expected distinct names, as each gets its "
+                f"own credentials (found {producer_name!r} in both).",
+            )
+
+    for consumer_name, consumer in topology.consumers.items():
+        yield from _consumer_problems(config, consumer_name, consumer, declared, problem)
+    if config.settings.broker == "rabbitmq":
+        yield from _rabbitmq_problems(config, problem)
+
+
+# --- the rabbitmq broker ------------------------------------------------------------------------
+
+
+def _rabbitmq_problems(config: PlatformConfig, problem: Any) -> Iterator[Problem]:
+    """What the rabbitmq backend cannot honour: attribute filters and clashing names."""
+    topology = config.topology
+    for name, consumer in topology.consumers.items():
+        for index, subscription in enumerate(consumer.subscribes):
+            if subscription.filter is not None:
+                yield problem(
+                    ("consumers", name, "subscribes", index, "filter"),
+                    "is not supported on the 'rabbitmq' broker, whose topic exchanges route on "
+                    "the event name only; expected no filter (filter in the consumer, or "
+                    f"publish a separate event), found {subscription.filter!r}.",
+                )
+        dead_letter = rabbitmq_names.dead_letter_exchange(name)
+        if dead_letter in topology.events:
+            yield problem(
+                ("events", dead_letter),
+                f"has the name of consumer {name!r}'s dead-letter exchange on the 'rabbitmq' "
+                f"broker; expected another event name, found {dead_letter!r}.",
+            )
+    for event in topology.events:
+        if rabbitmq_names.unroutable_exchange(event) in topology.events:
+            clash = rabbitmq_names.unroutable_exchange(event)
+            yield problem(
+                ("events", clash),
+                f"has the name of event {event!r}'s unroutable-message exchange on the "
+                f"'rabbitmq' broker; expected another event name, found {clash!r}.",
+            )
+    for kind, names in (("producers", topology.producers), ("consumers", topology.consumers)):
+        if rabbitmq_names.SCALER_USERNAME in names:
+            yield problem(
+                (kind, rabbitmq_names.SCALER_USERNAME),
+                "is the RabbitMQ user eventinfra creates for KEDA on the 'rabbitmq' broker; "
+                f"expected another name, found {rabbitmq_names.SCALER_USERNAME!r}.",
+            )
+
+
+def _consumer_problems(
+    config: PlatformConfig,
+    name: str,
+    consumer: Consumer,
+    declared: str,
+    problem: Any,
+) -> Iterator[Problem]:
+    topology = config.topology
+    base: KeyPath = ("consumers", name)
+    events = topology.events
+    seen: set[str] = set()
+    fifo_events: list[str] = []
+    standard_events: list[str] = []
+    for index, subscription in enumerate(consumer.subscribes):
+        key = (*base, "subscribes", index)
+        if subscription.event not in events:
+            yield problem(
+                (*key, "event"),
+                f"expected a declared event ({declared}), found {subscription.event!r}.",
+            )
+            continue
+        if subscription.event in seen:
+            yield problem(
+                (*key, "event"), f"subscribes to {subscription.event!r} twice; expected once."
+            )
+        seen.add(subscription.event)
+        (fifo_events if events[subscription.event].fifo else standard_events).append(
+            subscription.event
+        )
+        if subscription.filter is not None:
+            yield from _filter_problems(subscription.filter, (*key, "filter"), problem)
+
+    if fifo_events and standard_events:
+        yield problem(
+            (*base, "subscribes"),
+            f"mixes FIFO events ({', '.join(fifo_events)}) with standard events "
+            f"({', '.join(standard_events)}); expected one kind, as a queue is either FIFO "
+            "or standard.",
+        )
+    elif consumer.fifo is not None and (fifo_events or standard_events):
+        events_fifo = bool(fifo_events)
+        if consumer.fifo != events_fifo:
+            kind = "FIFO" if events_fifo else "standard"
+            yield problem(
+                (*base, "fifo"),
+                f"expected {str(events_fifo).lower()}, as its events are {kind}, "
+                f"found {str(consumer.fifo).lower()}.",
+            )
+    fifo = bool(fifo_events)
+
+    for queue in (
+        naming.queue_name(config.prefix, name, fifo),
+        naming.dead_letter_queue_name(config.prefix, name, fifo),
+    ):
+        if len(queue) > defaults.SQS_MAX_NAME_LENGTH:
+            yield problem(
+                base,
+                f"gives the queue name {queue!r} ({len(queue)} characters with the prefix "
+                f"{config.prefix!r}); expected at most {defaults.SQS_MAX_NAME_LENGTH}.",
+            )
+
+    retention = config.retention_seconds(name)
+    if retention >= defaults.DLQ_RETENTION_SECONDS:
+        yield problem(
+            (*base, "message_retention_seconds"),
+            f"expected less than {defaults.DLQ_RETENTION_SECONDS} (the dead-letter queue's "
+            "14 days, which must outlive the queue's retention, or dead-lettered messages "
+            f"expire on arrival), found {retention}.",
+        )
+
+    yield from _runtime_problems(config, name, consumer, fifo, problem)
+
+
+def _runtime_problems(
+    config: PlatformConfig, name: str, consumer: Consumer, fifo: bool, problem: Any
+) -> Iterator[Problem]:
+    settings = config.settings
+    base: KeyPath = ("consumers", name)
+    broker_runtimes = {"sns-sqs": ("lambda", "external"), "rabbitmq": ("container", "external")}
+    allowed = broker_runtimes[settings.broker]
+    if consumer.runtime not in allowed:
+        yield problem(
+            (*base, "runtime"),
+            f"expected one of {', '.join(allowed)} on the {settings.broker!r} broker, "
+            f"found {consumer.runtime!r}.",
+        )
+    blocks = {"lambda": consumer.lambda_, "container": consumer.container}
+    for runtime, block in blocks.items():
+        if consumer.runtime == runtime and block is None:
+            yield problem(
+                base,
+                f"has runtime {runtime!r} but no {runtime!r} block; expected one describing "
+                f"the {runtime} (see the README's config reference).",
+            )
+        if consumer.runtime != runtime and block is not None:
+            yield problem(
+                (*base, runtime),
+                f"is set, but runtime is {consumer.runtime!r}; expected either runtime "
+                f"{runtime!r} or no {runtime!r} block, not both.",
+            )
+
+    function = consumer.lambda_
+    if function is None or consumer.runtime != "lambda":
+        return
+    key = (*base, "lambda")
+    code_dir = config.topology_dir / function.code
+    if not code_dir.is_dir():
+        yield problem(
+            (*key, "code"),
+            f"expected a folder with the function's code (relative to {config.topology_dir}), "
+            f"found {function.code!r}, which does not exist.",
+        )
+    else:
+        module = function.handler.rsplit(".", 1)[0].replace(".", "/")
+        if not (code_dir / f"{module}.py").is_file():
+            yield problem(
+                (*key, "handler"),
+                f"expected a module {module}.py in {function.code!r} for handler "
+                f"{function.handler!r}; it does not exist.",
+            )
+    function_name = naming.function_name(config.prefix, name)
+    if len(function_name) > defaults.LAMBDA_MAX_FUNCTION_NAME_LENGTH:
+        yield problem(
+            base,
+            f"gives the Lambda function name {function_name!r} ({len(function_name)} "
+            f"characters); expected at most {defaults.LAMBDA_MAX_FUNCTION_NAME_LENGTH}.",
+        )
+    if fifo and function.batch_size > defaults.LAMBDA_FIFO_MAX_BATCH_SIZE:
+        yield problem(
+            (*key, "batch_size"),
+            f"expected at most {defaults.LAMBDA_FIFO_MAX_BATCH_SIZE} for a FIFO queue, "
+            f"found {function.batch_size}.",
+        )
+    if (
+        function.batch_size > defaults.LAMBDA_BATCH_SIZE_WITHOUT_WINDOW
+        and function.batch_window_seconds < 1
+    ):
+        yield problem(
+            (*key, "batch_window_seconds"),
+            f"expected at least 1 when batch_size is above "
+            f"{defaults.LAMBDA_BATCH_SIZE_WITHOUT_WINDOW} (found batch_size "
+            f"{function.batch_size}), found {function.batch_window_seconds}.",
+        )
+    required = config.required_visibility_seconds(consumer)
+    multiplier = settings.queues.visibility_multiplier
+    if required > defaults.SQS_MAX_VISIBILITY_SECONDS:
+        yield problem(
+            (*key, "timeout_seconds"),
+            f"needs a visibility timeout of {multiplier} x {function.timeout_seconds} + "
+            f"{function.batch_window_seconds} = {required} seconds, above the SQS maximum of "
+            f"{defaults.SQS_MAX_VISIBILITY_SECONDS}; expected a timeout of at most "
+            f"{(defaults.SQS_MAX_VISIBILITY_SECONDS - function.batch_window_seconds) // multiplier}"
+            f", found {function.timeout_seconds}.",
+        )
+    elif (
+        consumer.visibility_timeout_seconds is not None
+        and consumer.visibility_timeout_seconds < required
+    ):
+        yield problem(
+            (*base, "visibility_timeout_seconds"),
+            f"expected at least {required} ({multiplier} x the Lambda timeout "
+            f"{function.timeout_seconds} + batching window {function.batch_window_seconds}, "
+            "or messages are redelivered while still being processed), "
+            f"found {consumer.visibility_timeout_seconds}.",
+        )
+
+
+def _filter_problems(policy: dict[str, list[Any]], key: KeyPath, problem: Any) -> Iterator[Problem]:
+    if len(policy) > defaults.FILTER_MAX_KEYS:
+        yield problem(
+            key,
+            f"expected at most {defaults.FILTER_MAX_KEYS} keys (the SNS filter policy limit), "
+            f"found {len(policy)}: {', '.join(policy)}.",
+        )
+    combinations = math.prod(len(values) for values in policy.values())
+    if combinations > defaults.FILTER_MAX_COMBINATIONS:
+        yield problem(
+            key,
+            f"expected at most {defaults.FILTER_MAX_COMBINATIONS} value combinations (the SNS "
+            f"filter policy limit), found {combinations}.",
+        )
+
+
+def _schema_problems(path: Path, key: KeyPath, problem: Any) -> Iterator[Problem]:
+    if not path.is_file():
+        yield problem(
+            key, f"expected a JSON Schema file, found {str(path)!r}, which does not exist."
+        )
+        return
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except json.JSONDecodeError as error:
+        yield problem(key, f"expected a JSON Schema, but {path} is not JSON: {error}.")
+    except jsonschema.SchemaError as error:
+        yield problem(key, f"expected a valid JSON Schema in {path}: {error.message}.")

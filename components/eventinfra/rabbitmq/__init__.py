@@ -1,0 +1,1 @@
+"""The RabbitMQ-on-Kubernetes backend: operator resources, container consumers, Redis."""

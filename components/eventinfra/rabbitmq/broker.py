@@ -1,0 +1,138 @@
+"""RabbitMQBroker: a highly available RabbitmqCluster in its namespace, scraped by Prometheus."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from eventinfra.rabbitmq import defaults
+
+
+class RabbitMQBrokerArgs(TypedDict, total=False):
+    namespace: str
+    """Namespace created for the broker, its topology objects and the consumers."""
+    cluster_name: str
+    """metadata.name of the RabbitmqCluster (also its Service's name)."""
+    replicas: int
+    """Odd, 3 or more in production: quorum queues need a majority of nodes."""
+    cpu: str
+    memory: str
+    """Requests, equal to the limits (Guaranteed QoS: the broker is never evicted first)."""
+    storage: str
+    storage_class: str | None
+    tls_secret: str | None
+    """A kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt): TLS only, no plain listeners."""
+    vhost: pulumi.Input[str]
+    """The vhost whose queues are scraped per queue (the `/metrics/detailed` endpoint)."""
+    image: str
+    labels: dict[str, str]
+    depends_on: list[pulumi.Resource]
+    """What must exist first: the operators' manifests when eventinfra installs them."""
+
+
+class RabbitMQBroker(pulumi.ComponentResource):
+    """The RabbitMQ cluster (Cluster Operator), its PodDisruptionBudget and ServiceMonitor."""
+
+    namespace: pulumi.Output[str]
+    """The namespace, known once it exists: depend on it to create objects inside."""
+    cluster_name: str
+    host: str
+    """The in-cluster DNS name of the broker's client Service."""
+    amqp_port: int
+    management_port: int
+    tls: bool
+
+    def __init__(
+        self, name: str, args: RabbitMQBrokerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:RabbitMQBroker", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=args.get("depends_on", []))
+        labels = args.get("labels", {})
+        self.cluster_name = args["cluster_name"]
+        tls_secret = args.get("tls_secret")
+        self.tls = tls_secret is not None
+        self.amqp_port = defaults.AMQPS_PORT if self.tls else defaults.AMQP_PORT
+        self.management_port = (
+            defaults.MANAGEMENT_TLS_PORT if self.tls else defaults.MANAGEMENT_PORT
+        )
+        self.host = f"{self.cluster_name}.{args['namespace']}.svc"
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace", metadata={"name": args["namespace"], "labels": labels}, opts=child
+        )
+        self.namespace = namespace.metadata.name
+        resources = {"cpu": args["cpu"], "memory": args["memory"]}
+        persistence: dict[str, str] = {"storage": args["storage"]}
+        if args.get("storage_class"):
+            persistence["storageClassName"] = str(args.get("storage_class"))
+        spec: dict[str, object] = {
+            "replicas": args["replicas"],
+            "image": args.get("image", defaults.RABBITMQ_IMAGE),
+            "resources": {"requests": resources, "limits": dict(resources)},
+            "persistence": persistence,
+            "rabbitmq": {
+                "additionalPlugins": list(defaults.RABBITMQ_PLUGINS),
+                "additionalConfig": (
+                    f"cluster_partition_handling = {defaults.CLUSTER_PARTITION_HANDLING}\n"
+                ),
+            },
+        }
+        if tls_secret is not None:
+            spec["tls"] = {"secretName": tls_secret, "disableNonTLSListeners": True}
+        k8s.apiextensions.CustomResource(
+            f"{name}-cluster",
+            api_version="rabbitmq.com/v1beta1",
+            kind="RabbitmqCluster",
+            metadata={"name": self.cluster_name, "namespace": self.namespace, "labels": labels},
+            spec=spec,
+            opts=child,
+        )
+        # The Cluster Operator labels the broker's pods and Services with these.
+        pod_selector = {"app.kubernetes.io/name": self.cluster_name}
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata={
+                "name": f"{self.cluster_name}-server",
+                "namespace": self.namespace,
+                "labels": labels,
+            },
+            spec={"max_unavailable": 1, "selector": {"match_labels": pod_selector}},
+            opts=child,
+        )
+        endpoint: dict[str, object] = {
+            "port": "prometheus-tls" if self.tls else "prometheus",
+            "scheme": "https" if self.tls else "http",
+            "interval": defaults.SCRAPE_INTERVAL,
+        }
+        if tls_secret is not None:
+            endpoint["tlsConfig"] = {
+                "ca": {"secret": {"name": tls_secret, "key": "ca.crt"}},
+                "serverName": self.host,
+            }
+        # Per-queue series (ready, unacked, consumers) come from /metrics/detailed only; the
+        # default /metrics endpoint aggregates them per node.
+        detailed = {
+            **endpoint,
+            "path": "/metrics/detailed",
+            "params": {
+                "family": ["queue_coarse_metrics", "queue_consumer_count"],
+                "vhost": [args["vhost"]],
+            },
+        }
+        k8s.apiextensions.CustomResource(
+            f"{name}-service-monitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata={"name": self.cluster_name, "namespace": self.namespace, "labels": labels},
+            spec={
+                "selector": {
+                    "matchLabels": {**pod_selector, "app.kubernetes.io/component": "rabbitmq"}
+                },
+                "namespaceSelector": {"matchNames": [self.namespace]},
+                "endpoints": [endpoint, detailed],
+            },
+            opts=child,
+        )
+        self.register_outputs({"namespace": self.namespace, "cluster_name": self.cluster_name})

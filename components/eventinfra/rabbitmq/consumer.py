@@ -1,0 +1,267 @@
+"""RabbitMQConsumer: a consumer's quorum queue, dead-letter path, credentials and alerts."""
+
+from __future__ import annotations
+
+from typing import Any, NotRequired, TypedDict
+from urllib.parse import quote
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from eventinfra.rabbitmq import defaults, naming
+from eventinfra.rabbitmq.container_consumer import ContainerConsumer, ContainerConsumerArgs
+from eventinfra.rabbitmq.user import RabbitMQUser
+
+
+class RabbitMQConsumerArgs(TypedDict):
+    consumer: str
+    """The consumer's name: its queue's name and its RabbitMQ user's."""
+    object_name: str
+    """Base of the Kubernetes object names (`<prefix>-<consumer>`)."""
+    events: list[str]
+    """Subscribed events: one binding each, with the event name as the routing key."""
+    max_receive_count: int
+    """Deliveries before a message is dead-lettered (the queue's delivery-limit)."""
+    namespace: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    vhost: str
+    host: str
+    """The broker's in-cluster host name, for the consumer's `uri`."""
+    amqp_port: int
+    tls: bool
+    queue_age_alert_seconds: int
+    """Alert when ready messages have waited continuously this long."""
+    scale_to_zero: bool
+    """No consumer is expected while the queue is empty (KEDA minimum 0 replicas)."""
+    labels: dict[str, str]
+    container: NotRequired[ContainerConsumerArgs | None]
+    depends_on: NotRequired[list[pulumi.Resource]]
+    """What must exist first: the operators' manifests when eventinfra installs them."""
+    """The container workload; without it the consumer is external (queue and credentials)."""
+
+
+class RabbitMQConsumer(pulumi.ComponentResource):
+    """A durable quorum queue bound to the consumer's events, with a dead-letter path by policy.
+
+    Queue arguments are immutable, so only `x-queue-type` is one; the dead-letter exchange,
+    `delivery-limit`, at-least-once dead-lettering and `overflow: reject-publish` come from a
+    Policy and can change later. Both queues are retained when removed from the program.
+    """
+
+    queue_name: str
+    dead_letter_queue_name: str
+    credentials: RabbitMQUser
+    """The consumer's user: read on its own queue, nothing else."""
+    workload: ContainerConsumer | None
+
+    def __init__(
+        self, name: str, args: RabbitMQConsumerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:RabbitMQConsumer", name, None, opts)
+        consumer, base = args["consumer"], args["object_name"]
+        after = args.get("depends_on", [])
+        namespace, vhost, labels = args["namespace"], args["vhost"], args["labels"]
+        cluster_reference = {"name": args["cluster_name"], "namespace": namespace}
+        self.queue_name = naming.consumer_queue(consumer)
+        self.dead_letter_queue_name = naming.dead_letter_queue(consumer)
+        dead_letter_exchange = naming.dead_letter_exchange(consumer)
+
+        def topology(role: str, kind: str, spec: dict[str, Any], **extra: Any) -> Any:
+            return k8s.apiextensions.CustomResource(
+                f"{name}-{role}",
+                api_version="rabbitmq.com/v1beta1",
+                kind=kind,
+                metadata={"name": f"{base}-{role}", "namespace": namespace, "labels": labels},
+                spec={**spec, "rabbitmqClusterReference": cluster_reference},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=after, **extra),
+            )
+
+        quorum = {
+            "vhost": vhost,
+            "type": defaults.QUEUE_TYPE,
+            "durable": True,
+            "autoDelete": False,
+            "arguments": {"x-queue-type": defaults.QUEUE_TYPE},
+            "deletionPolicy": defaults.QUEUE_DELETION_POLICY,
+        }
+        # Removing a consumer never deletes its messages: the operator keeps the queue when its
+        # resource goes (deletionPolicy), and Pulumi keeps the resource (retain_on_delete), for
+        # operators older than deletionPolicy (see k8s_schemas/SOURCES.md).
+        topology("queue", "Queue", {"name": self.queue_name, **quorum}, retain_on_delete=True)
+        topology(
+            "dead-letter-queue",
+            "Queue",
+            {"name": self.dead_letter_queue_name, **quorum},
+            retain_on_delete=True,
+        )
+        # Fanout: dead-lettered messages keep their event routing key, and all of them belong
+        # in the one dead-letter queue.
+        topology(
+            "dead-letter-exchange",
+            "Exchange",
+            {
+                "name": dead_letter_exchange,
+                "vhost": vhost,
+                "type": "fanout",
+                "durable": True,
+                "autoDelete": False,
+            },
+        )
+        topology(
+            "dead-letter-binding",
+            "Binding",
+            {
+                "vhost": vhost,
+                "source": dead_letter_exchange,
+                "destination": self.dead_letter_queue_name,
+                "destinationType": "queue",
+                "routingKey": "",
+            },
+        )
+        for event in args["events"]:
+            topology(
+                f"binding-{naming.k8s_slug(event)}",
+                "Binding",
+                {
+                    "vhost": vhost,
+                    "source": naming.event_exchange(event),
+                    "destination": self.queue_name,
+                    "destinationType": "queue",
+                    "routingKey": event,
+                },
+            )
+        topology(
+            "policy",
+            "Policy",
+            {
+                "name": self.queue_name,
+                "vhost": vhost,
+                "pattern": naming.anchored(self.queue_name),
+                "applyTo": "queues",
+                "priority": defaults.POLICY_PRIORITY,
+                "definition": {
+                    "dead-letter-exchange": dead_letter_exchange,
+                    "delivery-limit": args["max_receive_count"],
+                    "dead-letter-strategy": defaults.DEAD_LETTER_STRATEGY,
+                    "overflow": defaults.OVERFLOW,
+                },
+            },
+        )
+
+        scheme = "amqps" if args["tls"] else "amqp"
+        self.credentials = RabbitMQUser(
+            f"{name}-rabbitmq",
+            {
+                "namespace": namespace,
+                "cluster_name": args["cluster_name"],
+                "username": consumer,
+                "secret_name": f"{base}-rabbitmq",
+                "object_name": base,
+                "vhost": vhost,
+                "permissions": {
+                    "configure": defaults.NOTHING,
+                    "write": defaults.NOTHING,
+                    "read": naming.anchored(self.queue_name),
+                },
+                "uri_template": (
+                    f"{scheme}://{{username}}:{{password}}@{args['host']}:{args['amqp_port']}/"
+                    + quote(vhost, safe="")
+                ),
+                "extra_data": {
+                    "host": args["host"],
+                    "port": str(args["amqp_port"]),
+                    "vhost": vhost,
+                    "queue": self.queue_name,
+                },
+                "labels": labels,
+                "depends_on": after,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        k8s.apiextensions.CustomResource(
+            f"{name}-alerts",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={"name": f"{base}-alerts", "namespace": namespace, "labels": labels},
+            spec={"groups": [alert_group(consumer, vhost, args)]},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+
+        container = args.get("container")
+        self.workload = (
+            ContainerConsumer(
+                f"{name}-workload", container, opts=pulumi.ResourceOptions(parent=self)
+            )
+            if container is not None
+            else None
+        )
+        self.register_outputs(
+            {
+                "queue_name": self.queue_name,
+                "dead_letter_queue_name": self.dead_letter_queue_name,
+                "secret_name": self.credentials.secret_name,
+            }
+        )
+
+
+def alert_group(consumer: str, vhost_name: str, args: RabbitMQConsumerArgs) -> dict[str, Any]:
+    """DLQ not empty, no consumer, ready messages growing or waiting too long."""
+
+    def series(metric: str, queue: str) -> str:
+        return f'{metric}{{vhost="{vhost_name}",queue="{queue}"}}'
+
+    queue = naming.consumer_queue(consumer)
+    dead_letters = naming.dead_letter_queue(consumer)
+    ready = series("rabbitmq_detailed_queue_messages_ready", queue)
+    no_consumer = f"{series('rabbitmq_detailed_queue_consumers', queue)} == 0"
+    if args["scale_to_zero"]:
+        no_consumer += f" and {ready} > 0"
+    age = args["queue_age_alert_seconds"]
+    window = defaults.READY_GROWING_WINDOW
+    labels = {"consumer": consumer, "queue": queue}
+
+    def rule(alert: str, expr: str, duration: str, severity: str, summary: str) -> dict[str, Any]:
+        return {
+            "alert": alert,
+            "expr": expr,
+            "for": duration,
+            "labels": {"severity": severity, **labels},
+            "annotations": {"summary": summary},
+        }
+
+    return {
+        "name": f"eventinfra-{consumer}",
+        "rules": [
+            rule(
+                "EventConsumerDeadLetters",
+                f"{series('rabbitmq_detailed_queue_messages', dead_letters)} > 0",
+                defaults.DEAD_LETTER_ALERT_FOR,
+                "critical",
+                f"{dead_letters} holds messages {consumer} failed to process.",
+            ),
+            rule(
+                "EventConsumerNoConsumers",
+                no_consumer,
+                defaults.NO_CONSUMER_ALERT,
+                "critical",
+                f"Nothing has consumed from {queue} for 10 minutes.",
+            ),
+            rule(
+                "EventConsumerBacklogGrowing",
+                f"deriv({ready}[{window}]) > 0 and {ready} > 0",
+                window,
+                "warning",
+                f"Ready messages in {queue} have grown for {window}.",
+            ),
+            # RabbitMQ exports no age of the oldest message; a queue that has not once been
+            # empty for the whole window holds a message at least that old.
+            rule(
+                "EventConsumerMessagesTooOld",
+                f"min_over_time({ready}[{age}s]) > 0",
+                defaults.DEAD_LETTER_ALERT_FOR,
+                "warning",
+                f"{queue} has not been empty for {age} seconds.",
+            ),
+        ],
+    }

@@ -1,0 +1,122 @@
+"""RabbitMQEvent: an event's durable topic exchange, with unroutable messages parked, never lost."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from eventinfra.rabbitmq import defaults, naming
+
+
+class RabbitMQEventArgs(TypedDict, total=False):
+    event: str
+    """The event name: the exchange's name and the routing key of every message on it."""
+    object_name: str
+    """Base of the Kubernetes object names (a DNS-safe form of the event name)."""
+    namespace: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    vhost: pulumi.Input[str]
+    labels: dict[str, str]
+    depends_on: list[pulumi.Resource]
+    """What must exist first: the operators' manifests when eventinfra installs them."""
+
+
+class RabbitMQEvent(pulumi.ComponentResource):
+    """A topic exchange per event, whose alternate exchange parks what no queue is bound for.
+
+    Without a consumer bound (or with none matching) a message would be dropped even after a
+    publisher confirm; the alternate exchange (set by policy, as exchange arguments are
+    immutable) routes it to a durable quorum parking queue instead.
+    """
+
+    exchange_name: str
+    parking_queue_name: str
+
+    def __init__(
+        self, name: str, args: RabbitMQEventArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:RabbitMQEvent", name, None, opts)
+        event, base = args["event"], args["object_name"]
+        namespace, vhost, labels = args["namespace"], args["vhost"], args.get("labels", {})
+        cluster_reference = {"name": args["cluster_name"], "namespace": namespace}
+        self.exchange_name = naming.event_exchange(event)
+        unroutable = naming.unroutable_exchange(event)
+        self.parking_queue_name = naming.parking_queue(event)
+
+        def resource(role: str, kind: str, spec: dict[str, Any], **extra: Any) -> Any:
+            return k8s.apiextensions.CustomResource(
+                f"{name}-{role}",
+                api_version="rabbitmq.com/v1beta1",
+                kind=kind,
+                metadata={"name": f"{base}-{role}", "namespace": namespace, "labels": labels},
+                spec={**spec, "rabbitmqClusterReference": cluster_reference},
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=args.get("depends_on", []), **extra
+                ),
+            )
+
+        resource(
+            "exchange",
+            "Exchange",
+            {
+                "name": self.exchange_name,
+                "vhost": vhost,
+                "type": "topic",
+                "durable": True,
+                "autoDelete": False,
+            },
+        )
+        resource(
+            "unroutable",
+            "Exchange",
+            {
+                "name": unroutable,
+                "vhost": vhost,
+                "type": "fanout",
+                "durable": True,
+                "autoDelete": False,
+            },
+        )
+        resource(
+            "parking",
+            "Queue",
+            {
+                "name": self.parking_queue_name,
+                "vhost": vhost,
+                "type": defaults.QUEUE_TYPE,
+                "durable": True,
+                "autoDelete": False,
+                "arguments": {"x-queue-type": defaults.QUEUE_TYPE},
+                "deletionPolicy": defaults.QUEUE_DELETION_POLICY,
+            },
+            # Removing the event from the topology must not delete what is parked.
+            retain_on_delete=True,
+        )
+        resource(
+            "parking-binding",
+            "Binding",
+            {
+                "vhost": vhost,
+                "source": unroutable,
+                "destination": self.parking_queue_name,
+                "destinationType": "queue",
+                "routingKey": "",
+            },
+        )
+        resource(
+            "policy",
+            "Policy",
+            {
+                "name": f"{self.exchange_name}{naming.UNROUTABLE_SUFFIX}",
+                "vhost": vhost,
+                "pattern": naming.anchored(self.exchange_name),
+                "applyTo": "exchanges",
+                "priority": defaults.POLICY_PRIORITY,
+                "definition": {"alternate-exchange": unroutable},
+            },
+        )
+        self.register_outputs(
+            {"exchange_name": self.exchange_name, "parking_queue_name": self.parking_queue_name}
+        )

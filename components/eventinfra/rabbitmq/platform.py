@@ -1,0 +1,299 @@
+"""RabbitMQPlatform: a topology on RabbitMQ on Kubernetes, with the AWS backend's guarantees."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from eventinfra.config.loader import PlatformConfig
+from eventinfra.rabbitmq import defaults, naming
+from eventinfra.rabbitmq.broker import RabbitMQBroker
+from eventinfra.rabbitmq.consumer import RabbitMQConsumer
+from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs
+from eventinfra.rabbitmq.event import RabbitMQEvent
+from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
+from eventinfra.rabbitmq.user import RabbitMQUser
+
+IDEMPOTENCY_CLIENT_LABEL = "eventinfra/idempotency-client"
+"""Pod label of the consumers the idempotency store's NetworkPolicy admits."""
+
+
+class RabbitMQPlatform(pulumi.ComponentResource):
+    """The broker, one vhost, an exchange per event, a queue per consumer, users and alerts."""
+
+    vhost: str
+    namespace: pulumi.Output[str]
+    cluster_name: str
+    events: dict[str, RabbitMQEvent]
+    """Event components (exchange and parking queue names) by event name."""
+    producers: dict[str, RabbitMQUser]
+    """Producer credentials (Secret name, user) by producer name."""
+    consumers: dict[str, RabbitMQConsumer]
+    """Consumer components (queue, dead-letter queue, credentials, workload) by name."""
+    idempotency_store: RedisIdempotencyStore | None
+    operators: list[k8s.yaml.v2.ConfigFile]
+    """The operators' release manifests, when the settings say eventinfra installs them."""
+
+    def __init__(
+        self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:RabbitMQPlatform", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings, topology, prefix = config.settings, config.topology, config.prefix
+        rabbitmq = settings.rabbitmq
+        labels = {
+            "app.kubernetes.io/part-of": "eventinfra",
+            "app.kubernetes.io/managed-by": "pulumi",
+            "eventinfra/environment": config.stack,
+        }
+        self.vhost = prefix
+        self.cluster_name = f"{prefix}-rabbitmq"
+        self.operators = (
+            [
+                k8s.yaml.v2.ConfigFile(f"{name}-{role}", file=url, opts=child)
+                for role, url in defaults.OPERATOR_MANIFESTS.items()
+            ]
+            if rabbitmq.install_operators
+            else []
+        )
+        after: list[pulumi.Resource] = list(self.operators)
+        custom = pulumi.ResourceOptions(parent=self, depends_on=after)
+
+        broker = RabbitMQBroker(
+            f"{name}-broker",
+            {
+                "namespace": rabbitmq.namespace,
+                "cluster_name": self.cluster_name,
+                "replicas": rabbitmq.replicas,
+                "cpu": rabbitmq.cpu,
+                "memory": rabbitmq.memory,
+                "storage": rabbitmq.storage,
+                "storage_class": rabbitmq.storage_class,
+                "tls_secret": rabbitmq.tls_secret,
+                "vhost": self.vhost,
+                "labels": labels,
+                "depends_on": after,
+            },
+            opts=child,
+        )
+        self.namespace = broker.namespace
+        namespace = broker.namespace
+        cluster_reference = {"name": self.cluster_name, "namespace": namespace}
+        k8s.apiextensions.CustomResource(
+            f"{name}-vhost",
+            api_version="rabbitmq.com/v1beta1",
+            kind="Vhost",
+            metadata={"name": f"{prefix}-vhost", "namespace": namespace, "labels": labels},
+            spec={"name": self.vhost, "rabbitmqClusterReference": cluster_reference},
+            opts=custom,
+        )
+        common: dict[str, Any] = {
+            "namespace": namespace,
+            "cluster_name": self.cluster_name,
+            "vhost": self.vhost,
+            "labels": labels,
+            "depends_on": after,
+        }
+        amqp_scheme = "amqps" if broker.tls else "amqp"
+        http_scheme = "https" if broker.tls else "http"
+        vhost_path = quote(self.vhost, safe="")
+
+        scaler = RabbitMQUser(
+            f"{name}-scaler",
+            {
+                **common,  # type: ignore[typeddict-item]
+                "username": naming.SCALER_USERNAME,
+                "secret_name": f"{prefix}-keda-rabbitmq",
+                "object_name": f"{prefix}-keda",
+                "permissions": {
+                    "configure": defaults.NOTHING,
+                    "write": defaults.NOTHING,
+                    "read": defaults.NOTHING,
+                },
+                "tags": ["management"],
+                "uri_template": (
+                    f"{http_scheme}://{{username}}:{{password}}@{broker.host}:"
+                    f"{broker.management_port}/{vhost_path}"
+                ),
+                "uri_key": "host",
+            },
+            opts=child,
+        )
+
+        self.events = {
+            event: RabbitMQEvent(
+                f"{name}-event-{naming.k8s_slug(event)}",
+                {
+                    **common,  # type: ignore[typeddict-item]
+                    "event": event,
+                    "object_name": f"{prefix}-{naming.k8s_slug(event)}",
+                },
+                opts=child,
+            )
+            for event in topology.events
+        }
+        amqp_uri = (
+            f"{amqp_scheme}://{{username}}:{{password}}@{broker.host}:{broker.amqp_port}/"
+            f"{vhost_path}"
+        )
+        self.producers = {
+            producer_name: RabbitMQUser(
+                f"{name}-producer-{producer_name}",
+                {
+                    **common,  # type: ignore[typeddict-item]
+                    "username": producer_name,
+                    "secret_name": f"{prefix}-{producer_name}-rabbitmq",
+                    "object_name": f"{prefix}-{producer_name}",
+                    "permissions": {
+                        "configure": defaults.NOTHING,
+                        "write": naming.anchored(
+                            *(naming.event_exchange(e) for e in producer.publishes)
+                        ),
+                        "read": defaults.NOTHING,
+                    },
+                    "uri_template": amqp_uri,
+                    "extra_data": {
+                        "host": broker.host,
+                        "port": str(broker.amqp_port),
+                        "vhost": self.vhost,
+                    },
+                },
+                opts=child,
+            )
+            for producer_name, producer in topology.producers.items()
+        }
+
+        idempotent = [
+            consumer_name
+            for consumer_name, consumer in topology.consumers.items()
+            if consumer.runtime == "container" and consumer.idempotency.enabled
+        ]
+        self.idempotency_store = (
+            RedisIdempotencyStore(
+                f"{name}-idempotency",
+                {
+                    "object_name": f"{prefix}-idempotency",
+                    "namespace": namespace,
+                    "clients": [
+                        {"consumer": c, "secret_name": f"{prefix}-{c}-idempotency"}
+                        for c in idempotent
+                    ],
+                    "storage_class": rabbitmq.storage_class,
+                    "labels": labels,
+                    "client_labels": {IDEMPOTENCY_CLIENT_LABEL: "true"},
+                },
+                opts=child,
+            )
+            if idempotent
+            else None
+        )
+
+        self.consumers = {}
+        for consumer_name, consumer in topology.consumers.items():
+            base = f"{prefix}-{consumer_name}"
+            workload: ContainerConsumerArgs | None = None
+            if consumer.container is not None and consumer.runtime == "container":
+                container = consumer.container
+                workload = {
+                    "object_name": base,
+                    "namespace": namespace,
+                    "image": container.image,
+                    "command": container.command,
+                    "env": dict(container.env),
+                    "cpu": container.resources.cpu,
+                    "memory": container.resources.memory,
+                    "min_replicas": container.replicas.min,
+                    "max_replicas": container.replicas.max,
+                    "target_queue_length": container.target_queue_length,
+                    "port": container.port,
+                    "queue": naming.consumer_queue(consumer_name),
+                    "vhost": self.vhost,
+                    "credentials_secret": f"{base}-rabbitmq",
+                    "scaler_secret": scaler.secret_name,
+                    "tls_secret": rabbitmq.tls_secret,
+                    "idempotency": (
+                        {
+                            "secret_name": f"{prefix}-{consumer_name}-idempotency",
+                            "key_prefix": f"{consumer_name}:",
+                            "key": consumer.idempotency.key,
+                            "ttl_seconds": consumer.idempotency.ttl_seconds,
+                        }
+                        if consumer_name in idempotent
+                        else None
+                    ),
+                    "labels": (
+                        {**labels, IDEMPOTENCY_CLIENT_LABEL: "true"}
+                        if consumer_name in idempotent
+                        else labels
+                    ),
+                    "depends_on": after,
+                }
+            self.consumers[consumer_name] = RabbitMQConsumer(
+                f"{name}-consumer-{consumer_name}",
+                {
+                    "consumer": consumer_name,
+                    "object_name": base,
+                    "events": [s.event for s in consumer.subscribes],
+                    "max_receive_count": config.max_receive_count(consumer_name),
+                    "namespace": namespace,
+                    "cluster_name": self.cluster_name,
+                    "vhost": self.vhost,
+                    "host": broker.host,
+                    "amqp_port": broker.amqp_port,
+                    "tls": broker.tls,
+                    "queue_age_alert_seconds": settings.alarms.queue_age_seconds,
+                    "scale_to_zero": workload is not None and workload["min_replicas"] == 0,
+                    "labels": labels,
+                    "container": workload,
+                    "depends_on": after,
+                },
+                opts=child,
+            )
+
+        k8s.apiextensions.CustomResource(
+            f"{name}-parking-alerts",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={"name": f"{prefix}-parking-alerts", "namespace": namespace, "labels": labels},
+            spec={"groups": [parking_alerts(self.vhost, list(topology.events))]},
+            opts=custom,
+        )
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "vhost": self.vhost,
+                "cluster_name": self.cluster_name,
+                "producer_secrets": {n: p.secret_name for n, p in self.producers.items()},
+                "consumer_secrets": {
+                    n: c.credentials.secret_name for n, c in self.consumers.items()
+                },
+            }
+        )
+
+
+def parking_alerts(vhost: str, events: list[str]) -> dict[str, Any]:
+    """Unroutable messages: an event published with no (matching) consumer is parked."""
+    return {
+        "name": "eventinfra-unroutable",
+        "rules": [
+            {
+                "alert": "EventUnroutableMessagesParked",
+                "expr": (
+                    f'rabbitmq_detailed_queue_messages{{vhost="{vhost}",'
+                    f'queue="{naming.parking_queue(event)}"}} > 0'
+                ),
+                "for": defaults.DEAD_LETTER_ALERT_FOR,
+                "labels": {"severity": "warning", "event": event},
+                "annotations": {
+                    "summary": (
+                        f"{event} messages reached no consumer and wait in "
+                        f"{naming.parking_queue(event)}."
+                    )
+                },
+            }
+            for event in events
+        ],
+    }

@@ -1,0 +1,134 @@
+"""RabbitMQUser: one application's broker credentials (random, secret), user and permissions."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from eventinfra.rabbitmq import defaults
+
+
+class PermissionsArgs(TypedDict):
+    """Anchored regexes over exchange and queue names (RabbitMQ's three permission kinds)."""
+
+    configure: str
+    write: str
+    read: str
+
+
+class RabbitMQUserArgs(TypedDict, total=False):
+    namespace: pulumi.Input[str]
+    """Namespace of the Secret, User and Permission (the broker's)."""
+    cluster_name: pulumi.Input[str]
+    """The RabbitmqCluster the user belongs to."""
+    username: str
+    """The RabbitMQ user name (one per application; never `guest`)."""
+    secret_name: str
+    """The Kubernetes Secret holding `username` and `password` (and the extra keys)."""
+    object_name: str
+    """metadata.name of the User and Permission objects."""
+    vhost: pulumi.Input[str]
+    permissions: PermissionsArgs
+    tags: list[str]
+    """RabbitMQ user tags; `management` lets KEDA read queue lengths over the HTTP API."""
+    uri_template: str | None
+    """When set, the Secret also gets `uri_key`: this template with {username} and {password}."""
+    uri_key: str
+    """The Secret key of the URI (default `uri`; KEDA's scaler reads `host`)."""
+    extra_data: dict[str, pulumi.Input[str]]
+    """More (non-secret) Secret keys, e.g. host, port, vhost and queue for a consumer."""
+    labels: dict[str, str]
+    depends_on: list[pulumi.Resource]
+    """What must exist first: the operators' manifests when eventinfra installs them."""
+
+
+class RabbitMQUser(pulumi.ComponentResource):
+    """A RabbitMQ user whose random password lives only in a Kubernetes Secret.
+
+    The Messaging Topology Operator creates the user from that Secret (`importCredentialsSecret`
+    reads its `username` and `password` keys) and grants the anchored permissions on one vhost.
+    """
+
+    secret_name: str
+    """The Secret applications mount their credentials from."""
+    username: str
+    password: pulumi.Output[str]
+    """The generated password, always a secret Output."""
+
+    def __init__(
+        self, name: str, args: RabbitMQUserArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:RabbitMQUser", name, None, opts)
+        after = args.get("depends_on", [])
+        child = pulumi.ResourceOptions(parent=self, depends_on=after)
+        cluster_reference = {"name": args["cluster_name"], "namespace": args["namespace"]}
+        labels = args.get("labels", {})
+        self.username = args["username"]
+        self.secret_name = args["secret_name"]
+
+        generated = random.RandomPassword(
+            f"{name}-password",
+            length=defaults.PASSWORD_LENGTH,
+            special=False,
+            opts=child,
+        )
+        # RandomPassword.result is secret in the provider's schema; say so explicitly, so that
+        # nothing derived from it (the Secret, the URI) can ever be shown in plain text.
+        self.password = pulumi.Output.secret(generated.result)
+        data: dict[str, pulumi.Input[str]] = {
+            **args.get("extra_data", {}),
+            "username": self.username,
+            "password": self.password,
+        }
+        template = args.get("uri_template")
+        if template:
+            data[args.get("uri_key", "uri")] = pulumi.Output.secret(
+                self.password.apply(
+                    lambda password: template.format(username=self.username, password=password)
+                )
+            )
+        secret = k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata={"name": self.secret_name, "namespace": args["namespace"], "labels": labels},
+            type="Opaque",
+            string_data=data,
+            opts=child,
+        )
+        # CustomResource.metadata is the input mapping, not an Output: order by depends_on.
+        user = k8s.apiextensions.CustomResource(
+            f"{name}-user",
+            api_version="rabbitmq.com/v1beta1",
+            kind="User",
+            metadata={
+                "name": args["object_name"],
+                "namespace": args["namespace"],
+                "labels": labels,
+            },
+            spec={
+                "tags": args.get("tags", []),
+                "importCredentialsSecret": {"name": secret.metadata.name},
+                "rabbitmqClusterReference": cluster_reference,
+            },
+            opts=child,
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-permission",
+            api_version="rabbitmq.com/v1beta1",
+            kind="Permission",
+            metadata={
+                "name": args["object_name"],
+                "namespace": args["namespace"],
+                "labels": labels,
+            },
+            spec={
+                "vhost": args["vhost"],
+                "userReference": {"name": args["object_name"]},
+                "permissions": dict(args["permissions"]),
+                "rabbitmqClusterReference": cluster_reference,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, user]),
+        )
+        self.register_outputs({"secret_name": self.secret_name, "username": self.username})
