@@ -4,243 +4,22 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import types
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import jsonschema
-import yaml
-from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
 
 from eventinfra.aws import defaults, naming
+from eventinfra.config.messages import validate_model
 from eventinfra.config.models import Consumer, Settings, Topology
+from eventinfra.config.yaml_reader import YamlDocument, read_yaml
 from eventinfra.errors import ConfigError, Problem
+from eventinfra.keypaths import KeyPath, format_key_path
 from eventinfra.rabbitmq import naming as rabbitmq_names
 
-KeyPath = tuple[str | int, ...]
 SETTINGS_KEY = "eventinfra:settings"
-
-
-@dataclass(frozen=True)
-class YamlDocument:
-    """A parsed YAML file and the line of every key in it."""
-
-    path: Path
-    data: Any
-    lines: dict[KeyPath, int]
-
-    def line_of(self, key_path: KeyPath) -> int | None:
-        """The line of the deepest key on `key_path` that the file has."""
-        for end in range(len(key_path), -1, -1):
-            if key_path[:end] in self.lines:
-                return self.lines[key_path[:end]]
-        return None
-
-
-def read_yaml(path: Path) -> YamlDocument:
-    """Parse a YAML file, refusing syntax errors and duplicate keys with their line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(
-            [Problem(path, "", f"cannot be read: {error.strerror or error}.")]
-        ) from None
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        reason = error.problem or str(error)
-        raise ConfigError([Problem(path, "", f"is not valid YAML: {reason}.", line)]) from None
-    finally:
-        loader.dispose()
-    lines: dict[KeyPath, int] = {}
-    problems: list[Problem] = []
-    data = _plain(node, (), lines, problems, path, loader) if node is not None else None
-    if problems:
-        raise ConfigError(problems)
-    return YamlDocument(path, data, lines)
-
-
-def _plain(
-    node: yaml.Node,
-    key_path: KeyPath,
-    lines: dict[KeyPath, int],
-    problems: list[Problem],
-    path: Path,
-    loader: yaml.SafeLoader,
-) -> Any:
-    """Build plain values from a node tree, noting each key's line and every duplicate key."""
-    lines.setdefault(key_path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            child = (*key_path, key)
-            if key in result:
-                problems.append(
-                    Problem(
-                        path,
-                        format_key_path(child),
-                        f"is defined twice (first on line {lines[child]}); "
-                        "expected each name once.",
-                        key_node.start_mark.line + 1,
-                    )
-                )
-                continue
-            lines[child] = key_node.start_mark.line + 1
-            result[key] = _plain(value_node, child, lines, problems, path, loader)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _plain(item, (*key_path, index), lines, problems, path, loader)
-            for index, item in enumerate(node.value)
-        ]
-    return loader.construct_object(node, deep=True)
-
-
-def format_key_path(key_path: KeyPath) -> str:
-    """`consumers.welcome-email.subscribes[0]`, with dotted names quoted."""
-    text = ""
-    for key in key_path:
-        if isinstance(key, int):
-            text += f"[{key}]"
-        else:
-            plain = re.fullmatch(r"[A-Za-z0-9_:-]+", str(key))
-            segment = str(key) if plain else f'"{key}"'
-            text += f".{segment}" if text else segment
-    return text
-
-
-# --- turning pydantic's errors into sentences -------------------------------------------------
-
-
-def _unwrap(annotation: Any) -> list[Any]:
-    """The concrete types an annotation may hold (Optional and Annotated removed)."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
-    if origin in (Union, types.UnionType):
-        return [t for arg in typing.get_args(annotation) for t in _unwrap(arg)]
-    return [annotation]
-
-
-def _field_at(model: type[BaseModel], loc: KeyPath) -> tuple[Any, FieldInfo | None]:
-    """Walk a model along an error location; return the type found there and its field."""
-    current: Any = model
-    field: FieldInfo | None = None
-    for segment in loc:
-        for candidate in _unwrap(current):
-            origin = typing.get_origin(candidate)
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                match = next(
-                    (f for name, f in candidate.model_fields.items() if segment in (f.alias, name)),
-                    None,
-                )
-                if match is not None:
-                    current, field = match.annotation, match
-                    break
-            elif origin is dict and not isinstance(segment, int):
-                current, field = typing.get_args(candidate)[1], None
-                break
-            elif origin is list and isinstance(segment, int):
-                current, field = typing.get_args(candidate)[0], None
-                break
-        else:
-            return None, None
-    return current, field
-
-
-def _allowed_keys(model: type[BaseModel], loc: KeyPath) -> list[str]:
-    current, _ = _field_at(model, loc)
-    for candidate in _unwrap(current):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return [f.alias or name for name, f in candidate.model_fields.items()]
-    return []
-
-
-NAME_RULES = {
-    "events": "an event name of letters, digits, '.', '_' and '-' (like 'user.signup')",
-    "producers": "a name of lowercase letters, digits and '-' (a DNS label, at most 63 "
-    "characters, like 'accounts-api')",
-    "consumers": "a name of lowercase letters, digits and '-' (a DNS label, at most 63 "
-    "characters, like 'welcome-email')",
-}
-
-
-def _sentence(error: Any, model: type[BaseModel]) -> tuple[KeyPath, str]:
-    """One pydantic error as (key path, 'expected …, found …')."""
-    loc: KeyPath = tuple(error["loc"])
-    kind = error["type"]
-    found = error.get("input")
-    if loc and loc[-1] == "[key]":
-        loc = loc[:-1]
-        expected = NAME_RULES.get(str(loc[0]), "a valid name") if loc else "a valid name"
-        return loc, f"is not a valid name; expected {expected}, found {loc[-1]!r}."
-    if kind == "missing":
-        return loc, "is missing; this key is required."
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc[:-1])
-        return loc, f"is not a known key; expected one of: {', '.join(allowed)}."
-    if kind == "string_pattern_mismatch":
-        _, field = _field_at(model, loc)
-        rule = field.description if field and field.description else "the documented format"
-        return loc, f"expected {rule.rstrip('.')}, found {found!r}."
-    message = str(error["msg"])
-    for prefix in ("Input should be ", "Value error, "):
-        message = message.removeprefix(prefix)
-    replacements = {
-        "a valid integer": "an integer",
-        "a valid boolean": "true or false",
-        "a valid dictionary or instance of": "a mapping of keys (",
-        "a valid dictionary": "a mapping of keys",
-        "a valid list": "a list",
-        "a valid string": "a string",
-    }
-    for old, new in replacements.items():
-        if message.startswith(old):
-            message = new + message[len(old) :]
-            if new.endswith("("):
-                message = message.rstrip() + ")"
-            break
-    if message.startswith("List should have at least"):
-        message = "at least one item"
-    if message.startswith("Dictionary should have at least"):
-        message = "at least one entry"
-    if not message.startswith("expected"):
-        message = f"expected {message[0].lower()}{message[1:]}"
-    return loc, f"{message}, found {found!r}."
-
-
-def _validate(
-    model: type[BaseModel], data: Any, doc: YamlDocument | None, base: KeyPath
-) -> tuple[Any, list[Problem]]:
-    try:
-        return model.model_validate(data), []
-    except ValidationError as errors:
-        problems = []
-        for error in errors.errors():
-            loc, message = _sentence(error, model)
-            full = (*base, *loc)
-            problems.append(
-                Problem(
-                    doc.path if doc else None,
-                    format_key_path(full),
-                    message,
-                    doc.line_of(full) if doc else None,
-                )
-            )
-        return None, problems
-
-
-# --- the whole configuration --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -302,7 +81,7 @@ def load_platform_config(
     """Validate an environment's settings and its topology; raise every problem at once."""
     settings_doc = _stack_document(stack_file)
     settings_base: KeyPath = ("config", SETTINGS_KEY)
-    settings, problems = _validate(Settings, settings_data, settings_doc, settings_base)
+    settings, problems = validate_model(Settings, settings_data, settings_doc, settings_base)
     if settings is None:
         if settings_doc is None and stack_file is not None:
             problems = [Problem(stack_file, p.key_path, p.message, p.line) for p in problems]
@@ -321,7 +100,7 @@ def load_platform_config(
             ]
         )
     doc = read_yaml(topology_path)
-    topology, problems = _validate(Topology, doc.data, doc, ())
+    topology, problems = validate_model(Topology, doc.data, doc, ())
     if topology is None:
         raise ConfigError(problems)
     config = PlatformConfig(stack, settings, topology, topology_path)
