@@ -117,17 +117,16 @@ def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
         )
     elif runtime == "lambda" and function is not None:
         function_key: KeyPath = ("lambda_function",)
-        function_findings = [
-            *shape_problems(function, LambdaFunctionArgs, function_key),
-            *under(function_key, function_problems(function, fifo=fifo)),
-        ]
-        findings += function_findings
-        timing = {(*function_key, "timeout_seconds"), (*function_key, "batch_window_seconds")}
-        if not timing & {f.key_path for f in function_findings}:
+        findings += shape_problems(function, LambdaFunctionArgs, function_key)
+        findings += under(function_key, function_problems(function, fifo=fifo))
+        timeout = function.get("timeout_seconds", defaults.LAMBDA_TIMEOUT_SECONDS)
+        window = function.get("batch_window_seconds", 0)
+        # A timeout or window of the wrong type was reported above; there is nothing to add.
+        if isinstance(timeout, int) and isinstance(window, int):
             findings += validation.visibility_problems(
                 visibility,
-                timeout_seconds=function.get("timeout_seconds", defaults.LAMBDA_TIMEOUT_SECONDS),
-                batch_window_seconds=function.get("batch_window_seconds", 0),
+                timeout_seconds=timeout,
+                batch_window_seconds=window,
                 function_key=function_key,
             )
     return findings
