@@ -1,9 +1,15 @@
 """eventinfra: event-driven infrastructure from one typed topology, as Pulumi components."""
 
-from eventinfra.aws.consumer import EventConsumer, EventConsumerArgs, SubscriptionArgs
+from eventinfra.aws.alarms import AlarmTarget
+from eventinfra.aws.consumer import (
+    ConsumerIdempotencyArgs,
+    EventConsumer,
+    EventConsumerArgs,
+    SubscriptionArgs,
+)
 from eventinfra.aws.idempotency import IdempotencyStore, IdempotencyStoreArgs
 from eventinfra.aws.key import EventKey, EventKeyArgs
-from eventinfra.aws.lambda_consumer import LambdaConsumer, LambdaConsumerArgs
+from eventinfra.aws.lambda_consumer import LambdaConsumer, LambdaConsumerArgs, LambdaFunctionArgs
 from eventinfra.aws.parking import ParkingQueue, ParkingQueueArgs
 from eventinfra.aws.platform import EventPlatform
 from eventinfra.aws.producer import EventProducer, EventProducerArgs
@@ -21,7 +27,9 @@ from eventinfra.rabbitmq.platform import RabbitMQPlatform
 from eventinfra.rabbitmq.user import RabbitMQUser, RabbitMQUserArgs
 
 __all__ = [
+    "AlarmTarget",
     "ConfigError",
+    "ConsumerIdempotencyArgs",
     "ContainerConsumer",
     "ContainerConsumerArgs",
     "EventConsumer",
@@ -38,6 +46,7 @@ __all__ = [
     "IdempotencyStoreArgs",
     "LambdaConsumer",
     "LambdaConsumerArgs",
+    "LambdaFunctionArgs",
     "ParkingQueue",
     "ParkingQueueArgs",
     "PlatformConfig",

@@ -3,11 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra import EventConsumer, EventKey, EventTopic
-from eventinfra.aws.alarms import AlarmTarget
-from eventinfra.aws.defaults import VISIBILITY_TIMEOUT_MULTIPLIER
-
-FUNCTION_TIMEOUT_SECONDS = 30
+from eventinfra import AlarmTarget, EventConsumer, EventKey, EventTopic
 
 config = pulumi.Config()
 prefix = f"{pulumi.get_stack()}-orders"
@@ -50,14 +46,13 @@ confirmation = EventConsumer(
         "subscriptions": [{"label": "order-placed", "topic_arn": order_placed_arn}],
         "kms_key_arn": key.key_arn,
         "max_receive_count": 5,
-        # Lambda may hold a message through several retries within one visibility timeout.
-        "visibility_timeout_seconds": VISIBILITY_TIMEOUT_MULTIPLIER * FUNCTION_TIMEOUT_SECONDS,
+        # No visibility timeout: the component derives it from the function's timeout.
         "runtime": "lambda",
         "lambda_function": {
             "function_name": f"{prefix}-confirmation",
             "code_path": "handler",
             "handler": "app.handler",
-            "timeout_seconds": FUNCTION_TIMEOUT_SECONDS,
+            "timeout_seconds": 30,
             "batch_size": 10,
             "max_concurrency": 5,
         },

@@ -9,11 +9,18 @@ from typing import Any, Literal, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import defaults, iam
+from eventinfra.aws import defaults, iam, validation
 from eventinfra.aws.alarms import AlarmTarget, metric_alarm
 from eventinfra.aws.idempotency import IdempotencyStore
-from eventinfra.aws.lambda_consumer import LambdaConsumer, LambdaConsumerArgs
+from eventinfra.aws.lambda_consumer import (
+    LambdaConsumer,
+    LambdaConsumerArgs,
+    LambdaFunctionArgs,
+    function_problems,
+)
 from eventinfra.aws.tags import component_tags
+from eventinfra.contract import Finding, raise_for, shape_problems, under
+from eventinfra.keypaths import KeyPath
 
 
 class SubscriptionArgs(TypedDict):
@@ -21,32 +28,123 @@ class SubscriptionArgs(TypedDict):
     """Names the subscription resource, e.g. the event's slug `user-signup`."""
     topic_arn: pulumi.Input[str]
     filter_policy: NotRequired[Mapping[str, Any] | None]
+    """SNS message-attribute filter policy, like `{"plan": ["pro", "team"]}`."""
 
 
-class IdempotencyArgs(TypedDict):
+class ConsumerIdempotencyArgs(TypedDict):
     table_name: pulumi.Input[str]
     key: NotRequired[str | None]
+    """Payload field (JMESPath) that identifies a message; default: the whole payload."""
     ttl_seconds: NotRequired[int]
 
 
-class EventConsumerArgs(TypedDict, total=False):
+class EventConsumerArgs(TypedDict):
     queue_name: pulumi.Input[str]
     dead_letter_queue_name: pulumi.Input[str]
-    fifo: bool
     subscriptions: Sequence[SubscriptionArgs]
     kms_key_arn: pulumi.Input[str]
-    max_receive_count: int
-    message_retention_seconds: int
-    visibility_timeout_seconds: int
-    runtime: Literal["lambda", "external"]
-    lambda_function: LambdaConsumerArgs
-    """For runtime `lambda`: the function (its queue, key and table are filled in here)."""
-    idempotency: IdempotencyArgs | None
-    """None turns the idempotency store off: a deliberate, policy-visible choice."""
+    """A customer-managed key whose policy lets SNS encrypt (see EventKey)."""
     alarm_target: AlarmTarget
-    queue_age_alarm_seconds: int
-    tags: Mapping[str, str]
-    protect: bool
+    fifo: NotRequired[bool]
+    max_receive_count: NotRequired[int]
+    message_retention_seconds: NotRequired[int]
+    visibility_timeout_seconds: NotRequired[int]
+    """Default: enough for every retry of the Lambda function (6 x its timeout + its batching
+    window), or the SQS default for an external consumer."""
+    runtime: NotRequired[Literal["lambda", "external"]]
+    lambda_function: NotRequired[LambdaFunctionArgs]
+    """For runtime `lambda`: the function (its queue, key and table are wired in here)."""
+    idempotency: NotRequired[ConsumerIdempotencyArgs | None]
+    """None (or leaving it out) means no idempotency store: a deliberate, policy-visible choice."""
+    queue_age_alarm_seconds: NotRequired[int]
+    tags: NotRequired[Mapping[str, str]]
+    protect: NotRequired[bool]
+
+
+def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
+    """Every rule on a consumer's Args, keys relative to them."""
+    findings = shape_problems(args, EventConsumerArgs)
+    fifo = args.get("fifo", False)
+    for key in ("queue_name", "dead_letter_queue_name"):
+        if isinstance(name := args.get(key), str):
+            findings += validation.queue_name_problems(name, fifo=fifo, key=(key,))
+    findings += validation.retention_problems(
+        args.get("message_retention_seconds", defaults.QUEUE_RETENTION_SECONDS)
+    )
+    findings += validation.max_receive_count_problems(
+        args.get("max_receive_count", defaults.MAX_RECEIVE_COUNT)
+    )
+    subscriptions = args.get("subscriptions", [])
+    if not subscriptions and "subscriptions" in args:
+        findings.append(
+            Finding(("subscriptions",), "expected at least one subscription, found none.")
+        )
+    for index, subscription in enumerate(subscriptions):
+        at: KeyPath = ("subscriptions", index)
+        findings += shape_problems(subscription, SubscriptionArgs, at)
+        if isinstance(subscription, Mapping) and (policy := subscription.get("filter_policy")):
+            findings += under((*at, "filter_policy"), validation.filter_policy_problems(policy))
+
+    visibility = args.get("visibility_timeout_seconds")
+    if visibility is not None and (
+        out_of_range := validation.range_problems(
+            visibility,
+            0,
+            defaults.SQS_MAX_VISIBILITY_SECONDS,
+            "the SQS maximum is 12 hours",
+            ("visibility_timeout_seconds",),
+        )
+    ):
+        findings += out_of_range
+        visibility = None  # said once is enough: the Lambda rule below compares it
+    runtime = args.get("runtime", "external")
+    function = args.get("lambda_function")
+    if runtime == "lambda" and function is None:
+        findings.append(
+            Finding(
+                ("lambda_function",),
+                "is required for runtime 'lambda'; expected the function's settings "
+                "(LambdaFunctionArgs), found none.",
+            )
+        )
+    elif runtime != "lambda" and function is not None:
+        findings.append(
+            Finding(
+                ("lambda_function",),
+                f"is set, but runtime is {runtime!r}; expected either runtime 'lambda' or no "
+                "lambda_function, not both.",
+            )
+        )
+    elif runtime == "lambda" and function is not None:
+        function_key: KeyPath = ("lambda_function",)
+        findings += shape_problems(function, LambdaFunctionArgs, function_key)
+        findings += under(function_key, function_problems(function, fifo=fifo))
+        timeout = function.get("timeout_seconds", defaults.LAMBDA_TIMEOUT_SECONDS)
+        window = function.get("batch_window_seconds", 0)
+        # A timeout or window of the wrong type was reported above; there is nothing to add.
+        if isinstance(timeout, int) and isinstance(window, int):
+            findings += validation.visibility_problems(
+                visibility,
+                timeout_seconds=timeout,
+                batch_window_seconds=window,
+                function_key=function_key,
+            )
+    return findings
+
+
+def visibility_timeout_seconds(args: EventConsumerArgs) -> int:
+    """The caller's value, else enough for every retry of the Lambda function within one
+    receive, else the SQS default."""
+    if (visibility := args.get("visibility_timeout_seconds")) is not None:
+        return visibility
+    function = args.get("lambda_function")
+    if args.get("runtime") != "lambda" or function is None:
+        return defaults.QUEUE_VISIBILITY_SECONDS
+    required = validation.required_visibility_seconds(
+        function.get("timeout_seconds", defaults.LAMBDA_TIMEOUT_SECONDS),
+        function.get("batch_window_seconds", 0),
+    )
+    return max(required, defaults.QUEUE_VISIBILITY_SECONDS)
 
 
 class EventConsumer(pulumi.ComponentResource):
@@ -70,6 +168,8 @@ class EventConsumer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EventConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        # Every rule is checked before anything is registered: one error, no half-built queue.
+        raise_for("EventConsumer", name, consumer_problems(args))
         super().__init__("eventinfra:index:EventConsumer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", False))
@@ -112,9 +212,7 @@ class EventConsumer(pulumi.ComponentResource):
             message_retention_seconds=args.get(
                 "message_retention_seconds", defaults.QUEUE_RETENTION_SECONDS
             ),
-            visibility_timeout_seconds=args.get(
-                "visibility_timeout_seconds", defaults.QUEUE_VISIBILITY_SECONDS
-            ),
+            visibility_timeout_seconds=visibility_timeout_seconds(args),
             receive_wait_time_seconds=defaults.RECEIVE_WAIT_SECONDS,
             kms_master_key_id=kms_key_arn,
             redrive_policy=iam.json_string(
@@ -206,10 +304,10 @@ class EventConsumer(pulumi.ComponentResource):
                 "queue_arn": queue.arn,
                 "kms_key_arn": kms_key_arn,
                 "alarm_target": target,
+                "idempotency_table_arn": store.table_arn if store is not None else None,
                 "tags": args.get("tags", {}),
             }
             if store is not None and idempotency is not None:
-                function_args["idempotency_table_arn"] = store.table_arn
                 function_args["environment"] = {
                     **function_args.get("environment", {}),
                     **_idempotency_environment(store.table_name, idempotency),
@@ -255,7 +353,7 @@ class EventConsumer(pulumi.ComponentResource):
 
 
 def _idempotency_environment(
-    table_name: pulumi.Output[str], idempotency: IdempotencyArgs
+    table_name: pulumi.Output[str], idempotency: ConsumerIdempotencyArgs
 ) -> dict[str, pulumi.Input[str]]:
     """What the function's idempotency code reads (see functions/welcome_email)."""
     environment: dict[str, pulumi.Input[str]] = {

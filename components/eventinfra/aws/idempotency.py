@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import defaults
 from eventinfra.aws.tags import component_tags
+from eventinfra.contract import raise_for, shape_problems
 
 
-class IdempotencyStoreArgs(TypedDict, total=False):
-    table_name: pulumi.Input[str]
+class IdempotencyStoreArgs(TypedDict):
     kms_key_arn: pulumi.Input[str]
-    tags: Mapping[str, str]
-    protect: bool
+    """Records hold message identities: encrypted with the platform's key, not AWS's."""
+    table_name: NotRequired[pulumi.Input[str]]
+    """Physical name; default: Pulumi's auto-name."""
+    tags: NotRequired[Mapping[str, str]]
+    protect: NotRequired[bool]
 
 
 class IdempotencyStore(pulumi.ComponentResource):
@@ -31,6 +34,7 @@ class IdempotencyStore(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: IdempotencyStoreArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        raise_for("IdempotencyStore", name, shape_problems(args, IdempotencyStoreArgs))
         super().__init__("eventinfra:index:IdempotencyStore", name, None, opts)
         table = aws.dynamodb.Table(
             f"{name}-table",
@@ -39,7 +43,7 @@ class IdempotencyStore(pulumi.ComponentResource):
             hash_key=defaults.IDEMPOTENCY_HASH_KEY,
             attributes=[{"name": defaults.IDEMPOTENCY_HASH_KEY, "type": "S"}],
             ttl={"attribute_name": defaults.IDEMPOTENCY_TTL_ATTRIBUTE, "enabled": True},
-            server_side_encryption={"enabled": True, "kms_key_arn": args.get("kms_key_arn")},
+            server_side_encryption={"enabled": True, "kms_key_arn": args["kms_key_arn"]},
             tags=component_tags(args.get("tags"), f"IdempotencyStore/{name}", "idempotency"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
         )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import defaults, iam
 from eventinfra.aws.tags import component_tags
+from eventinfra.contract import raise_for, shape_problems
 
 # Administration and use, listed rather than `kms:*`: PutKeyPolicy keeps the key governable.
 ACCOUNT_KEY_ACTIONS = (
@@ -24,12 +25,12 @@ ACCOUNT_KEY_ACTIONS = (
 )  # fmt: skip
 
 
-class EventKeyArgs(TypedDict, total=False):
-    description: pulumi.Input[str]
-    service_principals: Sequence[str]
+class EventKeyArgs(TypedDict):
+    description: NotRequired[pulumi.Input[str]]
+    service_principals: NotRequired[Sequence[str]]
     """Services that must encrypt with the key, beside SNS (e.g. `cloudwatch.amazonaws.com`
     for alarms published to an encrypted topic)."""
-    tags: Mapping[str, str]
+    tags: NotRequired[Mapping[str, str]]
 
 
 class EventKey(pulumi.ComponentResource):
@@ -47,6 +48,7 @@ class EventKey(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EventKeyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        raise_for("EventKey", name, shape_problems(args, EventKeyArgs))
         super().__init__("eventinfra:index:EventKey", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)

@@ -3,34 +3,72 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import defaults, iam
+from eventinfra.aws import defaults, iam, validation
 from eventinfra.aws.alarms import AlarmTarget, metric_alarm
+from eventinfra.aws.naming import FIFO_SUFFIX
 from eventinfra.aws.tags import component_tags
+from eventinfra.contract import Finding, raise_for, shape_problems
 
 
-class LambdaConsumerArgs(TypedDict, total=False):
+class LambdaFunctionArgs(TypedDict):
+    """The function a queue feeds, as its owner describes it (the queue, key, alarms and
+    idempotency table are wired in by EventConsumer)."""
+
     function_name: pulumi.Input[str]
+    """Physical name; the log group `/aws/lambda/<function_name>` is created before it."""
     code_path: str
+    """Folder with the function's code."""
     handler: str
-    runtime: str
-    timeout_seconds: int
-    memory_mb: int
-    environment: Mapping[str, pulumi.Input[str]]
+    """`<module>.<function>`, like `app.handler`."""
+    runtime: NotRequired[str]
+    timeout_seconds: NotRequired[int]
+    """Plain, not an Input: the queue's visibility timeout is derived from it."""
+    memory_mb: NotRequired[int]
+    environment: NotRequired[Mapping[str, pulumi.Input[str]]]
+    batch_size: NotRequired[int]
+    batch_window_seconds: NotRequired[int]
+    max_concurrency: NotRequired[int | None]
+    """The event source's maximum concurrency (2 to 1,000); None leaves it unlimited."""
+    log_retention_days: NotRequired[int]
+    errors_threshold: NotRequired[int]
+
+
+class LambdaConsumerArgs(LambdaFunctionArgs):
+    """A LambdaFunctionArgs plus what the function is wired to."""
+
     queue_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
-    batch_size: int
-    batch_window_seconds: int
-    max_concurrency: int | None
-    idempotency_table_arn: pulumi.Input[str] | None
-    log_retention_days: int
     alarm_target: AlarmTarget
-    errors_threshold: int
-    tags: Mapping[str, str]
+    idempotency_table_arn: NotRequired[pulumi.Input[str] | None]
+    tags: NotRequired[Mapping[str, str]]
+
+
+def function_problems(function: LambdaFunctionArgs, *, fifo: bool) -> list[Finding]:
+    """Every rule on a function's settings, keys relative to them; defaults fill the gaps."""
+    timeout = function.get("timeout_seconds", defaults.LAMBDA_TIMEOUT_SECONDS)
+    batch_size = function.get("batch_size", defaults.LAMBDA_BATCH_SIZE)
+    window = function.get("batch_window_seconds", 0)
+    findings = validation.lambda_limit_problems(
+        timeout_seconds=timeout,
+        memory_mb=function.get("memory_mb", defaults.LAMBDA_MEMORY_MB),
+        batch_size=batch_size,
+        batch_window_seconds=window,
+        max_concurrency=function.get("max_concurrency"),
+        log_retention_days=function.get("log_retention_days", defaults.LOG_RETENTION_DAYS),
+    )
+    # Out of range already says enough about these two; the batching rules assume them valid.
+    if not {f.key_path for f in findings} & {("batch_size",), ("batch_window_seconds",)}:
+        findings += validation.batching_problems(
+            batch_size=batch_size, batch_window_seconds=window, fifo=fifo
+        )
+    if isinstance(name := function.get("function_name"), str):
+        findings += validation.function_name_problems(name, ("function_name",))
+    return findings
 
 
 class LambdaConsumer(pulumi.ComponentResource):
@@ -44,6 +82,12 @@ class LambdaConsumer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LambdaConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        findings = shape_problems(args, LambdaConsumerArgs)
+        if isinstance(args, Mapping):
+            queue_arn = args.get("queue_arn")
+            fifo = isinstance(queue_arn, str) and queue_arn.endswith(FIFO_SUFFIX)
+            findings += function_problems(args, fifo=fifo)
+        raise_for("LambdaConsumer", name, findings)
         super().__init__("eventinfra:index:LambdaConsumer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = component_tags(args.get("tags"), f"LambdaConsumer/{name}")

@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import defaults, iam
+from eventinfra.aws import defaults, iam, validation
 from eventinfra.aws.alarms import AlarmTarget, metric_alarm
 from eventinfra.aws.tags import component_tags
+from eventinfra.contract import Finding, raise_for, shape_problems
 
 # Warn two days before parked messages start expiring.
 EXPIRY_WARNING_SECONDS = defaults.PARKING_RETENTION_SECONDS - 2 * 86_400
 
 
-class ParkingQueueArgs(TypedDict, total=False):
-    queue_name: pulumi.Input[str]
+class ParkingQueueArgs(TypedDict):
     topic_arn: pulumi.Input[str]
-    fifo: bool
     kms_key_arn: pulumi.Input[str]
     alarm_target: AlarmTarget
-    tags: Mapping[str, str]
-    protect: bool
+    queue_name: NotRequired[pulumi.Input[str]]
+    """Physical name (a FIFO queue's ends in `.fifo`); default: Pulumi's auto-name."""
+    fifo: NotRequired[bool]
+    tags: NotRequired[Mapping[str, str]]
+    protect: NotRequired[bool]
+
+
+def parking_problems(args: ParkingQueueArgs) -> list[Finding]:
+    findings = shape_problems(args, ParkingQueueArgs)
+    if isinstance(name := args.get("queue_name"), str):
+        findings += validation.queue_name_problems(
+            name, fifo=args.get("fifo", False), key=("queue_name",)
+        )
+    return findings
 
 
 class ParkingQueue(pulumi.ComponentResource):
@@ -42,6 +53,7 @@ class ParkingQueue(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ParkingQueueArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        raise_for("ParkingQueue", name, parking_problems(args))
         super().__init__("eventinfra:index:ParkingQueue", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         fifo = args.get("fifo", False)

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import iam
 from eventinfra.aws.tags import component_tags
+from eventinfra.contract import Finding, raise_for, shape_problems
 
 
-class EventProducerArgs(TypedDict, total=False):
+class EventProducerArgs(TypedDict):
     topic_arns: Sequence[pulumi.Input[str]]
     kms_key_arn: pulumi.Input[str]
-    role_name: pulumi.Input[str] | None
+    """The key the topics are encrypted with: publishing needs a data key from it."""
+    role_name: NotRequired[pulumi.Input[str] | None]
     """An existing role to attach the policy to (the producer's service role)."""
-    tags: Mapping[str, str]
+    tags: NotRequired[Mapping[str, str]]
+
+
+def producer_problems(args: EventProducerArgs) -> list[Finding]:
+    findings = shape_problems(args, EventProducerArgs)
+    if "topic_arns" in args and not args["topic_arns"]:
+        # IAM refuses a statement without resources: say so before the deployment does.
+        findings.append(Finding(("topic_arns",), "expected at least one topic ARN, found none."))
+    return findings
 
 
 class EventProducer(pulumi.ComponentResource):
@@ -29,6 +39,7 @@ class EventProducer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EventProducerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        raise_for("EventProducer", name, producer_problems(args))
         super().__init__("eventinfra:index:EventProducer", name, None, opts)
         policy = aws.iam.Policy(
             f"{name}-publish-policy",

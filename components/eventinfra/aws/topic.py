@@ -3,29 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import iam
+from eventinfra.aws import iam, validation
 from eventinfra.aws.tags import component_tags
+from eventinfra.contract import Finding, raise_for, shape_problems
 
 
-class EventTopicArgs(TypedDict, total=False):
-    topic_name: pulumi.Input[str]
-    fifo: bool
+class EventTopicArgs(TypedDict):
     kms_key_arn: pulumi.Input[str]
-    publisher_role_arns: Sequence[pulumi.Input[str]]
+    """A customer-managed key (see EventKey): SNS cannot deliver into encrypted queues with
+    the AWS-managed key."""
+    topic_name: NotRequired[pulumi.Input[str]]
+    """Physical name (a FIFO topic's ends in `.fifo`); default: Pulumi's auto-name."""
+    fifo: NotRequired[bool]
+    publisher_role_arns: NotRequired[Sequence[pulumi.Input[str]]]
     """Roles allowed to publish through the topic policy (producers' own IAM policies grant
     the rest within the account)."""
-    only_publisher_roles: bool
+    only_publisher_roles: NotRequired[bool]
     """Deny `sns:Publish` to every principal but `publisher_role_arns`, when those are all the
     producers there are (an identity policy in the account could otherwise publish too)."""
-    publisher_services: Sequence[str]
+    publisher_services: NotRequired[Sequence[str]]
     """AWS services allowed to publish, e.g. `cloudwatch.amazonaws.com` for an alerts topic."""
-    tags: Mapping[str, str]
-    protect: bool
+    tags: NotRequired[Mapping[str, str]]
+    protect: NotRequired[bool]
+
+
+def topic_problems(args: EventTopicArgs) -> list[Finding]:
+    """Every rule on a topic's Args, keys relative to them."""
+    findings = shape_problems(args, EventTopicArgs)
+    if isinstance(name := args.get("topic_name"), str):
+        findings += validation.topic_name_problems(
+            name, fifo=args.get("fifo", False), key=("topic_name",)
+        )
+    return findings
 
 
 class EventTopic(pulumi.ComponentResource):
@@ -39,6 +53,7 @@ class EventTopic(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EventTopicArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        raise_for("EventTopic", name, topic_problems(args))
         super().__init__("eventinfra:index:EventTopic", name, None, opts)
         fifo = args.get("fifo", False)
         topic = aws.sns.Topic(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,13 +10,15 @@ from typing import Any
 
 import jsonschema
 
-from eventinfra.aws import defaults, naming
+from eventinfra.aws import naming
+from eventinfra.aws import validation as aws_rules
 from eventinfra.config.messages import validate_model
 from eventinfra.config.models import Consumer, Settings, Topology
 from eventinfra.config.yaml_reader import YamlDocument, read_yaml
+from eventinfra.contract import Finding, under
 from eventinfra.errors import ConfigError, Problem
 from eventinfra.keypaths import KeyPath, format_key_path
-from eventinfra.rabbitmq import naming as rabbitmq_names
+from eventinfra.rabbitmq import validation as rabbitmq_rules
 
 SETTINGS_KEY = "eventinfra:settings"
 
@@ -69,9 +70,10 @@ class PlatformConfig:
     def required_visibility_seconds(self, consumer: Consumer) -> int:
         if consumer.lambda_ is None:
             return 0
-        return (
-            self.settings.queues.visibility_multiplier * consumer.lambda_.timeout_seconds
-            + consumer.lambda_.batch_window_seconds
+        return aws_rules.required_visibility_seconds(
+            consumer.lambda_.timeout_seconds,
+            consumer.lambda_.batch_window_seconds,
+            self.settings.queues.visibility_multiplier,
         )
 
 
@@ -123,6 +125,11 @@ def _cross_checks(config: PlatformConfig, doc: YamlDocument) -> Iterator[Problem
     def problem(key_path: KeyPath, message: str) -> Problem:
         return Problem(doc.path, format_key_path(key_path), message, doc.line_of(key_path))
 
+    def problems(base: KeyPath, findings: list[Finding]) -> Iterator[Problem]:
+        """The components' own rules, placed in the YAML under `base`."""
+        for finding in findings:
+            yield problem((*base, *finding.key_path), finding.message)
+
     declared = ", ".join(repr(e) for e in topology.events)
     slugs: dict[str, str] = {}
     for event_name, event in topology.events.items():
@@ -135,12 +142,9 @@ def _cross_checks(config: PlatformConfig, doc: YamlDocument) -> Iterator[Problem
             )
         slugs[slug] = event_name
         topic = naming.topic_name(config.prefix, event_name, event.fifo)
-        if len(topic) > defaults.SNS_MAX_NAME_LENGTH:
-            yield problem(
-                ("events", event_name),
-                f"gives the SNS topic name {topic!r} ({len(topic)} characters); "
-                f"expected at most {defaults.SNS_MAX_NAME_LENGTH}.",
-            )
+        yield from problems(
+            ("events", event_name), aws_rules.topic_name_problems(topic, fifo=event.fifo)
+        )
         if event.payload_schema is not None:
             yield from _schema_problems(
                 config.topology_dir / event.payload_schema,
@@ -150,12 +154,12 @@ def _cross_checks(config: PlatformConfig, doc: YamlDocument) -> Iterator[Problem
     for event_name in config.unconsumed_events():
         fifo = topology.events[event_name].fifo
         parking = naming.parking_queue_name(config.prefix, event_name, fifo)
-        if len(parking) > defaults.SQS_MAX_NAME_LENGTH:
-            yield problem(
-                ("events", event_name),
-                f"has no consumer, so it gets the parking queue {parking!r} ({len(parking)} "
-                f"characters); expected at most {defaults.SQS_MAX_NAME_LENGTH}.",
-            )
+        yield from problems(
+            ("events", event_name),
+            aws_rules.queue_name_problems(
+                parking, fifo=fifo, subject="has no consumer, so it gets the parking queue"
+            ),
+        )
 
     for producer_name, producer in topology.producers.items():
         seen: set[str] = set()
@@ -179,46 +183,18 @@ def _cross_checks(config: PlatformConfig, doc: YamlDocument) -> Iterator[Problem
     for consumer_name, consumer in topology.consumers.items():
         yield from _consumer_problems(config, consumer_name, consumer, declared, problem)
     if config.settings.broker == "rabbitmq":
-        yield from _rabbitmq_problems(config, problem)
-
-
-# --- the rabbitmq broker ------------------------------------------------------------------------
-
-
-def _rabbitmq_problems(config: PlatformConfig, problem: Any) -> Iterator[Problem]:
-    """What the rabbitmq backend cannot honour: attribute filters and clashing names."""
-    topology = config.topology
-    for name, consumer in topology.consumers.items():
-        for index, subscription in enumerate(consumer.subscribes):
-            if subscription.filter is not None:
-                yield problem(
+        for name, consumer in topology.consumers.items():
+            for index, subscription in enumerate(consumer.subscribes):
+                yield from problems(
                     ("consumers", name, "subscribes", index, "filter"),
-                    "is not supported on the 'rabbitmq' broker, whose topic exchanges route on "
-                    "the event name only; expected no filter (filter in the consumer, or "
-                    f"publish a separate event), found {subscription.filter!r}.",
+                    rabbitmq_rules.filter_problems(subscription.filter),
                 )
-        dead_letter = rabbitmq_names.dead_letter_exchange(name)
-        if dead_letter in topology.events:
-            yield problem(
-                ("events", dead_letter),
-                f"has the name of consumer {name!r}'s dead-letter exchange on the 'rabbitmq' "
-                f"broker; expected another event name, found {dead_letter!r}.",
-            )
-    for event in topology.events:
-        if rabbitmq_names.unroutable_exchange(event) in topology.events:
-            clash = rabbitmq_names.unroutable_exchange(event)
-            yield problem(
-                ("events", clash),
-                f"has the name of event {event!r}'s unroutable-message exchange on the "
-                f"'rabbitmq' broker; expected another event name, found {clash!r}.",
-            )
-    for kind, names in (("producers", topology.producers), ("consumers", topology.consumers)):
-        if rabbitmq_names.SCALER_USERNAME in names:
-            yield problem(
-                (kind, rabbitmq_names.SCALER_USERNAME),
-                "is the RabbitMQ user eventinfra creates for KEDA on the 'rabbitmq' broker; "
-                f"expected another name, found {rabbitmq_names.SCALER_USERNAME!r}.",
-            )
+        yield from problems(
+            (),
+            rabbitmq_rules.reserved_name_problems(
+                topology.events, topology.producers, topology.consumers
+            ),
+        )
 
 
 def _consumer_problems(
@@ -251,7 +227,8 @@ def _consumer_problems(
             subscription.event
         )
         if subscription.filter is not None:
-            yield from _filter_problems(subscription.filter, (*key, "filter"), problem)
+            for finding in aws_rules.filter_policy_problems(subscription.filter):
+                yield problem((*key, "filter", *finding.key_path), finding.message)
 
     if fifo_events and standard_events:
         yield problem(
@@ -271,25 +248,17 @@ def _consumer_problems(
             )
     fifo = bool(fifo_events)
 
+    findings: list[Finding] = []
     for queue in (
         naming.queue_name(config.prefix, name, fifo),
         naming.dead_letter_queue_name(config.prefix, name, fifo),
     ):
-        if len(queue) > defaults.SQS_MAX_NAME_LENGTH:
-            yield problem(
-                base,
-                f"gives the queue name {queue!r} ({len(queue)} characters with the prefix "
-                f"{config.prefix!r}); expected at most {defaults.SQS_MAX_NAME_LENGTH}.",
-            )
-
-    retention = config.retention_seconds(name)
-    if retention >= defaults.DLQ_RETENTION_SECONDS:
-        yield problem(
-            (*base, "message_retention_seconds"),
-            f"expected less than {defaults.DLQ_RETENTION_SECONDS} (the dead-letter queue's "
-            "14 days, which must outlive the queue's retention, or dead-lettered messages "
-            f"expire on arrival), found {retention}.",
+        findings += aws_rules.queue_name_problems(
+            queue, fifo=fifo, detail=f" with the prefix {config.prefix!r}"
         )
+    findings += aws_rules.retention_problems(config.retention_seconds(name))
+    for finding in findings:
+        yield problem((*base, *finding.key_path), finding.message)
 
     yield from _runtime_problems(config, name, consumer, fifo, problem)
 
@@ -341,67 +310,26 @@ def _runtime_problems(
                 f"expected a module {module}.py in {function.code!r} for handler "
                 f"{function.handler!r}; it does not exist.",
             )
-    function_name = naming.function_name(config.prefix, name)
-    if len(function_name) > defaults.LAMBDA_MAX_FUNCTION_NAME_LENGTH:
-        yield problem(
-            base,
-            f"gives the Lambda function name {function_name!r} ({len(function_name)} "
-            f"characters); expected at most {defaults.LAMBDA_MAX_FUNCTION_NAME_LENGTH}.",
-        )
-    if fifo and function.batch_size > defaults.LAMBDA_FIFO_MAX_BATCH_SIZE:
-        yield problem(
-            (*key, "batch_size"),
-            f"expected at most {defaults.LAMBDA_FIFO_MAX_BATCH_SIZE} for a FIFO queue, "
-            f"found {function.batch_size}.",
-        )
-    if (
-        function.batch_size > defaults.LAMBDA_BATCH_SIZE_WITHOUT_WINDOW
-        and function.batch_window_seconds < 1
-    ):
-        yield problem(
-            (*key, "batch_window_seconds"),
-            f"expected at least 1 when batch_size is above "
-            f"{defaults.LAMBDA_BATCH_SIZE_WITHOUT_WINDOW} (found batch_size "
-            f"{function.batch_size}), found {function.batch_window_seconds}.",
-        )
-    required = config.required_visibility_seconds(consumer)
-    multiplier = settings.queues.visibility_multiplier
-    if required > defaults.SQS_MAX_VISIBILITY_SECONDS:
-        yield problem(
-            (*key, "timeout_seconds"),
-            f"needs a visibility timeout of {multiplier} x {function.timeout_seconds} + "
-            f"{function.batch_window_seconds} = {required} seconds, above the SQS maximum of "
-            f"{defaults.SQS_MAX_VISIBILITY_SECONDS}; expected a timeout of at most "
-            f"{(defaults.SQS_MAX_VISIBILITY_SECONDS - function.batch_window_seconds) // multiplier}"
-            f", found {function.timeout_seconds}.",
-        )
-    elif (
-        consumer.visibility_timeout_seconds is not None
-        and consumer.visibility_timeout_seconds < required
-    ):
-        yield problem(
-            (*base, "visibility_timeout_seconds"),
-            f"expected at least {required} ({multiplier} x the Lambda timeout "
-            f"{function.timeout_seconds} + batching window {function.batch_window_seconds}, "
-            "or messages are redelivered while still being processed), "
-            f"found {consumer.visibility_timeout_seconds}.",
-        )
-
-
-def _filter_problems(policy: dict[str, list[Any]], key: KeyPath, problem: Any) -> Iterator[Problem]:
-    if len(policy) > defaults.FILTER_MAX_KEYS:
-        yield problem(
-            key,
-            f"expected at most {defaults.FILTER_MAX_KEYS} keys (the SNS filter policy limit), "
-            f"found {len(policy)}: {', '.join(policy)}.",
-        )
-    combinations = math.prod(len(values) for values in policy.values())
-    if combinations > defaults.FILTER_MAX_COMBINATIONS:
-        yield problem(
-            key,
-            f"expected at most {defaults.FILTER_MAX_COMBINATIONS} value combinations (the SNS "
-            f"filter policy limit), found {combinations}.",
-        )
+    # The function's name is derived from the consumer's, so its length is the consumer's
+    # problem; the batching rules speak of keys inside the `lambda` block.
+    findings = aws_rules.function_name_problems(naming.function_name(config.prefix, name))
+    findings += under(
+        ("lambda",),
+        aws_rules.batching_problems(
+            batch_size=function.batch_size,
+            batch_window_seconds=function.batch_window_seconds,
+            fifo=fifo,
+        ),
+    )
+    findings += aws_rules.visibility_problems(
+        consumer.visibility_timeout_seconds,
+        timeout_seconds=function.timeout_seconds,
+        batch_window_seconds=function.batch_window_seconds,
+        function_key=("lambda",),
+        multiplier=settings.queues.visibility_multiplier,
+    )
+    for finding in findings:
+        yield problem((*base, *finding.key_path), finding.message)
 
 
 def _schema_problems(path: Path, key: KeyPath, problem: Any) -> Iterator[Problem]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from eventinfra.rabbitmq import defaults
 
 
-class RabbitMQBrokerArgs(TypedDict, total=False):
+class RabbitMQBrokerArgs(TypedDict):
     namespace: str
     """Namespace created for the broker, its topology objects and the consumers."""
     cluster_name: str
@@ -21,14 +21,14 @@ class RabbitMQBrokerArgs(TypedDict, total=False):
     memory: str
     """Requests, equal to the limits (Guaranteed QoS: the broker is never evicted first)."""
     storage: str
-    storage_class: str | None
-    tls_secret: str | None
+    storage_class: NotRequired[str | None]
+    tls_secret: NotRequired[str | None]
     """A kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt): TLS only, no plain listeners."""
     vhost: pulumi.Input[str]
     """The vhost whose queues are scraped per queue (the `/metrics/detailed` endpoint)."""
-    image: str
-    labels: dict[str, str]
-    depends_on: list[pulumi.Resource]
+    image: NotRequired[str]
+    labels: NotRequired[dict[str, str]]
+    depends_on: NotRequired[list[pulumi.Resource]]
     """What must exist first: the operators' manifests when eventinfra installs them."""
 
 

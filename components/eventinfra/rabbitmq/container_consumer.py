@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from eventinfra.rabbitmq import defaults
 
 
-class IdempotencyArgs(TypedDict):
+class RedisIdempotencyArgs(TypedDict):
     """Where the consumer records processed messages (see `RedisIdempotencyStore`)."""
 
     secret_name: str
@@ -45,7 +45,7 @@ class ContainerConsumerArgs(TypedDict):
     """Secret with `host`: the management API URL of KEDA's read-only monitoring user."""
     tls_secret: str | None
     """The broker's TLS Secret, whose `ca.crt` KEDA trusts."""
-    idempotency: IdempotencyArgs | None
+    idempotency: RedisIdempotencyArgs | None
     labels: dict[str, str]
     depends_on: NotRequired[list[pulumi.Resource]]
     """What must exist first: the operators' manifests when eventinfra installs them."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from eventinfra.rabbitmq import defaults, naming
 
 
-class RabbitMQEventArgs(TypedDict, total=False):
+class RabbitMQEventArgs(TypedDict):
     event: str
     """The event name: the exchange's name and the routing key of every message on it."""
     object_name: str
@@ -18,8 +18,8 @@ class RabbitMQEventArgs(TypedDict, total=False):
     namespace: pulumi.Input[str]
     cluster_name: pulumi.Input[str]
     vhost: pulumi.Input[str]
-    labels: dict[str, str]
-    depends_on: list[pulumi.Resource]
+    labels: NotRequired[dict[str, str]]
+    depends_on: NotRequired[list[pulumi.Resource]]
     """What must exist first: the operators' manifests when eventinfra installs them."""
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -19,7 +19,7 @@ class PermissionsArgs(TypedDict):
     read: str
 
 
-class RabbitMQUserArgs(TypedDict, total=False):
+class RabbitMQUserArgs(TypedDict):
     namespace: pulumi.Input[str]
     """Namespace of the Secret, User and Permission (the broker's)."""
     cluster_name: pulumi.Input[str]
@@ -32,16 +32,16 @@ class RabbitMQUserArgs(TypedDict, total=False):
     """metadata.name of the User and Permission objects."""
     vhost: pulumi.Input[str]
     permissions: PermissionsArgs
-    tags: list[str]
+    tags: NotRequired[list[str]]
     """RabbitMQ user tags; `management` lets KEDA read queue lengths over the HTTP API."""
-    uri_template: str | None
+    uri_template: NotRequired[str | None]
     """When set, the Secret also gets `uri_key`: this template with {username} and {password}."""
-    uri_key: str
+    uri_key: NotRequired[str]
     """The Secret key of the URI (default `uri`; KEDA's scaler reads `host`)."""
-    extra_data: dict[str, pulumi.Input[str]]
+    extra_data: NotRequired[dict[str, pulumi.Input[str]]]
     """More (non-secret) Secret keys, e.g. host, port, vhost and queue for a consumer."""
-    labels: dict[str, str]
-    depends_on: list[pulumi.Resource]
+    labels: NotRequired[dict[str, str]]
+    depends_on: NotRequired[list[pulumi.Resource]]
     """What must exist first: the operators' manifests when eventinfra installs them."""
 
 
