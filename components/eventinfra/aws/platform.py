@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import defaults, naming
+from eventinfra.aws import naming
 from eventinfra.aws.alarms import AlarmTarget
 from eventinfra.aws.consumer import EventConsumer, EventConsumerArgs, SubscriptionArgs
+from eventinfra.aws.dashboard import dashboards
 from eventinfra.aws.key import EventKey
 from eventinfra.aws.parking import ParkingQueue
 from eventinfra.aws.producer import EventProducer
@@ -144,19 +143,7 @@ class EventPlatform(pulumi.ComponentResource):
             for event_name in config.unconsumed_events()
         }
 
-        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-        consumer_names = list(topology.consumers)
-        per_page = defaults.DASHBOARD_MAX_WIDGETS // WIDGETS_PER_CONSUMER
-        for page, first in enumerate(range(0, max(len(consumer_names), 1), per_page)):
-            suffix = f"-{page + 1}" if page else ""
-            aws.cloudwatch.Dashboard(
-                f"{name}-dashboard{suffix}",
-                dashboard_name=f"{prefix}-eventinfra{suffix}",
-                dashboard_body=dashboard_body(
-                    config, consumer_names[first : first + per_page], region
-                ).apply(json.dumps),
-                opts=child,
-            )
+        dashboards(name, config, parent=self)
 
         self.topic_arns = {event: topic.topic_arn for event, topic in topics.items()}
         self.alerts_topic_arn = alerts.topic_arn
@@ -230,43 +217,3 @@ def consumer_args(
             "errors_threshold": settings.alarms.lambda_errors,
         }
     return args
-
-
-WIDGETS_PER_CONSUMER = 3
-
-
-def dashboard_body(
-    config: PlatformConfig, consumers: list[str], region: pulumi.Input[str]
-) -> pulumi.Output[dict[str, object]]:
-    """One row per consumer: queue depth and age, and its dead-letter queue's depth."""
-
-    def body(region_name: str) -> dict[str, object]:
-        widgets: list[dict[str, object]] = []
-        for row, name in enumerate(consumers):
-            fifo = config.consumer_fifo(name)
-            queue = naming.queue_name(config.prefix, name, fifo)
-            dead_letters = naming.dead_letter_queue_name(config.prefix, name, fifo)
-            charts = [
-                ("Messages waiting", "ApproximateNumberOfMessagesVisible", queue),
-                ("Oldest message (s)", "ApproximateAgeOfOldestMessage", queue),
-                ("Dead letters", "ApproximateNumberOfMessagesVisible", dead_letters),
-            ]
-            for column, (title, metric, queue_name) in enumerate(charts):
-                widgets.append(
-                    {
-                        "type": "metric",
-                        "x": column * 8,
-                        "y": row * 6,
-                        "width": 8,
-                        "height": 6,
-                        "properties": {
-                            "title": f"{name}: {title}",
-                            "region": region_name,
-                            "stat": "Maximum",
-                            "metrics": [["AWS/SQS", metric, "QueueName", queue_name]],
-                        },
-                    }
-                )
-        return {"widgets": widgets}
-
-    return pulumi.Output.from_input(region).apply(body)
