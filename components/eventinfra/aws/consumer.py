@@ -47,6 +47,9 @@ class EventConsumerArgs(TypedDict, total=False):
     queue_age_alarm_seconds: int
     tags: Mapping[str, str]
     protect: bool
+    consumer: str
+    """The consumer's name in descriptions people read (default: the component's name); an IAM
+    policy's description cannot change without replacing the policy."""
 
 
 class EventConsumer(pulumi.ComponentResource):
@@ -74,6 +77,7 @@ class EventConsumer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", False))
         tags = component_tags(args.get("tags"), f"EventConsumer/{name}")
+        consumer = args.get("consumer", name)
         fifo = args.get("fifo", False)
         kms_key_arn = args["kms_key_arn"]
         topic_arns = [s["topic_arn"] for s in args["subscriptions"]]
@@ -166,7 +170,7 @@ class EventConsumer(pulumi.ComponentResource):
             statistic="Maximum",
             threshold=0,
             comparison="GreaterThanThreshold",
-            description=f"Consumer {name} dead-lettered messages: inspect, fix, then redrive.",
+            description=f"Consumer {consumer} dead-lettered messages: inspect, fix, then redrive.",
             tags=tags,
             parent=self,
         )
@@ -179,7 +183,7 @@ class EventConsumer(pulumi.ComponentResource):
             statistic="Maximum",
             threshold=args.get("queue_age_alarm_seconds", defaults.QUEUE_AGE_ALARM_SECONDS),
             comparison="GreaterThanThreshold",
-            description=f"Consumer {name} is falling behind: its oldest message is too old.",
+            description=f"Consumer {consumer} is falling behind: its oldest message is too old.",
             tags=tags,
             parent=self,
         )
@@ -230,7 +234,7 @@ class EventConsumer(pulumi.ComponentResource):
                 )
             self.consumer_policy_arn = aws.iam.Policy(
                 f"{name}-consumer-policy",
-                description=f"What the external consumer {name} needs to read its queue.",
+                description=f"What the external consumer {consumer} needs to read its queue.",
                 policy=iam.document(*statements),
                 tags=tags,
                 opts=child,

@@ -1,4 +1,4 @@
-"""EventPlatform: every topic, queue, consumer and alarm of one environment's topology."""
+"""SnsSqsPlatform: every topic, queue, consumer and alarm of one environment's topology."""
 
 from __future__ import annotations
 
@@ -16,8 +16,13 @@ from eventinfra.aws.topic import EventTopic
 from eventinfra.config.loader import PlatformConfig
 
 
-class EventPlatform(pulumi.ComponentResource):
-    """The AWS (SNS/SQS) event platform for a validated configuration."""
+class SnsSqsPlatform(pulumi.ComponentResource):
+    """The AWS (SNS/SQS) event platform for a validated configuration.
+
+    Every child is named after the platform (`<name>-event-<event>`, `<name>-producer-<producer>`,
+    `<name>-consumer-<consumer>`, `<name>-parking-<event>`, as `RabbitMQPlatform` names its own),
+    so two platforms can share a stack.
+    """
 
     topic_arns: dict[str, pulumi.Output[str]]
     """Topic ARN by event name."""
@@ -33,8 +38,18 @@ class EventPlatform(pulumi.ComponentResource):
     def __init__(
         self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        # The type token is part of every URN below the platform: it keeps the class's first name,
+        # `EventPlatform`, because a new token would make every existing stack replace everything.
         super().__init__("eventinfra:index:EventPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+
+        def formerly(old_name: str) -> pulumi.ResourceOptions:
+            # Children used to be named after the topology alone, so two platforms collided. The
+            # alias lets a stack deployed that way keep its resources; the engine carries it down
+            # to grandchildren named `<child name>-<role>`. Every old stack has one platform, whose
+            # children all platforms' aliases name: add a second platform in a later update.
+            return pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=old_name)])
+
         settings, topology, prefix = config.settings, config.topology, config.prefix
         tags = {"environment": config.stack, **settings.tags}
 
@@ -77,7 +92,7 @@ class EventPlatform(pulumi.ComponentResource):
                     producers_without_role.add(event)
         topics = {
             event_name: EventTopic(
-                naming.event_slug(event_name),
+                f"{name}-event-{naming.event_slug(event_name)}",
                 {
                     "topic_name": naming.topic_name(prefix, event_name, event.fifo),
                     "fifo": event.fifo,
@@ -88,15 +103,16 @@ class EventPlatform(pulumi.ComponentResource):
                     "tags": tags,
                     "protect": settings.protect,
                 },
-                opts=child,
+                opts=formerly(naming.event_slug(event_name)),
             )
             for event_name, event in topology.events.items()
         }
 
         self.producer_policy_arns = {
             producer_name: EventProducer(
-                producer_name,
+                f"{name}-producer-{producer_name}",
                 {
+                    "producer": producer_name,
                     "topic_arns": [topics[e].topic_arn for e in producer.publishes],
                     "kms_key_arn": key.key_arn,
                     "role_name": producer.role_arn.rsplit("/", 1)[-1]
@@ -104,14 +120,14 @@ class EventPlatform(pulumi.ComponentResource):
                     else None,
                     "tags": tags,
                 },
-                opts=child,
+                opts=formerly(producer_name),
             ).policy_arn
             for producer_name, producer in topology.producers.items()
         }
 
         self.consumers = {
             consumer_name: EventConsumer(
-                consumer_name,
+                f"{name}-consumer-{consumer_name}",
                 consumer_args(
                     config,
                     consumer_name,
@@ -119,14 +135,14 @@ class EventPlatform(pulumi.ComponentResource):
                     key.key_arn,
                     alarm_target,
                 ),
-                opts=child,
+                opts=formerly(consumer_name),
             )
             for consumer_name in topology.consumers
         }
 
         self.parking_queue_urls = {
             event_name: ParkingQueue(
-                f"{naming.event_slug(event_name)}-parking",
+                f"{name}-parking-{naming.event_slug(event_name)}",
                 {
                     "queue_name": naming.parking_queue_name(
                         prefix, event_name, topology.events[event_name].fifo
@@ -138,7 +154,7 @@ class EventPlatform(pulumi.ComponentResource):
                     "tags": tags,
                     "protect": settings.protect,
                 },
-                opts=child,
+                opts=formerly(f"{naming.event_slug(event_name)}-parking"),
             ).queue_url
             for event_name in config.unconsumed_events()
         }
@@ -177,6 +193,7 @@ def consumer_args(
         for s in consumer.subscribes
     ]
     args: EventConsumerArgs = {
+        "consumer": name,
         "queue_name": naming.queue_name(prefix, name, fifo),
         "dead_letter_queue_name": naming.dead_letter_queue_name(prefix, name, fifo),
         "fifo": fifo,
@@ -217,3 +234,7 @@ def consumer_args(
             "errors_threshold": settings.alarms.lambda_errors,
         }
     return args
+
+
+EventPlatform = SnsSqsPlatform
+"""The platform's first name, kept so existing programs run unchanged."""
