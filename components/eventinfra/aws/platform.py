@@ -46,8 +46,8 @@ class SnsSqsPlatform(pulumi.ComponentResource):
         def formerly(old_name: str) -> pulumi.ResourceOptions:
             # Children used to be named after the topology alone, so two platforms collided. The
             # alias lets a stack deployed that way keep its resources; the engine carries it down
-            # to grandchildren named `<child name>-<role>`. Every old stack has one platform, whose
-            # children all platforms' aliases name: add a second platform in a later update.
+            # to grandchildren named `<child name>-<role>`. Old URNs hold no platform name, so a
+            # second platform would claim them too: upgrade first, add it in a later update.
             return pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=old_name)])
 
         settings, topology, prefix = config.settings, config.topology, config.prefix
