@@ -2,7 +2,7 @@
 
 import pulumi
 
-from eventinfra import EventPlatform, RabbitMQPlatform, load_stack_config
+from eventinfra import RabbitMQPlatform, SnsSqsPlatform, load_stack_config
 
 config = load_stack_config()
 
@@ -26,7 +26,7 @@ def export_rabbitmq(platform: RabbitMQPlatform) -> None:
     )
 
 
-def export_aws(platform: EventPlatform) -> None:
+def export_aws(platform: SnsSqsPlatform) -> None:
     pulumi.export("topic_arns", platform.topic_arns)
     pulumi.export("queue_urls", {name: c.queue_url for name, c in platform.consumers.items()})
     pulumi.export("queue_arns", {name: c.queue_arn for name, c in platform.consumers.items()})
@@ -50,4 +50,4 @@ def export_aws(platform: EventPlatform) -> None:
 if config.settings.broker == "rabbitmq":
     export_rabbitmq(RabbitMQPlatform("events", config))
 else:
-    export_aws(EventPlatform("events", config))
+    export_aws(SnsSqsPlatform("events", config))

@@ -11,7 +11,7 @@ from eventinfra.aws.idempotency import IdempotencyStore, IdempotencyStoreArgs
 from eventinfra.aws.key import EventKey, EventKeyArgs
 from eventinfra.aws.lambda_consumer import LambdaConsumer, LambdaConsumerArgs, LambdaFunctionArgs
 from eventinfra.aws.parking import ParkingQueue, ParkingQueueArgs
-from eventinfra.aws.platform import EventPlatform
+from eventinfra.aws.platform import EventPlatform, SnsSqsPlatform
 from eventinfra.aws.producer import EventProducer, EventProducerArgs
 from eventinfra.aws.topic import EventTopic, EventTopicArgs
 from eventinfra.config.loader import PlatformConfig, load_platform_config
@@ -63,6 +63,7 @@ __all__ = [
     "RedisIdempotencyStore",
     "RedisIdempotencyStoreArgs",
     "Settings",
+    "SnsSqsPlatform",
     "SubscriptionArgs",
     "Topology",
     "load_platform_config",

@@ -35,6 +35,9 @@ class RecordedResource:
     """Top-level `outputs` the engine would store as secrets."""
     source_position: str | None = None
     """`file:line` of the code that constructed the resource, as the SDK reports it."""
+    aliases: tuple[str, ...] = ()
+    """URNs the engine would look this resource up by in an earlier deployment: its own aliases
+    and those inherited from its parent's, resolved as the engine resolves them."""
 
     def to_json(self) -> dict[str, Any]:
         """The resource as `eventinfra check --format json` prints it."""

@@ -558,7 +558,7 @@ def test_example_stack_outputs(example: Synthesis) -> None:
 
 def test_environments_differ_where_settings_say(example: Synthesis) -> None:
     protected = {r.type for r in example.resources if r.protect}
-    queue = next(r for r in example.resources if r.name == "analytics-queue")
+    queue = next(r for r in example.resources if r.name == "events-consumer-analytics-queue")
     log_group = next(r for r in example.resources if r.type == "aws:cloudwatch/logGroup:LogGroup")
     if example.stack == "prod":
         assert protected == {
@@ -589,11 +589,11 @@ def test_platform_restricts_publishing_only_when_every_producer_is_a_role(tmp_pa
     graph = record(lambda: EventPlatform("events", config) and None)
 
     def sids(topic: str) -> set[str]:
-        return {s["Sid"] for s in policy(graph.named(f"{topic}-policy"))["Statement"]}
+        return {s["Sid"] for s in policy(graph.named(f"events-event-{topic}-policy"))["Statement"]}
 
     assert {"AllowProducers", "DenyOtherPublishers"} <= sids("user-signup")
     assert "DenyOtherPublishers" not in sids("order-placed")
-    attachment = graph.named("accounts-api-publish-policy-attachment").inputs
+    attachment = graph.named("events-producer-accounts-api-publish-policy-attachment").inputs
     assert attachment["role"] == "accounts-api"
 
 

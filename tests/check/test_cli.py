@@ -76,15 +76,15 @@ def test_the_text_plan_lists_each_component_with_counts(capsys: pytest.CaptureFi
     assert lines[1] == "└── eventinfra:index:EventPlatform events"
     for component in (
         "eventinfra:index:EventKey events-key",
-        "eventinfra:index:EventTopic user-signup",
-        "eventinfra:index:EventProducer accounts-api",
-        "eventinfra:index:EventConsumer welcome-email",
-        "eventinfra:index:LambdaConsumer welcome-email",
-        "eventinfra:index:IdempotencyStore fulfilment-idempotency",
-        "eventinfra:index:ParkingQueue invoice-paid-parking",
+        "eventinfra:index:EventTopic events-event-user-signup",
+        "eventinfra:index:EventProducer events-producer-accounts-api",
+        "eventinfra:index:EventConsumer events-consumer-welcome-email",
+        "eventinfra:index:LambdaConsumer events-consumer-welcome-email",
+        "eventinfra:index:IdempotencyStore events-consumer-fulfilment-idempotency",
+        "eventinfra:index:ParkingQueue events-parking-invoice-paid",
     ):
         assert any(line.endswith(f"── {component}") for line in lines), component
-    consumer = lines.index("    ├── eventinfra:index:EventConsumer fulfilment")
+    consumer = lines.index("    ├── eventinfra:index:EventConsumer events-consumer-fulfilment")
     assert lines[consumer + 1 : consumer + 6] == [
         "    │   ├── + aws:cloudwatch/metricAlarm:MetricAlarm x2",
         "    │   ├── + aws:iam/policy:Policy x1",
@@ -157,15 +157,17 @@ def test_json_parents_and_dependencies_are_listed_resources(dev_json: dict[str, 
         assert resource["parent"] in urns, resource["urn"]
         assert set(resource["dependencies"]) <= set(urns), resource["urn"]
     subscription = next(
-        r for r in dev_json["resources"] if r["name"] == "welcome-email-user-signup-subscription"
+        r
+        for r in dev_json["resources"]
+        if r["name"] == "events-consumer-welcome-email-user-signup-subscription"
     )
     # Its inputs' resources, and the queue policies it must wait for (`depends_on`).
     assert sorted(u.rsplit("::", 1)[1] for u in subscription["dependencies"]) == [
-        "user-signup-topic",
-        "welcome-email-dlq",
-        "welcome-email-dlq-policy",
-        "welcome-email-queue",
-        "welcome-email-queue-policy",
+        "events-consumer-welcome-email-dlq",
+        "events-consumer-welcome-email-dlq-policy",
+        "events-consumer-welcome-email-queue",
+        "events-consumer-welcome-email-queue-policy",
+        "events-event-user-signup-topic",
     ]
 
 
@@ -173,13 +175,19 @@ def test_json_inputs_use_the_engine_camel_case_names(dev_json: dict[str, Any]) -
     for resource in dev_json["resources"]:
         for key in resource["inputs"]:
             assert CAMEL_CASE.match(key), f"{resource['urn']}: {key}"
-    queue = next(r for r in dev_json["resources"] if r["name"] == "welcome-email-queue")
+    queue = next(
+        r for r in dev_json["resources"] if r["name"] == "events-consumer-welcome-email-queue"
+    )
     assert json.loads(queue["inputs"]["redrivePolicy"]) == {
         "deadLetterTargetArn": "arn:aws:sqs:eu-west-1:123456789012:dev-welcome-email-dlq",
         "maxReceiveCount": 5,
     }
     assert queue["inputs"]["visibilityTimeoutSeconds"] == 180
-    mapping = next(r for r in dev_json["resources"] if r["name"] == "welcome-email-event-source")
+    mapping = next(
+        r
+        for r in dev_json["resources"]
+        if r["name"] == "events-consumer-welcome-email-event-source"
+    )
     assert mapping["inputs"]["scalingConfig"] == {"maximumConcurrency": 5}
     assert mapping["inputs"]["functionResponseTypes"] == ["ReportBatchItemFailures"]
 
@@ -221,9 +229,9 @@ def test_the_diagram_shows_producers_topics_queues_and_dead_letter_queues(
     front_matter, classes, edges = parse_flowchart(diagram.read_text())
     assert front_matter == {"title": "eventinfra / dev: event flow"}
     assert edges == {
-        ("accounts-api", "-->", "publishes", "dev-user-signup"),
-        ("checkout-api", "-->", "publishes", "dev-order-placed"),
-        ("billing", "-->", "publishes", "dev-invoice-paid"),
+        ("events-producer-accounts-api", "-->", "publishes", "dev-user-signup"),
+        ("events-producer-checkout-api", "-->", "publishes", "dev-order-placed"),
+        ("events-producer-billing", "-->", "publishes", "dev-invoice-paid"),
         ("dev-invoice-paid", "-->", None, "dev-invoice-paid-parking"),
         ("dev-user-signup", "-->", "filter plan: pro, team", "dev-welcome-email"),
         ("dev-user-signup", "-->", None, "dev-analytics"),
@@ -233,10 +241,10 @@ def test_the_diagram_shows_producers_topics_queues_and_dead_letter_queues(
         ("dev-analytics", "-.->", "after 5 receives", "dev-analytics-dlq"),
         ("dev-fulfilment", "-.->", "after 8 receives", "dev-fulfilment-dlq"),
         ("dev-welcome-email", "-->", None, "dev-welcome-email (Lambda)"),
-        ("dev-analytics", "-->", None, "analytics (external)"),
-        ("dev-fulfilment", "-->", None, "fulfilment (external)"),
+        ("dev-analytics", "-->", None, "events-consumer-analytics (external)"),
+        ("dev-fulfilment", "-->", None, "events-consumer-fulfilment (external)"),
     }
-    assert classes["accounts-api"] == "producer"
+    assert classes["events-producer-accounts-api"] == "producer"
     assert classes["dev-user-signup"] == "topic"
     assert classes["dev-welcome-email"] == "queue"
     assert classes["dev-welcome-email-dlq"] == "deadletter"
@@ -320,14 +328,14 @@ def test_topology_replaces_the_stack_topology(
     consumers = sorted(
         r["name"] for r in document["resources"] if r["type"] == "eventinfra:index:EventConsumer"
     )
-    assert consumers == ["audit", "ledger"]
+    assert consumers == ["events-consumer-audit", "events-consumer-ledger"]
     topics = sorted(
         r["inputs"]["name"] for r in document["resources"] if r["type"] == "aws:sns/topic:Topic"
     )
     assert topics == ["dev-eventinfra-alerts", "dev-order-placed"]
     assert TOPOLOGY_OVERRIDE_ENV not in os.environ  # the next run uses the stack's again
     code, out, _ = check(capsys, "--stack", "dev", "--no-policies")
-    assert code == EXIT_OK and "EventConsumer welcome-email" in out
+    assert code == EXIT_OK and "EventConsumer events-consumer-welcome-email" in out
 
 
 # --- exit code 2 -------------------------------------------------------------------------------
@@ -388,8 +396,8 @@ def test_a_failing_program_exits_2_with_file_and_line(
     main_file = project / "__main__.py"
     main_file.write_text(
         main_file.read_text().replace(
-            '    export_aws(EventPlatform("events", config))\n',
-            '    export_aws(EventPlatform("events", config))\n    raise RuntimeError("no region")\n',
+            '    export_aws(SnsSqsPlatform("events", config))\n',
+            '    export_aws(SnsSqsPlatform("events", config))\n    raise RuntimeError("no region")\n',
         )
     )
 

@@ -764,3 +764,59 @@ def test_record_lets_exceptions_from_the_build_through() -> None:
 
     with pytest.raises(LookupError, match="no such topic"):
         record(build)
+
+
+class _Pipeline(pulumi.ComponentResource):
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("test:index:Pipeline", name, None, opts)
+        aws.sqs.Queue(f"{name}-queue", opts=pulumi.ResourceOptions(parent=self))
+        aws.sqs.Queue("shared-dlq", opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+class _Platform(pulumi.ComponentResource):
+    def __init__(self, name: str) -> None:
+        super().__init__("test:index:Platform", name)
+        _Pipeline(
+            f"{name}-orders",
+            pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name="orders")]),
+        )
+        self.register_outputs({})
+
+
+def test_aliases_are_recorded_as_the_engine_resolves_them_children_inheriting_the_parents() -> None:
+    synthesis = record(lambda: _Platform("events") and None, project="shop", stack="dev")
+
+    chain = "urn:pulumi:dev::shop::test:index:Platform$test:index:Pipeline"
+    assert synthesis.named("events").aliases == ()
+    assert synthesis.named("events-orders").aliases == (f"{chain}::orders",)
+    # A child named after its renamed parent had the parent's old name in its own.
+    assert synthesis.named("events-orders-queue").aliases == (
+        f"{chain}$aws:sqs/queue:Queue::orders-queue",
+    )
+    # One that is not keeps its name: its inherited alias is its own URN, which the engine
+    # looks up first anyway.
+    shared = synthesis.named("shared-dlq")
+    assert shared.aliases == (shared.urn,) == (f"{chain}$aws:sqs/queue:Queue::shared-dlq",)
+
+
+def test_an_alias_with_a_type_parent_or_urn_is_collapsed_as_the_engine_does() -> None:
+    def build() -> None:
+        aws.sqs.Queue(
+            "jobs",
+            opts=pulumi.ResourceOptions(
+                aliases=[
+                    pulumi.Alias(type_="aws:sqs/oldQueue:Queue"),
+                    pulumi.Alias(name="work", parent="urn:pulumi:dev::shop::test:index:Old::old"),
+                    "urn:pulumi:dev::other::aws:sqs/queue:Queue::jobs",
+                ]
+            ),
+        )
+
+    synthesis = record(build, project="shop", stack="dev")
+
+    assert synthesis.named("jobs").aliases == (
+        "urn:pulumi:dev::shop::aws:sqs/oldQueue:Queue::jobs",
+        "urn:pulumi:dev::shop::test:index:Old$aws:sqs/queue:Queue::work",
+        "urn:pulumi:dev::other::aws:sqs/queue:Queue::jobs",
+    )

@@ -119,7 +119,10 @@ def test_unknown_values_make_policies_not_applicable_in_the_real_pack() -> None:
     synthesis = synthesize(REPOSITORY, "dev")
     resources = []
     for resource in synthesis.resources:
-        if resource.type == "aws:sqs/queue:Queue" and resource.name == "welcome-email-queue":
+        if (
+            resource.type == "aws:sqs/queue:Queue"
+            and resource.name == "events-consumer-welcome-email-queue"
+        ):
             unknown = {
                 "redrivePolicy": UNKNOWN_STRING_VALUE,
                 "visibilityTimeoutSeconds": UNKNOWN_NUMBER_VALUE,
@@ -145,6 +148,6 @@ def test_unknown_values_make_policies_not_applicable_in_the_real_pack() -> None:
     } <= not_applicable
     reasons = {n.policy_name: n.reason for n in report.not_applicable}
     assert reasons["sqs-queue-has-dlq"] == (
-        "could not check 'welcome-email-queue': string value at .redrivePolicy can't be known "
-        "during preview; checked again during `pulumi up`"
+        "could not check 'events-consumer-welcome-email-queue': string value at .redrivePolicy "
+        "can't be known during preview; checked again during `pulumi up`"
     )

@@ -59,6 +59,9 @@ class EventConsumerArgs(TypedDict):
     queue_age_alarm_seconds: NotRequired[int]
     tags: NotRequired[Mapping[str, str]]
     protect: NotRequired[bool]
+    consumer: NotRequired[str]
+    """The consumer's name in descriptions people read (default: the component's name); an IAM
+    policy's description cannot change without replacing the policy."""
 
 
 def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
@@ -174,6 +177,7 @@ class EventConsumer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.get("protect", False))
         tags = component_tags(args.get("tags"), f"EventConsumer/{name}")
+        consumer = args.get("consumer", name)
         fifo = args.get("fifo", False)
         kms_key_arn = args["kms_key_arn"]
         topic_arns = [s["topic_arn"] for s in args["subscriptions"]]
@@ -264,7 +268,7 @@ class EventConsumer(pulumi.ComponentResource):
             statistic="Maximum",
             threshold=0,
             comparison="GreaterThanThreshold",
-            description=f"Consumer {name} dead-lettered messages: inspect, fix, then redrive.",
+            description=f"Consumer {consumer} dead-lettered messages: inspect, fix, then redrive.",
             tags=tags,
             parent=self,
         )
@@ -277,7 +281,7 @@ class EventConsumer(pulumi.ComponentResource):
             statistic="Maximum",
             threshold=args.get("queue_age_alarm_seconds", defaults.QUEUE_AGE_ALARM_SECONDS),
             comparison="GreaterThanThreshold",
-            description=f"Consumer {name} is falling behind: its oldest message is too old.",
+            description=f"Consumer {consumer} is falling behind: its oldest message is too old.",
             tags=tags,
             parent=self,
         )
@@ -328,7 +332,7 @@ class EventConsumer(pulumi.ComponentResource):
                 )
             self.consumer_policy_arn = aws.iam.Policy(
                 f"{name}-consumer-policy",
-                description=f"What the external consumer {name} needs to read its queue.",
+                description=f"What the external consumer {consumer} needs to read its queue.",
                 policy=iam.document(*statements),
                 tags=tags,
                 opts=child,

@@ -1,15 +1,14 @@
-"""EventPlatform: every topic, queue, consumer and alarm of one environment's topology."""
+"""SnsSqsPlatform: every topic, queue, consumer and alarm of one environment's topology."""
 
 from __future__ import annotations
-
-import json
 
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import defaults, naming
+from eventinfra.aws import naming
 from eventinfra.aws.alarms import AlarmTarget
 from eventinfra.aws.consumer import EventConsumer, EventConsumerArgs, SubscriptionArgs
+from eventinfra.aws.dashboard import dashboards
 from eventinfra.aws.key import EventKey
 from eventinfra.aws.parking import ParkingQueue
 from eventinfra.aws.producer import EventProducer
@@ -17,8 +16,13 @@ from eventinfra.aws.topic import EventTopic
 from eventinfra.config.loader import PlatformConfig
 
 
-class EventPlatform(pulumi.ComponentResource):
-    """The AWS (SNS/SQS) event platform for a validated configuration."""
+class SnsSqsPlatform(pulumi.ComponentResource):
+    """The AWS (SNS/SQS) event platform for a validated configuration.
+
+    Every child is named after the platform (`<name>-event-<event>`, `<name>-producer-<producer>`,
+    `<name>-consumer-<consumer>`, `<name>-parking-<event>`, as `RabbitMQPlatform` names its own),
+    so two platforms can share a stack.
+    """
 
     topic_arns: dict[str, pulumi.Output[str]]
     """Topic ARN by event name."""
@@ -34,8 +38,18 @@ class EventPlatform(pulumi.ComponentResource):
     def __init__(
         self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        # The type token is part of every URN below the platform: it keeps the class's first name,
+        # `EventPlatform`, because a new token would make every existing stack replace everything.
         super().__init__("eventinfra:index:EventPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+
+        def formerly(old_name: str) -> pulumi.ResourceOptions:
+            # Children used to be named after the topology alone, so two platforms collided. The
+            # alias lets a stack deployed that way keep its resources; the engine carries it down
+            # to grandchildren named `<child name>-<role>`. Old URNs hold no platform name, so a
+            # second platform would claim them too: upgrade first, add it in a later update.
+            return pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=old_name)])
+
         settings, topology, prefix = config.settings, config.topology, config.prefix
         tags = {"environment": config.stack, **settings.tags}
 
@@ -78,7 +92,7 @@ class EventPlatform(pulumi.ComponentResource):
                     producers_without_role.add(event)
         topics = {
             event_name: EventTopic(
-                naming.event_slug(event_name),
+                f"{name}-event-{naming.event_slug(event_name)}",
                 {
                     "topic_name": naming.topic_name(prefix, event_name, event.fifo),
                     "fifo": event.fifo,
@@ -89,15 +103,16 @@ class EventPlatform(pulumi.ComponentResource):
                     "tags": tags,
                     "protect": settings.protect,
                 },
-                opts=child,
+                opts=formerly(naming.event_slug(event_name)),
             )
             for event_name, event in topology.events.items()
         }
 
         self.producer_policy_arns = {
             producer_name: EventProducer(
-                producer_name,
+                f"{name}-producer-{producer_name}",
                 {
+                    "producer": producer_name,
                     "topic_arns": [topics[e].topic_arn for e in producer.publishes],
                     "kms_key_arn": key.key_arn,
                     "role_name": producer.role_arn.rsplit("/", 1)[-1]
@@ -105,14 +120,14 @@ class EventPlatform(pulumi.ComponentResource):
                     else None,
                     "tags": tags,
                 },
-                opts=child,
+                opts=formerly(producer_name),
             ).policy_arn
             for producer_name, producer in topology.producers.items()
         }
 
         self.consumers = {
             consumer_name: EventConsumer(
-                consumer_name,
+                f"{name}-consumer-{consumer_name}",
                 consumer_args(
                     config,
                     consumer_name,
@@ -120,14 +135,14 @@ class EventPlatform(pulumi.ComponentResource):
                     key.key_arn,
                     alarm_target,
                 ),
-                opts=child,
+                opts=formerly(consumer_name),
             )
             for consumer_name in topology.consumers
         }
 
         self.parking_queue_urls = {
             event_name: ParkingQueue(
-                f"{naming.event_slug(event_name)}-parking",
+                f"{name}-parking-{naming.event_slug(event_name)}",
                 {
                     "queue_name": naming.parking_queue_name(
                         prefix, event_name, topology.events[event_name].fifo
@@ -139,24 +154,12 @@ class EventPlatform(pulumi.ComponentResource):
                     "tags": tags,
                     "protect": settings.protect,
                 },
-                opts=child,
+                opts=formerly(f"{naming.event_slug(event_name)}-parking"),
             ).queue_url
             for event_name in config.unconsumed_events()
         }
 
-        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-        consumer_names = list(topology.consumers)
-        per_page = defaults.DASHBOARD_MAX_WIDGETS // WIDGETS_PER_CONSUMER
-        for page, first in enumerate(range(0, max(len(consumer_names), 1), per_page)):
-            suffix = f"-{page + 1}" if page else ""
-            aws.cloudwatch.Dashboard(
-                f"{name}-dashboard{suffix}",
-                dashboard_name=f"{prefix}-eventinfra{suffix}",
-                dashboard_body=dashboard_body(
-                    config, consumer_names[first : first + per_page], region
-                ).apply(json.dumps),
-                opts=child,
-            )
+        dashboards(name, config, parent=self)
 
         self.topic_arns = {event: topic.topic_arn for event, topic in topics.items()}
         self.alerts_topic_arn = alerts.topic_arn
@@ -190,6 +193,7 @@ def consumer_args(
         for s in consumer.subscribes
     ]
     args: EventConsumerArgs = {
+        "consumer": name,
         "queue_name": naming.queue_name(prefix, name, fifo),
         "dead_letter_queue_name": naming.dead_letter_queue_name(prefix, name, fifo),
         "fifo": fifo,
@@ -232,41 +236,5 @@ def consumer_args(
     return args
 
 
-WIDGETS_PER_CONSUMER = 3
-
-
-def dashboard_body(
-    config: PlatformConfig, consumers: list[str], region: pulumi.Input[str]
-) -> pulumi.Output[dict[str, object]]:
-    """One row per consumer: queue depth and age, and its dead-letter queue's depth."""
-
-    def body(region_name: str) -> dict[str, object]:
-        widgets: list[dict[str, object]] = []
-        for row, name in enumerate(consumers):
-            fifo = config.consumer_fifo(name)
-            queue = naming.queue_name(config.prefix, name, fifo)
-            dead_letters = naming.dead_letter_queue_name(config.prefix, name, fifo)
-            charts = [
-                ("Messages waiting", "ApproximateNumberOfMessagesVisible", queue),
-                ("Oldest message (s)", "ApproximateAgeOfOldestMessage", queue),
-                ("Dead letters", "ApproximateNumberOfMessagesVisible", dead_letters),
-            ]
-            for column, (title, metric, queue_name) in enumerate(charts):
-                widgets.append(
-                    {
-                        "type": "metric",
-                        "x": column * 8,
-                        "y": row * 6,
-                        "width": 8,
-                        "height": 6,
-                        "properties": {
-                            "title": f"{name}: {title}",
-                            "region": region_name,
-                            "stat": "Maximum",
-                            "metrics": [["AWS/SQS", metric, "QueueName", queue_name]],
-                        },
-                    }
-                )
-        return {"widgets": widgets}
-
-    return pulumi.Output.from_input(region).apply(body)
+EventPlatform = SnsSqsPlatform
+"""The platform's first name, kept so existing programs run unchanged."""

@@ -20,6 +20,9 @@ class EventProducerArgs(TypedDict):
     role_name: NotRequired[pulumi.Input[str] | None]
     """An existing role to attach the policy to (the producer's service role)."""
     tags: NotRequired[Mapping[str, str]]
+    producer: NotRequired[str]
+    """The producer's name in descriptions people read (default: the component's name); an IAM
+    policy's description cannot change without replacing the policy."""
 
 
 def producer_problems(args: EventProducerArgs) -> list[Finding]:
@@ -43,7 +46,7 @@ class EventProducer(pulumi.ComponentResource):
         super().__init__("eventinfra:index:EventProducer", name, None, opts)
         policy = aws.iam.Policy(
             f"{name}-publish-policy",
-            description=f"Lets {name} publish its events, and nothing else.",
+            description=f"Lets {args.get('producer', name)} publish its events, and nothing else.",
             policy=iam.document(
                 iam.allow(["sns:Publish"], list(args["topic_arns"]), "PublishEvents"),
                 # Publishing to an encrypted topic needs a data key from the topic's key.

@@ -458,6 +458,7 @@ class _Record:
     secret_inputs: tuple[str, ...]
     secret_outputs: tuple[str, ...]
     source_position: str | None
+    aliases: tuple[str, ...] = ()
 
     def freeze(self) -> RecordedResource:
         return RecordedResource(
@@ -477,7 +478,48 @@ class _Record:
             secret_inputs=self.secret_inputs,
             secret_outputs=self.secret_outputs,
             source_position=self.source_position,
+            aliases=self.aliases,
         )
+
+
+def _alias_urns(request: Any, parent: _Record | None, stack: str, project: str) -> tuple[str, ...]:
+    """The earlier URNs of a registration, as the engine's step generator derives them
+    (`collapseAliasToUrn`, `generateAliases`): each alias spec collapsed to a URN, then, for every
+    alias of the parent, the child's and its aliases' names under that old parent (a child named
+    `<parent name>-x` was `<old parent name>-x`). The engine follows only the parent alias that
+    matched its old state; with no state here, every candidate counts."""
+
+    def urn(parent_urn: str, stack: str, project: str, type_: str, name: str) -> str:
+        if parent_urn and (parent_type := parent_urn.split("::", 3)[2]) != STACK_TYPE:
+            type_ = f"{parent_type}${type_}"
+        return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+    own = list(request.aliasURNs)  # already URNs when the SDK resolved them itself
+    for alias in request.aliases:
+        spec = alias.spec
+        own.append(
+            urn(
+                "" if spec.noParent else spec.parentUrn or request.parent,
+                spec.stack or stack,
+                spec.project or project,
+                spec.type or request.type,
+                spec.name or request.name,
+            )
+            if alias.HasField("spec")
+            else alias.urn
+        )
+    found = dict.fromkeys(own)
+    if parent is None:
+        return tuple(found)
+    for parent_alias in parent.aliases:
+        old_parent_name = parent_alias.split("::", 3)[3]
+        named = [(request.type, request.name)]
+        named += [(u.split("::", 3)[2].rsplit("$", 1)[-1], u.split("::", 3)[3]) for u in own]
+        for type_, name in named:
+            if name.startswith(parent.name):
+                name = old_parent_name + name[len(parent.name) :]
+            found.setdefault(urn(parent_alias, stack, project, type_, name))
+    return tuple(found)
 
 
 class _RecordingMonitor(MockMonitor):
@@ -587,6 +629,9 @@ class _RecordingMonitor(MockMonitor):
                 secret_inputs=tuple(_path_text(p) for p in secret_paths if p),
                 secret_outputs=tuple(sorted(secret_outputs)),
                 source_position=_source_position(request.sourcePosition),
+                aliases=_alias_urns(
+                    request, self.records.get(request.parent), self.stack, self.project
+                ),
             )
         )
         return resource_pb2.RegisterResourceResponse(
