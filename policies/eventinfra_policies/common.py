@@ -203,23 +203,28 @@ def short_name_from_arn(arn: str) -> str:
 # ---------------------------------------------------------------- resource policies
 
 
+# A resource policy's violation always names the resource it checks (the SDK ignores a URN there),
+# so its checks report a message only.
+ReportResourceViolation = Callable[[str], None]
+
+
 def resource_validator(
     types: Iterable[str],
 ) -> Callable[
-    [Callable[[ResourceValidationArgs, ReportViolation], None]],
+    [Callable[[ResourceValidationArgs, ReportResourceViolation], None]],
     Callable[[ResourceValidationArgs, ReportViolation], None],
 ]:
     """Run the check only for `types`; unknown values make the policy not applicable."""
     wanted = frozenset(types)
 
     def wrap(
-        check: Callable[[ResourceValidationArgs, ReportViolation], None],
+        check: Callable[[ResourceValidationArgs, ReportResourceViolation], None],
     ) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
         def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
             if args.resource_type not in wanted:
                 return
             try:
-                check(args, report_violation)
+                check(args, lambda message: report_violation(message, None))
             except (Unknown, UnknownValueError) as error:
                 reason = error.reason if isinstance(error, Unknown) else error.message
                 args.not_applicable(f"'{args.name}': {reason}; checked again during `pulumi up`")

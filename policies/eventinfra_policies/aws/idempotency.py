@@ -16,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import (
+from ..common import (
     EVENT_SOURCE_MAPPING,
     FUNCTION,
     IAM_POLICY,
@@ -29,6 +29,7 @@ from .common import (
     SQS_DEFAULT_VISIBILITY_SECONDS,
     SQS_ESM_DEFAULT_BATCH_SIZE,
     TABLE,
+    ReportResourceViolation,
     Res,
     Stack,
     allows,
@@ -131,7 +132,9 @@ lambda_sqs_visibility_timeout = StackValidationPolicy(
 
 
 @resource_validator([EVENT_SOURCE_MAPPING])
-def _check_partial_batch(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_partial_batch(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     if not _is_sqs_arn(get(args.props, "eventSourceArn")):
         return
     batch_size = number(get(args.props, "batchSize"), SQS_ESM_DEFAULT_BATCH_SIZE)
@@ -287,7 +290,9 @@ consumer_has_idempotency_store = StackValidationPolicy(
 
 
 @resource_validator([TABLE])
-def _check_table_shape(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_table_shape(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     if tags(args.props).get(ROLE_TAG) != ROLE_IDEMPOTENCY:
         return
     config = args.get_config()

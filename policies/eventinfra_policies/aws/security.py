@@ -17,7 +17,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import (
+from ..common import (
     IAM_GROUP_POLICY,
     IAM_POLICY,
     IAM_ROLE,
@@ -28,6 +28,7 @@ from .common import (
     QUEUE_POLICY,
     TOPIC,
     TOPIC_POLICY,
+    ReportResourceViolation,
     Stack,
     as_list,
     condition_values,
@@ -58,7 +59,9 @@ CHECKOV = PolicyComplianceFramework(name="Checkov", version="3", reference="http
 
 
 @resource_validator([QUEUE])
-def _check_queue_encrypted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_queue_encrypted(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     key = get(args.props, "kmsMasterKeyId")
     managed = get(args.props, "sqsManagedSseEnabled")
     if args.get_config().get("requireCmk", False):
@@ -98,7 +101,9 @@ sqs_queue_encrypted = ResourceValidationPolicy(
 
 
 @resource_validator([TOPIC])
-def _check_topic_encrypted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_topic_encrypted(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     key = get(args.props, "kmsMasterKeyId")
     if not key:
         report_violation(
@@ -143,7 +148,9 @@ def _is_anyone(principal: Any) -> bool:
 
 
 @resource_validator([QUEUE_POLICY, TOPIC_POLICY, QUEUE, TOPIC])
-def _check_not_public(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_not_public(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     document = json_prop(args.props, "policy")
     kind = "SNS topic policy" if args.resource_type in (TOPIC, TOPIC_POLICY) else "SQS queue policy"
     for index, statement in enumerate(statements(document)):
@@ -245,7 +252,9 @@ resource_policy_tls_only = StackValidationPolicy(
 
 
 @resource_validator([KMS_KEY])
-def _check_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_rotation(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     spec = (
         get(args.props, "customerMasterKeySpec")
         or get(args.props, "keySpec")
@@ -289,7 +298,9 @@ def _iam_documents(args: ResourceValidationArgs) -> list[Any]:
 
 
 @resource_validator([IAM_POLICY, IAM_ROLE_POLICY, IAM_USER_POLICY, IAM_GROUP_POLICY, IAM_ROLE])
-def _check_iam_wildcards(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_iam_wildcards(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     allowed = {str(a).lower() for a in as_list(args.get_config().get("allowedActions"))}
     for document in _iam_documents(args):
         for index, statement in enumerate(statements(document)):

@@ -17,7 +17,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import (
+from ..common import (
     KMS_ALIAS,
     KMS_KEY,
     QUEUE,
@@ -26,6 +26,7 @@ from .common import (
     SQS_MAX_RETENTION_SECONDS,
     SUBSCRIPTION,
     TOPIC,
+    ReportResourceViolation,
     Res,
     Stack,
     Unknown,
@@ -268,7 +269,7 @@ sqs_queue_has_dlq = StackValidationPolicy(
 
 @resource_validator([QUEUE, REDRIVE_POLICY])
 def _check_max_receive_count(
-    args: ResourceValidationArgs, report_violation: ReportViolation
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
 ) -> None:
     config = args.get_config()
     minimum = number(config.get("minimum"), DEFAULT_MIN_RECEIVE_COUNT)

@@ -17,12 +17,13 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import (
+from ..common import (
     EVENT_SOURCE_MAPPING,
     FUNCTION,
     LOG_GROUP,
     QUEUE,
     SQS_DEFAULT_RETENTION_SECONDS,
+    ReportResourceViolation,
     Res,
     Stack,
     alarms_on,
@@ -200,7 +201,9 @@ lambda_consumer_has_error_alarm = StackValidationPolicy(
 
 
 @resource_validator(["aws:cloudwatch/metricAlarm:MetricAlarm"])
-def _check_alarm_actions(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_alarm_actions(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     actions = as_list(plain(get(args.props, "alarmActions")))
     enabled = get(args.props, "actionsEnabled")
     if enabled is False or (isinstance(enabled, str) and enabled.lower() == "false"):
