@@ -13,7 +13,6 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
-    StackValidationArgs,
     StackValidationPolicy,
 )
 
@@ -29,6 +28,7 @@ from ..common import (
     TOPIC,
     TOPIC_POLICY,
     ReportResourceViolation,
+    Res,
     Stack,
     as_list,
     condition_values,
@@ -37,6 +37,7 @@ from ..common import (
     plain,
     queue_policies,
     resource_validator,
+    stack_validator,
     statements,
     topic_policies,
     truthy,
@@ -209,29 +210,22 @@ def _denies_insecure_transport(document: Any) -> bool:
     return False
 
 
-def _check_tls_only(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    for resource in stack.of(QUEUE, TOPIC):
-        with stack.checking(resource):
-            is_queue = resource.type == QUEUE
-            documents = (
-                queue_policies(stack, resource) if is_queue else topic_policies(stack, resource)
-            )
-            if any(_denies_insecure_transport(d) for d in documents):
-                continue
-            kind, policy = (
-                ("SQS queue", "aws.sqs.QueuePolicy")
-                if is_queue
-                else ("SNS topic", "aws.sns.TopicPolicy")
-            )
-            report_violation(
-                f"{kind} '{resource.name}' must deny requests without TLS, because its policy "
-                "otherwise accepts plain-HTTP calls that expose messages in transit. Add to its "
-                f'{policy} a statement: Effect Deny, Principal "*", Action all, Condition '
-                '{"Bool": {"aws:SecureTransport": "false"}}.',
-                resource.urn,
-            )
-    stack.finish()
+@stack_validator([QUEUE, TOPIC])
+def _check_tls_only(stack: Stack, resource: Res, report_violation: ReportViolation) -> None:
+    is_queue = resource.type == QUEUE
+    documents = queue_policies(stack, resource) if is_queue else topic_policies(stack, resource)
+    if any(_denies_insecure_transport(d) for d in documents):
+        return
+    kind, policy = (
+        ("SQS queue", "aws.sqs.QueuePolicy") if is_queue else ("SNS topic", "aws.sns.TopicPolicy")
+    )
+    report_violation(
+        f"{kind} '{resource.name}' must deny requests without TLS, because its policy "
+        "otherwise accepts plain-HTTP calls that expose messages in transit. Add to its "
+        f'{policy} a statement: Effect Deny, Principal "*", Action all, Condition '
+        '{"Bool": {"aws:SecureTransport": "false"}}.',
+        resource.urn,
+    )
 
 
 resource_policy_tls_only = StackValidationPolicy(

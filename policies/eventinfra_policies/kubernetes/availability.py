@@ -13,11 +13,19 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
-    StackValidationArgs,
     StackValidationPolicy,
 )
 
-from ..common import ReportResourceViolation, Res, Stack, get, number, plain, resource_validator
+from ..common import (
+    ReportResourceViolation,
+    Res,
+    Stack,
+    get,
+    number,
+    plain,
+    resource_validator,
+    stack_validator,
+)
 from .workloads import (
     CONSUMER_WORKLOADS,
     DEFAULT_REPLICAS,
@@ -179,54 +187,49 @@ def _quantity(value: Any, replicas: float) -> float:
     return number(value, 0)
 
 
-def _check_pdb(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    scalers = scaled_objects_by_target(stack)
-    for deployment in stack.of(DEPLOYMENT):
-        with stack.checking(deployment):
-            namespace = namespace_of(deployment.props)
-            name = deployment.get("metadata", "name")
-            scaler = scalers.get((namespace, str(name)))
-            if scaler is not None:
-                highest = number(scaler.get("spec", "maxReplicaCount"), KEDA_DEFAULT_MAX_REPLICAS)
-                lowest = number(scaler.get("spec", "minReplicaCount"), KEDA_DEFAULT_MIN_REPLICAS)
-                lowest = max(lowest, 1)
-            else:
-                highest = lowest = number(deployment.get("spec", "replicas"), DEFAULT_REPLICAS)
-            if highest <= 1:
-                continue
-            template_labels = deployment.get("spec", "template", "metadata", "labels")
-            labels = (
-                {str(k): str(v) for k, v in plain(template_labels).items()}
-                if isinstance(template_labels, Mapping)
-                else {}
-            )
-            budgets = [
-                pdb
-                for pdb in stack.of(PDB)
-                if namespace_of(pdb.props) == namespace
-                and labels_match(plain(pdb.get("spec", "selector")), labels)
-            ]
-            scaling = (
-                f"scales up to {highest:g} replicas" if scaler else f"runs {highest:g} replicas"
-            )
-            if not budgets:
-                report_violation(
-                    f"Deployment '{deployment.name}' must be selected by a "
-                    f"PodDisruptionBudget, because it {scaling} and a node drain may otherwise "
-                    "evict all of them at once. Add a policy/v1 PodDisruptionBudget in namespace "
-                    f"'{namespace}' with maxUnavailable: 1 whose selector matches its pod labels.",
-                    deployment.urn,
-                )
-            elif not any(_disruptions_allowed(pdb, lowest) for pdb in budgets):
-                report_violation(
-                    f"Deployment '{deployment.name}' must have a PodDisruptionBudget that allows "
-                    f"at least one disruption at {lowest:g} replicas, because PodDisruptionBudget "
-                    f"'{budgets[0].name}' blocks every eviction and node drains hang. Set "
-                    "maxUnavailable: 1 instead of minAvailable.",
-                    deployment.urn,
-                )
-    stack.finish()
+@stack_validator([DEPLOYMENT])
+def _check_pdb(stack: Stack, deployment: Res, report_violation: ReportViolation) -> None:
+    scalers = stack.joined(scaled_objects_by_target)
+    namespace = namespace_of(deployment.props)
+    name = deployment.get("metadata", "name")
+    scaler = scalers.get((namespace, str(name)))
+    if scaler is not None:
+        highest = number(scaler.get("spec", "maxReplicaCount"), KEDA_DEFAULT_MAX_REPLICAS)
+        lowest = number(scaler.get("spec", "minReplicaCount"), KEDA_DEFAULT_MIN_REPLICAS)
+        lowest = max(lowest, 1)
+    else:
+        highest = lowest = number(deployment.get("spec", "replicas"), DEFAULT_REPLICAS)
+    if highest <= 1:
+        return
+    template_labels = deployment.get("spec", "template", "metadata", "labels")
+    labels = (
+        {str(k): str(v) for k, v in plain(template_labels).items()}
+        if isinstance(template_labels, Mapping)
+        else {}
+    )
+    budgets = [
+        pdb
+        for pdb in stack.of(PDB)
+        if namespace_of(pdb.props) == namespace
+        and labels_match(plain(pdb.get("spec", "selector")), labels)
+    ]
+    scaling = f"scales up to {highest:g} replicas" if scaler else f"runs {highest:g} replicas"
+    if not budgets:
+        report_violation(
+            f"Deployment '{deployment.name}' must be selected by a "
+            f"PodDisruptionBudget, because it {scaling} and a node drain may otherwise "
+            "evict all of them at once. Add a policy/v1 PodDisruptionBudget in namespace "
+            f"'{namespace}' with maxUnavailable: 1 whose selector matches its pod labels.",
+            deployment.urn,
+        )
+    elif not any(_disruptions_allowed(pdb, lowest) for pdb in budgets):
+        report_violation(
+            f"Deployment '{deployment.name}' must have a PodDisruptionBudget that allows "
+            f"at least one disruption at {lowest:g} replicas, because PodDisruptionBudget "
+            f"'{budgets[0].name}' blocks every eviction and node drains hang. Set "
+            "maxUnavailable: 1 instead of minAvailable.",
+            deployment.urn,
+        )
 
 
 k8s_consumer_pdb = StackValidationPolicy(

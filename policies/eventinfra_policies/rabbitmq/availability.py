@@ -12,11 +12,19 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
-    StackValidationArgs,
     StackValidationPolicy,
 )
 
-from ..common import ReportResourceViolation, Res, Stack, get, number, plain, resource_validator
+from ..common import (
+    ReportResourceViolation,
+    Res,
+    Stack,
+    get,
+    number,
+    plain,
+    resource_validator,
+    stack_validator,
+)
 from ..kubernetes.workloads import DEPLOYMENT, namespace_of, scaled_objects_by_target
 from .topology import (
     CLUSTER,
@@ -85,57 +93,54 @@ def _rabbitmq_triggers(scaled: Res) -> list[Mapping[str, Any]]:
     return [t for t in triggers if isinstance(t, Mapping) and t.get("type") == "rabbitmq"]
 
 
+@stack_validator([DEPLOYMENT])
 def _check_consumer_autoscaled(
-    args: StackValidationArgs, report_violation: ReportViolation
+    stack: Stack, deployment: Res, report_violation: ReportViolation
 ) -> None:
-    stack = Stack(args)
-    scalers = scaled_objects_by_target(stack)
-    for deployment in stack.of(DEPLOYMENT):
-        with stack.checking(deployment):
-            is_consumer, queue = consumer_queue(deployment)
-            if not is_consumer:
-                continue
-            target = (namespace_of(deployment.props), str(deployment.get("metadata", "name")))
-            scaled = scalers.get(target)
-            if scaled is None:
-                report_violation(
-                    f"Deployment '{deployment.name}' must be the scaleTargetRef of a KEDA "
-                    "ScaledObject with a rabbitmq trigger, because a fixed replica count cannot "
-                    "catch up with a backlog and the queue grows until messages expire. Add a "
-                    f"keda.sh/v1alpha1 ScaledObject targeting '{target[1]}' with trigger type "
-                    "rabbitmq, mode QueueLength.",
-                    deployment.urn,
-                )
-                continue
-            triggers = _rabbitmq_triggers(scaled)
-            if not triggers:
-                report_violation(
-                    f"Deployment '{deployment.name}' must be scaled on its queue by a rabbitmq "
-                    f"trigger, because ScaledObject '{scaled.name}' scales it on something else "
-                    "and the backlog goes unseen. Add a trigger of type rabbitmq with mode "
-                    "QueueLength.",
-                    deployment.urn,
-                )
-                continue
-            metadata = [t.get("metadata") or {} for t in triggers]
-            if not any(m.get("mode") == KEDA_QUEUE_LENGTH for m in metadata):
-                report_violation(
-                    f"Deployment '{deployment.name}' must be scaled on queue length, because "
-                    f"ScaledObject '{scaled.name}' uses mode "
-                    f"{metadata[0].get('mode') or 'none'!r} and a consumer that falls behind "
-                    "keeps a low message rate while the backlog grows. Set the rabbitmq "
-                    "trigger's metadata.mode: QueueLength.",
-                    deployment.urn,
-                )
-            elif queue and not any(m.get("queueName") == queue for m in metadata):
-                report_violation(
-                    f"Deployment '{deployment.name}' must be scaled on the queue it consumes "
-                    f"({queue!r}), because ScaledObject '{scaled.name}' watches "
-                    f"{metadata[0].get('queueName')!r} and never sees this backlog. Set the "
-                    f"rabbitmq trigger's metadata.queueName: {queue}.",
-                    deployment.urn,
-                )
-    stack.finish()
+    scalers = stack.joined(scaled_objects_by_target)
+    is_consumer, queue = consumer_queue(deployment)
+    if not is_consumer:
+        return
+    target = (namespace_of(deployment.props), str(deployment.get("metadata", "name")))
+    scaled = scalers.get(target)
+    if scaled is None:
+        report_violation(
+            f"Deployment '{deployment.name}' must be the scaleTargetRef of a KEDA "
+            "ScaledObject with a rabbitmq trigger, because a fixed replica count cannot "
+            "catch up with a backlog and the queue grows until messages expire. Add a "
+            f"keda.sh/v1alpha1 ScaledObject targeting '{target[1]}' with trigger type "
+            "rabbitmq, mode QueueLength.",
+            deployment.urn,
+        )
+        return
+    triggers = _rabbitmq_triggers(scaled)
+    if not triggers:
+        report_violation(
+            f"Deployment '{deployment.name}' must be scaled on its queue by a rabbitmq "
+            f"trigger, because ScaledObject '{scaled.name}' scales it on something else "
+            "and the backlog goes unseen. Add a trigger of type rabbitmq with mode "
+            "QueueLength.",
+            deployment.urn,
+        )
+        return
+    metadata = [t.get("metadata") or {} for t in triggers]
+    if not any(m.get("mode") == KEDA_QUEUE_LENGTH for m in metadata):
+        report_violation(
+            f"Deployment '{deployment.name}' must be scaled on queue length, because "
+            f"ScaledObject '{scaled.name}' uses mode "
+            f"{metadata[0].get('mode') or 'none'!r} and a consumer that falls behind "
+            "keeps a low message rate while the backlog grows. Set the rabbitmq "
+            "trigger's metadata.mode: QueueLength.",
+            deployment.urn,
+        )
+    elif queue and not any(m.get("queueName") == queue for m in metadata):
+        report_violation(
+            f"Deployment '{deployment.name}' must be scaled on the queue it consumes "
+            f"({queue!r}), because ScaledObject '{scaled.name}' watches "
+            f"{metadata[0].get('queueName')!r} and never sees this backlog. Set the "
+            f"rabbitmq trigger's metadata.queueName: {queue}.",
+            deployment.urn,
+        )
 
 
 rabbitmq_consumer_autoscaled = StackValidationPolicy(

@@ -9,11 +9,10 @@ from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
     Severity,
-    StackValidationArgs,
     StackValidationPolicy,
 )
 
-from ..common import Res, Stack, number
+from ..common import Res, Stack, number, stack_validator
 from .topology import (
     AT_LEAST_ONCE,
     DEAD_LETTERING,
@@ -89,25 +88,22 @@ def _dead_letter_problems(
     return problems
 
 
-def _check_queue_dead_letter(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    topology_ = topology(stack)
-    for queue in stack.of(QUEUE):
-        with stack.checking(queue):
-            key = (*cluster_key(queue), str(queue.get("spec", "name")))
-            if key in topology_.dead_letter_queues or key in topology_.parking_queues:
-                continue
-            arguments = queue_arguments(queue)
-            chosen: list[Res | None] = [*effective_policies(topology_, queue)] or [None]
-            # Several policies of the same priority: RabbitMQ picks one, so each must do.
-            for policy in chosen:
-                definition = {**(policy_definition(policy) if policy else {}), **arguments}
-                problems = _dead_letter_problems(topology_, queue, policy, definition)
-                for problem in problems:
-                    report_violation(problem, queue.urn)
-                if problems:
-                    break
-    stack.finish()
+@stack_validator([QUEUE])
+def _check_queue_dead_letter(stack: Stack, queue: Res, report_violation: ReportViolation) -> None:
+    topology_ = stack.joined(topology)
+    key = (*cluster_key(queue), str(queue.get("spec", "name")))
+    if key in topology_.dead_letter_queues or key in topology_.parking_queues:
+        return
+    arguments = queue_arguments(queue)
+    chosen: list[Res | None] = [*effective_policies(topology_, queue)] or [None]
+    # Several policies of the same priority: RabbitMQ picks one, so each must do.
+    for policy in chosen:
+        definition = {**(policy_definition(policy) if policy else {}), **arguments}
+        problems = _dead_letter_problems(topology_, queue, policy, definition)
+        for problem in problems:
+            report_violation(problem, queue.urn)
+        if problems:
+            break
 
 
 rabbitmq_queue_has_dead_letter = StackValidationPolicy(
