@@ -1,19 +1,16 @@
-"""The eventinfra policy pack: assembles the policies; the rules live in eventinfra_policies/."""
+"""The eventinfra policy pack: the rules of the eventinfra_policies package, enforced."""
 
-import os
-import sys
-
-# The CLI runs this file by path (runpy); make the sibling rules package importable.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from eventinfra_policies import ALL_POLICIES
 from pulumi_policy import PolicyPack
+
+# No sys.path change is needed: the CLI's shim runs this folder with `runpy.run_path(".")`, which
+# puts the folder itself first on sys.path, so the sibling package imports like an installed one.
+from eventinfra_policies import all_policies
 
 PolicyPack(
     name="eventinfra",
     description="Reliability and security policies for eventinfra's SNS/SQS/Lambda resources "
     "and its RabbitMQ-on-Kubernetes backend.",
     display_name="eventinfra",
-    policies=ALL_POLICIES,
+    policies=all_policies(),
     tags=["eventinfra", "aws", "sns", "sqs", "lambda", "kubernetes", "rabbitmq"],
 )

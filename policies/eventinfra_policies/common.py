@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 from pulumi_policy import (
     PolicyResource,
@@ -51,6 +51,7 @@ LAMBDA_DEFAULT_TIMEOUT_SECONDS: Final = 3
 SQS_ESM_DEFAULT_BATCH_SIZE: Final = 10
 
 _MISSING: Final = object()
+_Join = TypeVar("_Join")
 
 
 class Unknown(Exception):
@@ -203,23 +204,28 @@ def short_name_from_arn(arn: str) -> str:
 # ---------------------------------------------------------------- resource policies
 
 
+# A resource policy's violation always names the resource it checks (the SDK ignores a URN there),
+# so its checks report a message only.
+ReportResourceViolation = Callable[[str], None]
+
+
 def resource_validator(
     types: Iterable[str],
 ) -> Callable[
-    [Callable[[ResourceValidationArgs, ReportViolation], None]],
+    [Callable[[ResourceValidationArgs, ReportResourceViolation], None]],
     Callable[[ResourceValidationArgs, ReportViolation], None],
 ]:
     """Run the check only for `types`; unknown values make the policy not applicable."""
     wanted = frozenset(types)
 
     def wrap(
-        check: Callable[[ResourceValidationArgs, ReportViolation], None],
+        check: Callable[[ResourceValidationArgs, ReportResourceViolation], None],
     ) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
         def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
             if args.resource_type not in wanted:
                 return
             try:
-                check(args, report_violation)
+                check(args, lambda message: report_violation(message, None))
             except (Unknown, UnknownValueError) as error:
                 reason = error.reason if isinstance(error, Unknown) else error.message
                 args.not_applicable(f"'{args.name}': {reason}; checked again during `pulumi up`")
@@ -282,20 +288,35 @@ class Stack:
         self.resources = [Res(r) for r in args.resources]
         self._unknown: list[str] = []
         self._by_type: dict[str, list[Res]] = {}
+        self._joins: dict[Callable[[Stack], Any], Any] = {}
+        self._indexes: dict[tuple[str, tuple[str, ...]], Mapping[str, Res]] = {}
         for resource in self.resources:
             self._by_type.setdefault(resource.type, []).append(resource)
+
+    def joined(self, join: Callable[[Stack], _Join]) -> _Join:
+        """`join(self)` (an index or graph of the stack), built once per policy call."""
+        if join not in self._joins:
+            self._joins[join] = join(self)
+        return cast(_Join, self._joins[join])
 
     def of(self, *types: str) -> list[Res]:
         return [r for t in types for r in self._by_type.get(t, [])]
 
-    def index(self, type_: str, *keys: str) -> dict[str, Res]:
-        """Resources of `type_` by each known value of the properties `keys` (arn, name, url…)."""
+    def index(self, type_: str, *keys: str) -> Mapping[str, Res]:
+        """Resources of `type_` by each known value of the properties `keys` (arn, name, url…).
+
+        Built once per policy call: a rule looks resources up while it checks each of them.
+        """
+        cached = self._indexes.get((type_, keys))
+        if cached is not None:
+            return cached
         found: dict[str, Res] = {}
         for resource in self.of(type_):
             for key in keys:
                 value = resource.known(key)
                 if isinstance(value, str) and value:
                     found.setdefault(value, resource)
+        self._indexes[(type_, keys)] = found
         return found
 
     @contextmanager
@@ -317,6 +338,34 @@ class Stack:
             )
 
 
+# A stack rule's check of one resource: it reads joins through `stack.joined(...)` and reports
+# against any URN (often a related resource: the DLQ, not the queue it was found from).
+StackCheck = Callable[[Stack, Res, ReportViolation], None]
+
+
+def stack_validator(
+    types: Iterable[str],
+) -> Callable[[StackCheck], Callable[[StackValidationArgs, ReportViolation], None]]:
+    """Run the check for each resource of `types`, in stack order; a resource whose needed values
+    are unknown is skipped, and the policy then reports as not applicable to it (after violations).
+    """
+    wanted = tuple(types)
+
+    def wrap(check: StackCheck) -> Callable[[StackValidationArgs, ReportViolation], None]:
+        def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+            stack = Stack(args)
+            for resource in stack.of(*wanted):
+                with stack.checking(resource):
+                    check(stack, resource, report_violation)
+            stack.finish()
+
+        validate.__name__ = check.__name__
+        validate.__doc__ = check.__doc__
+        return validate
+
+    return wrap
+
+
 def queue_display(queue: Res) -> str:
     return queue.name
 
@@ -334,8 +383,8 @@ def redrive_target(queue: Res) -> str | None:
 class QueueGraph:
     """Queues, their DLQs and what redrives where, joined by ARN and URL."""
 
-    by_arn: dict[str, Res]
-    by_url: dict[str, Res]
+    by_arn: Mapping[str, Res]
+    by_url: Mapping[str, Res]
     dlq_of: dict[str, str]  # source queue URN → DLQ ARN
     redrive_targets: frozenset[str]  # every ARN something dead-letters to
     unreadable: dict[str, str]  # queue URN → reason its redrive policy could not be read

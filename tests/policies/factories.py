@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
@@ -19,10 +17,6 @@ from pulumi_policy import (
 )
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
-
-POLICY_PACK = Path(__file__).resolve().parents[2] / "policies"
-if str(POLICY_PACK) not in sys.path:
-    sys.path.insert(0, str(POLICY_PACK))
 
 UNKNOWN = UNKNOWN_STRING_VALUE
 ACCOUNT = "123456789012"

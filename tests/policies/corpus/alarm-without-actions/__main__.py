@@ -1,11 +1,6 @@
 """A queue-age alarm that notifies nobody."""
 
-import sys
-from pathlib import Path
-
 import pulumi_aws as aws
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # MISCONFIGURATION: no alarm_actions.
 aws.cloudwatch.MetricAlarm(

@@ -1,10 +1,6 @@
 """A worker Deployment whose pods run as root: an escape from the container owns the node."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import k8s_kit as kit
+from tests.policies.corpus import k8s_kit as kit
 
 # MISCONFIGURATION: runs as UID 0 (the pod context says so; the container does not override).
 kit.worker(

@@ -1,10 +1,6 @@
 """The DLQ alarm watches NumberOfMessagesSent, which misses dead letters."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit
+from tests.policies.corpus import corpus_kit as kit
 
 key = kit.key("events-key")
 dlq = kit.dead_letter_queue("billing-dlq", key, "billing", alarmed=False)

@@ -1,13 +1,10 @@
 """The DLQ keeps messages 4 days, the source queue 7: dead letters expire early."""
 
 import json
-import sys
-from pathlib import Path
 
 import pulumi_aws as aws
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit
+from tests.policies.corpus import corpus_kit as kit
 
 key = kit.key("events-key")
 # MISCONFIGURATION: the DLQ's retention is shorter than the source queue's.

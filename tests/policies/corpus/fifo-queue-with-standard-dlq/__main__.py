@@ -1,12 +1,8 @@
 """A FIFO queue dead-letters to a standard queue, which SQS rejects."""
 
-import sys
-from pathlib import Path
-
 import pulumi_aws as aws
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit
+from tests.policies.corpus import corpus_kit as kit
 
 key = kit.key("events-key")
 # MISCONFIGURATION: a standard DLQ for a FIFO source.

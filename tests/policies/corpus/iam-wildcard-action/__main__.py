@@ -1,12 +1,8 @@
 """A publisher's IAM policy grants sns:* instead of sns:Publish."""
 
 import json
-import sys
-from pathlib import Path
 
 import pulumi_aws as aws
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # MISCONFIGURATION: every SNS action, including DeleteTopic and SetTopicAttributes.
 aws.iam.Policy(

@@ -1,12 +1,8 @@
 """A topic without a customer-managed KMS key."""
 
 import json
-import sys
-from pathlib import Path
 
 import pulumi_aws as aws
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # MISCONFIGURATION: no kms_master_key_id.
 alerts = aws.sns.Topic("alerts", name="alerts")

@@ -1,13 +1,10 @@
 """A queue policy lets any AWS principal send, with no condition."""
 
 import json
-import sys
-from pathlib import Path
 
 import pulumi_aws as aws
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit
+from tests.policies.corpus import corpus_kit as kit
 
 key = kit.key("events-key")
 dlq = kit.dead_letter_queue("billing-dlq", key, "billing")

@@ -1,12 +1,8 @@
 """A work queue with no redrive policy: poison messages retry until they expire."""
 
-import sys
-from pathlib import Path
-
 import pulumi_aws as aws
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit
+from tests.policies.corpus import corpus_kit as kit
 
 key = kit.key("events-key")
 # MISCONFIGURATION: no redrive_policy.

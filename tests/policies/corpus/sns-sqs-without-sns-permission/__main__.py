@@ -1,12 +1,8 @@
 """SNS -> SQS, but the queue policy only enforces TLS: SNS may not deliver."""
 
-import sys
-from pathlib import Path
-
 import pulumi_aws as aws
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit
+from tests.policies.corpus import corpus_kit as kit
 
 key = kit.key("events-key")
 orders = kit.topic("orders", key)

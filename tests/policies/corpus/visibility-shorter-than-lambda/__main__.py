@@ -1,10 +1,6 @@
 """Queue visibility 30 s with a Lambda consumer whose timeout is 60 s."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import corpus_kit as kit
+from tests.policies.corpus import corpus_kit as kit
 
 key = kit.key("events-key")
 dlq = kit.dead_letter_queue("billing-dlq", key, "billing")

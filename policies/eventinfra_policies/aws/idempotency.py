@@ -16,7 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import (
+from ..common import (
     EVENT_SOURCE_MAPPING,
     FUNCTION,
     IAM_POLICY,
@@ -29,6 +29,7 @@ from .common import (
     SQS_DEFAULT_VISIBILITY_SECONDS,
     SQS_ESM_DEFAULT_BATCH_SIZE,
     TABLE,
+    ReportResourceViolation,
     Res,
     Stack,
     allows,
@@ -40,6 +41,7 @@ from .common import (
     resource_validator,
     seconds,
     short_name_from_arn,
+    stack_validator,
     statements,
     tags,
     truthy,
@@ -63,7 +65,7 @@ def _is_sqs_arn(arn: Any) -> bool:
     return isinstance(arn, str) and arn.startswith("arn:aws:sqs:")
 
 
-def _function_index(stack: Stack) -> dict[str, Res]:
+def _function_index(stack: Stack) -> Mapping[str, Res]:
     """Functions by name, ARN and qualified ARN (an ESM's functionName may be any of them)."""
     return stack.index(FUNCTION, "name", "arn", "qualifiedArn", "id")
 
@@ -76,35 +78,30 @@ def _function_of(mapping: Res, functions: Mapping[str, Res]) -> Res | None:
 # ---------------------------------------------------------------- lambda-sqs-visibility-timeout
 
 
-def _check_visibility(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    multiplier = number(args.get_config().get("multiplier"), DEFAULT_MULTIPLIER)
+@stack_validator([EVENT_SOURCE_MAPPING])
+def _check_visibility(stack: Stack, mapping: Res, report_violation: ReportViolation) -> None:
+    multiplier = number(stack.args.get_config().get("multiplier"), DEFAULT_MULTIPLIER)
     queues = stack.index(QUEUE, "arn")
-    functions = _function_index(stack)
-    for mapping in stack.of(EVENT_SOURCE_MAPPING):
-        with stack.checking(mapping):
-            queue = queues.get(str(mapping.get("eventSourceArn")))
-            function = _function_of(mapping, functions)
-            if queue is None or function is None:
-                continue
-            visibility = number(
-                queue.get("visibilityTimeoutSeconds"), SQS_DEFAULT_VISIBILITY_SECONDS
-            )
-            timeout = number(function.get("timeout"), LAMBDA_DEFAULT_TIMEOUT_SECONDS)
-            window = number(mapping.get("maximumBatchingWindowInSeconds"), 0)
-            needed = multiplier * timeout + window
-            if visibility >= needed:
-                continue
-            report_violation(
-                f"SQS queue '{queue.name}' must have a visibility timeout of at least "
-                f"{seconds(needed)} ({multiplier:g} x Lambda '{function.name}' timeout "
-                f"{seconds(timeout)} + batching window {seconds(window)}), found "
-                f"{seconds(visibility)}, because messages become visible again while the function "
-                "still works on them and are processed twice or dead-lettered. Set "
-                f"visibilityTimeoutSeconds = {needed:g} on the queue (or shorten the timeout).",
-                queue.urn,
-            )
-    stack.finish()
+    functions = stack.joined(_function_index)
+    queue = queues.get(str(mapping.get("eventSourceArn")))
+    function = _function_of(mapping, functions)
+    if queue is None or function is None:
+        return
+    visibility = number(queue.get("visibilityTimeoutSeconds"), SQS_DEFAULT_VISIBILITY_SECONDS)
+    timeout = number(function.get("timeout"), LAMBDA_DEFAULT_TIMEOUT_SECONDS)
+    window = number(mapping.get("maximumBatchingWindowInSeconds"), 0)
+    needed = multiplier * timeout + window
+    if visibility >= needed:
+        return
+    report_violation(
+        f"SQS queue '{queue.name}' must have a visibility timeout of at least "
+        f"{seconds(needed)} ({multiplier:g} x Lambda '{function.name}' timeout "
+        f"{seconds(timeout)} + batching window {seconds(window)}), found "
+        f"{seconds(visibility)}, because messages become visible again while the function "
+        "still works on them and are processed twice or dead-lettered. Set "
+        f"visibilityTimeoutSeconds = {needed:g} on the queue (or shorten the timeout).",
+        queue.urn,
+    )
 
 
 lambda_sqs_visibility_timeout = StackValidationPolicy(
@@ -131,7 +128,9 @@ lambda_sqs_visibility_timeout = StackValidationPolicy(
 
 
 @resource_validator([EVENT_SOURCE_MAPPING])
-def _check_partial_batch(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_partial_batch(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     if not _is_sqs_arn(get(args.props, "eventSourceArn")):
         return
     batch_size = number(get(args.props, "batchSize"), SQS_ESM_DEFAULT_BATCH_SIZE)
@@ -287,7 +286,9 @@ consumer_has_idempotency_store = StackValidationPolicy(
 
 
 @resource_validator([TABLE])
-def _check_table_shape(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_table_shape(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     if tags(args.props).get(ROLE_TAG) != ROLE_IDEMPOTENCY:
         return
     config = args.get_config()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from eventinfra_policies import idempotency
 
+from eventinfra_policies.aws import idempotency
 from tests.policies.factories import (
     DELETE,
     UNKNOWN,

@@ -13,11 +13,10 @@ from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Severity,
-    StackValidationArgs,
     StackValidationPolicy,
 )
 
-from .common import (
+from ..common import (
     IAM_GROUP_POLICY,
     IAM_POLICY,
     IAM_ROLE,
@@ -28,6 +27,8 @@ from .common import (
     QUEUE_POLICY,
     TOPIC,
     TOPIC_POLICY,
+    ReportResourceViolation,
+    Res,
     Stack,
     as_list,
     condition_values,
@@ -36,6 +37,7 @@ from .common import (
     plain,
     queue_policies,
     resource_validator,
+    stack_validator,
     statements,
     topic_policies,
     truthy,
@@ -58,7 +60,9 @@ CHECKOV = PolicyComplianceFramework(name="Checkov", version="3", reference="http
 
 
 @resource_validator([QUEUE])
-def _check_queue_encrypted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_queue_encrypted(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     key = get(args.props, "kmsMasterKeyId")
     managed = get(args.props, "sqsManagedSseEnabled")
     if args.get_config().get("requireCmk", False):
@@ -98,7 +102,9 @@ sqs_queue_encrypted = ResourceValidationPolicy(
 
 
 @resource_validator([TOPIC])
-def _check_topic_encrypted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_topic_encrypted(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     key = get(args.props, "kmsMasterKeyId")
     if not key:
         report_violation(
@@ -143,7 +149,9 @@ def _is_anyone(principal: Any) -> bool:
 
 
 @resource_validator([QUEUE_POLICY, TOPIC_POLICY, QUEUE, TOPIC])
-def _check_not_public(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_not_public(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     document = json_prop(args.props, "policy")
     kind = "SNS topic policy" if args.resource_type in (TOPIC, TOPIC_POLICY) else "SQS queue policy"
     for index, statement in enumerate(statements(document)):
@@ -202,29 +210,22 @@ def _denies_insecure_transport(document: Any) -> bool:
     return False
 
 
-def _check_tls_only(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    for resource in stack.of(QUEUE, TOPIC):
-        with stack.checking(resource):
-            is_queue = resource.type == QUEUE
-            documents = (
-                queue_policies(stack, resource) if is_queue else topic_policies(stack, resource)
-            )
-            if any(_denies_insecure_transport(d) for d in documents):
-                continue
-            kind, policy = (
-                ("SQS queue", "aws.sqs.QueuePolicy")
-                if is_queue
-                else ("SNS topic", "aws.sns.TopicPolicy")
-            )
-            report_violation(
-                f"{kind} '{resource.name}' must deny requests without TLS, because its policy "
-                "otherwise accepts plain-HTTP calls that expose messages in transit. Add to its "
-                f'{policy} a statement: Effect Deny, Principal "*", Action all, Condition '
-                '{"Bool": {"aws:SecureTransport": "false"}}.',
-                resource.urn,
-            )
-    stack.finish()
+@stack_validator([QUEUE, TOPIC])
+def _check_tls_only(stack: Stack, resource: Res, report_violation: ReportViolation) -> None:
+    is_queue = resource.type == QUEUE
+    documents = queue_policies(stack, resource) if is_queue else topic_policies(stack, resource)
+    if any(_denies_insecure_transport(d) for d in documents):
+        return
+    kind, policy = (
+        ("SQS queue", "aws.sqs.QueuePolicy") if is_queue else ("SNS topic", "aws.sns.TopicPolicy")
+    )
+    report_violation(
+        f"{kind} '{resource.name}' must deny requests without TLS, because its policy "
+        "otherwise accepts plain-HTTP calls that expose messages in transit. Add to its "
+        f'{policy} a statement: Effect Deny, Principal "*", Action all, Condition '
+        '{"Bool": {"aws:SecureTransport": "false"}}.',
+        resource.urn,
+    )
 
 
 resource_policy_tls_only = StackValidationPolicy(
@@ -245,7 +246,9 @@ resource_policy_tls_only = StackValidationPolicy(
 
 
 @resource_validator([KMS_KEY])
-def _check_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_rotation(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     spec = (
         get(args.props, "customerMasterKeySpec")
         or get(args.props, "keySpec")
@@ -289,7 +292,9 @@ def _iam_documents(args: ResourceValidationArgs) -> list[Any]:
 
 
 @resource_validator([IAM_POLICY, IAM_ROLE_POLICY, IAM_USER_POLICY, IAM_GROUP_POLICY, IAM_ROLE])
-def _check_iam_wildcards(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_iam_wildcards(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     allowed = {str(a).lower() for a in as_list(args.get_config().get("allowedActions"))}
     for document in _iam_documents(args):
         for index, statement in enumerate(statements(document)):

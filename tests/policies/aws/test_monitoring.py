@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from eventinfra_policies import monitoring
 
+from eventinfra_policies.aws import monitoring
 from tests.policies.factories import (
     DELETE,
     UNKNOWN,

@@ -17,12 +17,13 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import (
+from ..common import (
     EVENT_SOURCE_MAPPING,
     FUNCTION,
     LOG_GROUP,
     QUEUE,
     SQS_DEFAULT_RETENTION_SECONDS,
+    ReportResourceViolation,
     Res,
     Stack,
     alarms_on,
@@ -34,6 +35,7 @@ from .common import (
     queue_graph,
     resource_validator,
     short_name_from_arn,
+    stack_validator,
 )
 
 DEPTH_METRIC: Final = "ApproximateNumberOfMessagesVisible"
@@ -59,34 +61,29 @@ def _fires_above_zero(alarm: Res) -> bool:
 # ---------------------------------------------------------------- sqs-dlq-has-depth-alarm
 
 
-def _check_dlq_alarm(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    graph = queue_graph(stack)
-    for queue in stack.of(QUEUE):
-        with stack.checking(queue):
-            if not is_dlq(queue, graph):
-                continue
-            name = queue.get("name") or short_name_from_arn(str(queue.get("arn") or ""))
-            alarms = alarms_on(stack, "AWS/SQS", "QueueName", str(name))
-            if any(a.get("metricName") == DEPTH_METRIC and _fires_above_zero(a) for a in alarms):
-                continue
-            wrong = [
-                str(a.get("metricName")) for a in alarms if a.get("metricName") != DEPTH_METRIC
-            ]
-            hint = (
-                f" The alarm on {', '.join(sorted(set(wrong)))} does not count: redriven and "
-                "SNS-dead-lettered messages are never 'sent', so it can stay silent."
-                if wrong
-                else ""
-            )
-            report_violation(
-                f"SQS queue '{queue.name}' must have a CloudWatch alarm on AWS/SQS {DEPTH_METRIC} "
-                f"> 0 for QueueName {name}, because dead letters otherwise wait unnoticed until "
-                f"they expire.{hint} Add an aws.cloudwatch.MetricAlarm with that metric, "
-                "comparisonOperator GreaterThanThreshold, threshold 0 and an alarm action.",
-                queue.urn,
-            )
-    stack.finish()
+@stack_validator([QUEUE])
+def _check_dlq_alarm(stack: Stack, queue: Res, report_violation: ReportViolation) -> None:
+    graph = stack.joined(queue_graph)
+    if not is_dlq(queue, graph):
+        return
+    name = queue.get("name") or short_name_from_arn(str(queue.get("arn") or ""))
+    alarms = alarms_on(stack, "AWS/SQS", "QueueName", str(name))
+    if any(a.get("metricName") == DEPTH_METRIC and _fires_above_zero(a) for a in alarms):
+        return
+    wrong = [str(a.get("metricName")) for a in alarms if a.get("metricName") != DEPTH_METRIC]
+    hint = (
+        f" The alarm on {', '.join(sorted(set(wrong)))} does not count: redriven and "
+        "SNS-dead-lettered messages are never 'sent', so it can stay silent."
+        if wrong
+        else ""
+    )
+    report_violation(
+        f"SQS queue '{queue.name}' must have a CloudWatch alarm on AWS/SQS {DEPTH_METRIC} "
+        f"> 0 for QueueName {name}, because dead letters otherwise wait unnoticed until "
+        f"they expire.{hint} Add an aws.cloudwatch.MetricAlarm with that metric, "
+        "comparisonOperator GreaterThanThreshold, threshold 0 and an alarm action.",
+        queue.urn,
+    )
 
 
 sqs_dlq_has_depth_alarm = StackValidationPolicy(
@@ -107,31 +104,28 @@ sqs_dlq_has_depth_alarm = StackValidationPolicy(
 # ---------------------------------------------------------------- sqs-queue-has-age-alarm
 
 
-def _check_age_alarm(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    graph = queue_graph(stack)
-    for queue in stack.of(QUEUE):
-        with stack.checking(queue):
-            if is_dlq(queue, graph):
-                continue
-            name = str(queue.get("name") or short_name_from_arn(str(queue.get("arn") or "")))
-            retention = number(queue.get("messageRetentionSeconds"), SQS_DEFAULT_RETENTION_SECONDS)
-            alarms = [
-                a
-                for a in alarms_on(stack, "AWS/SQS", "QueueName", name)
-                if a.get("metricName") == AGE_METRIC
-            ]
-            if any(number(a.get("threshold"), float("inf")) < retention for a in alarms):
-                continue
-            report_violation(
-                f"SQS queue '{queue.name}' must have a CloudWatch alarm on AWS/SQS {AGE_METRIC} "
-                f"with a threshold below its retention ({retention:g} s), because a stalled "
-                "consumer otherwise goes unnoticed until messages expire. Add an "
-                "aws.cloudwatch.MetricAlarm on that metric for QueueName "
-                f"{name} with an alarm action.",
-                queue.urn,
-            )
-    stack.finish()
+@stack_validator([QUEUE])
+def _check_age_alarm(stack: Stack, queue: Res, report_violation: ReportViolation) -> None:
+    graph = stack.joined(queue_graph)
+    if is_dlq(queue, graph):
+        return
+    name = str(queue.get("name") or short_name_from_arn(str(queue.get("arn") or "")))
+    retention = number(queue.get("messageRetentionSeconds"), SQS_DEFAULT_RETENTION_SECONDS)
+    alarms = [
+        a
+        for a in alarms_on(stack, "AWS/SQS", "QueueName", name)
+        if a.get("metricName") == AGE_METRIC
+    ]
+    if any(number(a.get("threshold"), float("inf")) < retention for a in alarms):
+        return
+    report_violation(
+        f"SQS queue '{queue.name}' must have a CloudWatch alarm on AWS/SQS {AGE_METRIC} "
+        f"with a threshold below its retention ({retention:g} s), because a stalled "
+        "consumer otherwise goes unnoticed until messages expire. Add an "
+        "aws.cloudwatch.MetricAlarm on that metric for QueueName "
+        f"{name} with an alarm action.",
+        queue.urn,
+    )
 
 
 sqs_queue_has_age_alarm = StackValidationPolicy(
@@ -200,7 +194,9 @@ lambda_consumer_has_error_alarm = StackValidationPolicy(
 
 
 @resource_validator(["aws:cloudwatch/metricAlarm:MetricAlarm"])
-def _check_alarm_actions(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_alarm_actions(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
     actions = as_list(plain(get(args.props, "alarmActions")))
     enabled = get(args.props, "actionsEnabled")
     if enabled is False or (isinstance(enabled, str) and enabled.lower() == "false"):
@@ -238,34 +234,31 @@ alarm_has_actions = ResourceValidationPolicy(
 # ---------------------------------------------------------------- lambda-log-retention
 
 
-def _check_log_retention(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    minimum = number(args.get_config().get("minimumDays"), DEFAULT_LOG_RETENTION_DAYS)
+@stack_validator([FUNCTION])
+def _check_log_retention(stack: Stack, function: Res, report_violation: ReportViolation) -> None:
+    minimum = number(stack.args.get_config().get("minimumDays"), DEFAULT_LOG_RETENTION_DAYS)
     groups = stack.index(LOG_GROUP, "name", "id")
-    for function in stack.of(FUNCTION):
-        with stack.checking(function):
-            logging = function.get("loggingConfig")
-            group_name = get(logging, "logGroup") if isinstance(logging, Mapping) else None
-            group_name = str(group_name or f"/aws/lambda/{function.get('name')}")
-            group = groups.get(group_name)
-            days = number(group.get("retentionInDays"), 0) if group is not None else 0
-            if group is not None and days >= minimum:
-                continue
-            if group is None:
-                found = "is not declared"
-            elif days == 0:
-                found = "sets no retentionInDays (logs kept forever)"
-            else:
-                found = f"keeps logs {days:g} days"
-            report_violation(
-                f"Lambda function '{function.name}' must log to a declared log group {group_name} "
-                f"with retention of at least {minimum:g} days, because logs kept forever cost "
-                "money "
-                f"and hold personal data longer than needed; the group {found}. Declare an "
-                f"aws.cloudwatch.LogGroup named {group_name} with retentionInDays.",
-                function.urn,
-            )
-    stack.finish()
+    logging = function.get("loggingConfig")
+    group_name = get(logging, "logGroup") if isinstance(logging, Mapping) else None
+    group_name = str(group_name or f"/aws/lambda/{function.get('name')}")
+    group = groups.get(group_name)
+    days = number(group.get("retentionInDays"), 0) if group is not None else 0
+    if group is not None and days >= minimum:
+        return
+    if group is None:
+        found = "is not declared"
+    elif days == 0:
+        found = "sets no retentionInDays (logs kept forever)"
+    else:
+        found = f"keeps logs {days:g} days"
+    report_violation(
+        f"Lambda function '{function.name}' must log to a declared log group {group_name} "
+        f"with retention of at least {minimum:g} days, because logs kept forever cost "
+        "money "
+        f"and hold personal data longer than needed; the group {found}. Declare an "
+        f"aws.cloudwatch.LogGroup named {group_name} with retentionInDays.",
+        function.urn,
+    )
 
 
 lambda_log_retention = StackValidationPolicy(

@@ -17,7 +17,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import (
+from ..common import (
     KMS_ALIAS,
     KMS_KEY,
     QUEUE,
@@ -26,6 +26,7 @@ from .common import (
     SQS_MAX_RETENTION_SECONDS,
     SUBSCRIPTION,
     TOPIC,
+    ReportResourceViolation,
     Res,
     Stack,
     Unknown,
@@ -41,6 +42,7 @@ from .common import (
     resource_validator,
     seconds,
     service_principals,
+    stack_validator,
     truthy,
 )
 
@@ -69,10 +71,6 @@ CDK_NAG: Final = PolicyComplianceFramework(
 )
 
 
-def _sqs_subscriptions(stack: Stack) -> list[Res]:
-    return [s for s in stack.of(SUBSCRIPTION) if s.known("protocol") == "sqs"]
-
-
 # ---------------------------------------------------------------- sns-sqs-delivery-allowed
 
 
@@ -88,26 +86,27 @@ def _lets_topic_send(document: Any, topic_arn: str) -> bool:
     return False
 
 
-def _check_delivery_allowed(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    graph = queue_graph(stack)
-    for subscription in _sqs_subscriptions(stack):
-        with stack.checking(subscription):
-            queue = graph.by_arn.get(subscription.get("endpoint") or "")
-            topic_arn = subscription.get("topic")
-            if queue is None or not topic_arn:
-                continue  # a queue outside this stack: its owner's policy decides
-            documents = queue_policies(stack, queue)
-            if not any(_lets_topic_send(d, topic_arn) for d in documents):
-                report_violation(
-                    f"SQS queue '{queue.name}' must let SNS topic {topic_arn} send to it, because "
-                    "SNS silently drops every message a queue policy does not allow. Add an "
-                    "aws.sqs.QueuePolicy statement: Effect Allow, Principal "
-                    '{"Service": "sns.amazonaws.com"}, Action sqs:SendMessage, Condition '
-                    f'{{"ArnEquals": {{"aws:SourceArn": "{topic_arn}"}}}}.',
-                    queue.urn,
-                )
-    stack.finish()
+@stack_validator([SUBSCRIPTION])
+def _check_delivery_allowed(
+    stack: Stack, subscription: Res, report_violation: ReportViolation
+) -> None:
+    if subscription.known("protocol") != "sqs":
+        return
+    graph = stack.joined(queue_graph)
+    queue = graph.by_arn.get(subscription.get("endpoint") or "")
+    topic_arn = subscription.get("topic")
+    if queue is None or not topic_arn:
+        return  # a queue outside this stack: its owner's policy decides
+    documents = queue_policies(stack, queue)
+    if not any(_lets_topic_send(d, topic_arn) for d in documents):
+        report_violation(
+            f"SQS queue '{queue.name}' must let SNS topic {topic_arn} send to it, because "
+            "SNS silently drops every message a queue policy does not allow. Add an "
+            "aws.sqs.QueuePolicy statement: Effect Allow, Principal "
+            '{"Service": "sns.amazonaws.com"}, Action sqs:SendMessage, Condition '
+            f'{{"ArnEquals": {{"aws:SourceArn": "{topic_arn}"}}}}.',
+            queue.urn,
+        )
 
 
 sns_sqs_delivery_allowed = StackValidationPolicy(
@@ -226,25 +225,22 @@ sns_sqs_encryption_compatible = StackValidationPolicy(
 # ---------------------------------------------------------------- sqs-queue-has-dlq
 
 
-def _check_queue_has_dlq(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    graph = queue_graph(stack)
-    for queue in stack.of(QUEUE):
-        with stack.checking(queue):
-            if queue.urn in graph.unreadable:
-                raise Unknown(graph.unreadable[queue.urn])
-            if queue.urn in graph.dlq_of or is_dlq(queue, graph) or is_parking(queue):
-                continue
-            report_violation(
-                f"SQS queue '{queue.name}' must have a dead-letter queue, because a message that "
-                "keeps failing is otherwise retried until it expires and is lost. Set "
-                "redrivePolicy = json.dumps("
-                '{"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 5}) '
-                "on it (the DLQ gets redriveAllowPolicy byQueue), or tag a terminal parking queue "
-                "eventinfra:role=parking with redriveAllowPolicy denyAll.",
-                queue.urn,
-            )
-    stack.finish()
+@stack_validator([QUEUE])
+def _check_queue_has_dlq(stack: Stack, queue: Res, report_violation: ReportViolation) -> None:
+    graph = stack.joined(queue_graph)
+    if queue.urn in graph.unreadable:
+        raise Unknown(graph.unreadable[queue.urn])
+    if queue.urn in graph.dlq_of or is_dlq(queue, graph) or is_parking(queue):
+        return
+    report_violation(
+        f"SQS queue '{queue.name}' must have a dead-letter queue, because a message that "
+        "keeps failing is otherwise retried until it expires and is lost. Set "
+        "redrivePolicy = json.dumps("
+        '{"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 5}) '
+        "on it (the DLQ gets redriveAllowPolicy byQueue), or tag a terminal parking queue "
+        "eventinfra:role=parking with redriveAllowPolicy denyAll.",
+        queue.urn,
+    )
 
 
 sqs_queue_has_dlq = StackValidationPolicy(
@@ -268,7 +264,7 @@ sqs_queue_has_dlq = StackValidationPolicy(
 
 @resource_validator([QUEUE, REDRIVE_POLICY])
 def _check_max_receive_count(
-    args: ResourceValidationArgs, report_violation: ReportViolation
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
 ) -> None:
     config = args.get_config()
     minimum = number(config.get("minimum"), DEFAULT_MIN_RECEIVE_COUNT)
@@ -333,28 +329,25 @@ def _is_fifo(queue: Res) -> bool:
     return truthy(queue.get("fifoQueue"))
 
 
-def _check_dlq_retention(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    graph = queue_graph(stack)
-    for queue in stack.of(QUEUE):
-        with stack.checking(queue):
-            if queue.urn in graph.unreadable:
-                raise Unknown(graph.unreadable[queue.urn])
-            dlq = graph.by_arn.get(graph.dlq_of.get(queue.urn, ""))
-            if dlq is None or _is_fifo(queue):
-                continue  # FIFO queues reset the enqueue time when they dead-letter
-            source, kept = _retention(queue), _retention(dlq)
-            if kept > source or kept >= SQS_MAX_RETENTION_SECONDS:
-                continue
-            report_violation(
-                f"SQS queue '{dlq.name}' must retain messages longer than its source queue "
-                f"'{queue.name}' ({seconds(kept)} ≤ {seconds(source)}), because a standard DLQ "
-                "keeps "
-                "each message's original enqueue time and would expire dead letters early. Set "
-                f"messageRetentionSeconds = {SQS_MAX_RETENTION_SECONDS} (14 days) on the DLQ.",
-                dlq.urn,
-            )
-    stack.finish()
+@stack_validator([QUEUE])
+def _check_dlq_retention(stack: Stack, queue: Res, report_violation: ReportViolation) -> None:
+    graph = stack.joined(queue_graph)
+    if queue.urn in graph.unreadable:
+        raise Unknown(graph.unreadable[queue.urn])
+    dlq = graph.by_arn.get(graph.dlq_of.get(queue.urn, ""))
+    if dlq is None or _is_fifo(queue):
+        return  # FIFO queues reset the enqueue time when they dead-letter
+    source, kept = _retention(queue), _retention(dlq)
+    if kept > source or kept >= SQS_MAX_RETENTION_SECONDS:
+        return
+    report_violation(
+        f"SQS queue '{dlq.name}' must retain messages longer than its source queue "
+        f"'{queue.name}' ({seconds(kept)} ≤ {seconds(source)}), because a standard DLQ "
+        "keeps "
+        "each message's original enqueue time and would expire dead letters early. Set "
+        f"messageRetentionSeconds = {SQS_MAX_RETENTION_SECONDS} (14 days) on the DLQ.",
+        dlq.urn,
+    )
 
 
 sqs_dlq_retention_exceeds_source = StackValidationPolicy(
@@ -373,26 +366,23 @@ sqs_dlq_retention_exceeds_source = StackValidationPolicy(
 # ---------------------------------------------------------------- sqs-dlq-type-matches
 
 
-def _check_dlq_type(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    graph = queue_graph(stack)
-    for queue in stack.of(QUEUE):
-        with stack.checking(queue):
-            if queue.urn in graph.unreadable:
-                raise Unknown(graph.unreadable[queue.urn])
-            dlq = graph.by_arn.get(graph.dlq_of.get(queue.urn, ""))
-            if dlq is None or _is_fifo(queue) == _is_fifo(dlq):
-                continue
-            kind = "FIFO" if _is_fifo(queue) else "standard"
-            report_violation(
-                f"SQS queue '{dlq.name}' must be a {kind} queue like its source queue "
-                f"'{queue.name}', because SQS rejects a redrive policy whose DLQ is of the other "
-                f"type. Make the DLQ {kind} (fifoQueue={_is_fifo(queue)}"
-                + (", name ending .fifo" if _is_fifo(queue) else "")
-                + ").",
-                dlq.urn,
-            )
-    stack.finish()
+@stack_validator([QUEUE])
+def _check_dlq_type(stack: Stack, queue: Res, report_violation: ReportViolation) -> None:
+    graph = stack.joined(queue_graph)
+    if queue.urn in graph.unreadable:
+        raise Unknown(graph.unreadable[queue.urn])
+    dlq = graph.by_arn.get(graph.dlq_of.get(queue.urn, ""))
+    if dlq is None or _is_fifo(queue) == _is_fifo(dlq):
+        return
+    kind = "FIFO" if _is_fifo(queue) else "standard"
+    report_violation(
+        f"SQS queue '{dlq.name}' must be a {kind} queue like its source queue "
+        f"'{queue.name}', because SQS rejects a redrive policy whose DLQ is of the other "
+        f"type. Make the DLQ {kind} (fifoQueue={_is_fifo(queue)}"
+        + (", name ending .fifo" if _is_fifo(queue) else "")
+        + ").",
+        dlq.urn,
+    )
 
 
 sqs_dlq_type_matches = StackValidationPolicy(
@@ -412,28 +402,27 @@ sqs_dlq_type_matches = StackValidationPolicy(
 # ---------------------------------------------------------------- sns-subscription-has-dlq
 
 
-def _check_subscription_dlq(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    stack = Stack(args)
-    graph = queue_graph(stack)
-    for subscription in stack.of(SUBSCRIPTION):
-        with stack.checking(subscription):
-            protocol = subscription.get("protocol")
-            if protocol not in DLQ_PROTOCOLS:
-                continue
-            endpoint = graph.by_arn.get(str(subscription.get("endpoint")))
-            if protocol == "sqs" and endpoint is not None and is_parking(endpoint):
-                continue  # a terminal parking queue: nothing to dead-letter to
-            redrive = subscription.json("redrivePolicy")
-            if isinstance(redrive, Mapping) and redrive.get("deadLetterTargetArn"):
-                continue
-            report_violation(
-                f"SNS subscription '{subscription.name}' must have a dead-letter queue, because "
-                f"SNS drops a message it cannot deliver to its {protocol} endpoint after its "
-                'retries. Set redrivePolicy = json.dumps({"deadLetterTargetArn": dlq.arn}) and '
-                "let sns.amazonaws.com send to that DLQ.",
-                subscription.urn,
-            )
-    stack.finish()
+@stack_validator([SUBSCRIPTION])
+def _check_subscription_dlq(
+    stack: Stack, subscription: Res, report_violation: ReportViolation
+) -> None:
+    graph = stack.joined(queue_graph)
+    protocol = subscription.get("protocol")
+    if protocol not in DLQ_PROTOCOLS:
+        return
+    endpoint = graph.by_arn.get(str(subscription.get("endpoint")))
+    if protocol == "sqs" and endpoint is not None and is_parking(endpoint):
+        return  # a terminal parking queue: nothing to dead-letter to
+    redrive = subscription.json("redrivePolicy")
+    if isinstance(redrive, Mapping) and redrive.get("deadLetterTargetArn"):
+        return
+    report_violation(
+        f"SNS subscription '{subscription.name}' must have a dead-letter queue, because "
+        f"SNS drops a message it cannot deliver to its {protocol} endpoint after its "
+        'retries. Set redrivePolicy = json.dumps({"deadLetterTargetArn": dlq.arn}) and '
+        "let sns.amazonaws.com send to that DLQ.",
+        subscription.urn,
+    )
 
 
 sns_subscription_has_dlq = StackValidationPolicy(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from eventinfra_policies import delivery
 
+from eventinfra_policies.aws import delivery
 from tests.policies.factories import (
     DELETE,
     TOPIC_ARN,
