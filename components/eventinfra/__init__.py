@@ -26,6 +26,8 @@ from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore, RedisIdempote
 from eventinfra.rabbitmq.platform import RabbitMQPlatform
 from eventinfra.rabbitmq.user import RabbitMQUser, RabbitMQUserArgs
 
+__version__ = "0.2.0"
+
 __all__ = [
     "AlarmTarget",
     "ConfigError",

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from eventinfra.check.diagram import event_flow
+from eventinfra.check.policy_source import PolicySource, choose_policy_source
 from eventinfra.check.rabbitmq_diagram import is_rabbitmq_stack, rabbitmq_event_flow
 from eventinfra.config.loader import SETTINGS_KEY
 from eventinfra.config.stack import TOPOLOGY_OVERRIDE_ENV
@@ -24,6 +25,7 @@ from eventinfra.errors import EventInfraError
 from eventinfra.graph import RecordedResource
 
 if TYPE_CHECKING:
+    from eventinfra.check.policy_runner import PolicyReport
     from eventinfra.check.synth import Synthesis
 
 EXIT_OK = 0
@@ -31,6 +33,7 @@ EXIT_MANDATORY_VIOLATION = 1
 EXIT_INVALID = 2
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+ENFORCEMENT_LEVELS = ("mandatory", "advisory", "remediate", "disabled")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,9 +53,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     check.add_argument("--diagram", type=Path, help="write the event flow as Mermaid Markdown")
     check.add_argument("--mock-values", type=Path, help="mock-values file instead of the default")
-    check.add_argument("--policy-pack", type=Path, help="policy pack folder (default: policies/)")
-    check.add_argument("--policy-config", type=Path, help="policy config JSON file")
-    check.add_argument("--no-policies", action="store_true", help="skip the policy pack")
+    check.add_argument(
+        "--policy-pack",
+        type=Path,
+        help="policy pack folder (default: $EVENTINFRA_POLICY_PACK, else the program's "
+        "policies/ pack, else the pack installed with eventinfra)",
+    )
+    check.add_argument(
+        "--policy-config",
+        type=Path,
+        help="policy config JSON file (default: <program>/policies/config/<stack>.json if it "
+        "exists, else the pack's own levels)",
+    )
+    check.add_argument(
+        "--no-policies", action="store_true", help="run no policies (the summary says so)"
+    )
     args = parser.parse_args(argv)
     return run_check(args)
 
@@ -80,7 +95,7 @@ def run_check(args: argparse.Namespace) -> int:
             f"{time.perf_counter() - started:.1f} s.",
             style="dim",
         )
-        report = _evaluate(args, program, synthesis.resources, synthesis.project)
+        source, report = _evaluate(args, program, synthesis.resources, synthesis.project)
         if args.diagram is not None:
             _write_diagram(args.diagram, synthesis.resources, f"{synthesis.project} / {args.stack}")
     except EventInfraError as error:
@@ -92,12 +107,14 @@ def run_check(args: argparse.Namespace) -> int:
 
     broker = _broker(program, args.stack)
     violations = [_violation_json(v) for v in report.violations] if report else []
+    summary = policy_summary(source, report, program)
     if args.format == "json":
         document = {
             "stack": args.stack,
             "broker": broker,
             # The stack first, as `pulumi preview --json` lists it: every parent is in the list.
             "resources": [_stack_json(synthesis), *(r.to_json() for r in synthesis.resources)],
+            "policies": summary,
             "violations": violations,
         }
         print(json.dumps(document, indent=2, default=str))
@@ -108,6 +125,9 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         _print_plan(out, synthesis.resources, args.stack, broker)
         _print_violations(out, violations)
+    # Always said, so that a gate which ran nothing cannot pass unnoticed: beside the plan for
+    # text, on stderr where stdout is a document.
+    (out if args.format == "text" else err).print(summary_line(summary), highlight=False)
     if report is not None and report.has_mandatory:
         return EXIT_MANDATORY_VIOLATION
     return EXIT_OK
@@ -115,30 +135,77 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _evaluate(
     args: argparse.Namespace, program: Path, resources: list[RecordedResource], project: str
-) -> Any:
-    """The policy report, or None when there is no pack to run."""
+) -> tuple[PolicySource | None, PolicyReport | None]:
+    """The pack that ran and its report; (None, None) only with --no-policies."""
     if args.no_policies:
-        return None
-    pack = (args.policy_pack or program / "policies").resolve()
-    if args.policy_pack is None and not (pack / "__main__.py").is_file():
-        return None
+        return None, None
     from eventinfra.check.policy_runner import evaluate_policies
 
-    config_file = args.policy_config or pack / "config" / f"{args.stack}.json"
-    policy_config = None
-    if config_file.is_file():
-        try:
-            policy_config = json.loads(config_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise EventInfraError(
-                f"{config_file}:{error.lineno}: the policy config file is not valid JSON: "
-                f"{error.msg} (column {error.colno})."
-            ) from None
-    elif args.policy_config is not None:
-        raise EventInfraError(f"The policy config file {config_file} does not exist.")
-    return evaluate_policies(
-        resources, pack, policy_config=policy_config, stack=args.stack, project=project
+    source = choose_policy_source(program, args.stack, args.policy_pack, args.policy_config)
+    report = evaluate_policies(
+        resources, source.pack, policy_config=source.config, stack=args.stack, project=project
     )
+    return source, report
+
+
+def policy_summary(
+    source: PolicySource | None, report: PolicyReport | None, program: Path
+) -> dict[str, Any]:
+    """What ran: pack, origin, config, enforcement and the count of violations."""
+    if source is None or report is None:
+        return {"ran": False, "reason": "--no-policies"}
+    levels = Counter[str](p.enforcement_level for p in report.policies)
+    return {
+        "ran": True,
+        "pack": report.pack_name,
+        "version": report.pack_version,
+        "origin": source.origin,
+        "path": str(source.pack),
+        "config": _shown_path(source.config_file, program) if source.config_file else None,
+        "policies": len(report.policies),
+        "enforcement": {level: levels[level] for level in ENFORCEMENT_LEVELS},
+        "violations": len(report.violations),
+        "mandatoryViolations": sum(
+            1 for v in report.violations if v.enforcement_level == "mandatory"
+        ),
+    }
+
+
+def summary_line(summary: dict[str, Any]) -> str:
+    """`Policies: eventinfra@0.2.0 (bundled), config policies/config/prod.json: 36 policies, …`"""
+    if not summary["ran"]:
+        return "Policies: none ran (--no-policies); this plan was not checked against any pack."
+    origin = summary["origin"]
+    where = {"bundled": "bundled", "project": "the project's policies/"}.get(
+        origin, f"{origin} {summary['path']}"
+    )
+    config = (
+        f"config {summary['config']}"
+        if summary["config"]
+        else "no config file (the pack's own enforcement levels)"
+    )
+    enforcement = ", ".join(
+        f"{count} {level}" for level, count in summary["enforcement"].items() if count
+    )
+    return (
+        f"Policies: {summary['pack']}@{summary['version']} ({where}), {config}: "
+        f"{_count(summary['policies'], 'policy', 'policies')} ({enforcement}), "
+        f"{_count(summary['violations'], 'violation', 'violations')} "
+        f"({summary['mandatoryViolations']} mandatory)."
+    )
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def _shown_path(path: Path, program: Path) -> str:
+    """Relative to the program folder when inside it, as users wrote it."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(program))
+    except ValueError:
+        return str(resolved)
 
 
 def _write_diagram(path: Path, resources: list[RecordedResource], title: str) -> None:
