@@ -1,0 +1,31 @@
+"""Run a Pulumi Python program offline under a recording mock monitor, like `cdk synth`."""
+
+# One module per stage; names with a leading underscore are shared between these modules only.
+from eventinfra.check.mock_values import MockValuesError, PlanError, SynthesisError
+from eventinfra.check.synth.analysis import critical_path
+from eventinfra.check.synth.project import (
+    SECRET_PLACEHOLDER,
+    ProjectFileError,
+    UnknownStackError,
+    list_stacks,
+    load_stack_config,
+)
+from eventinfra.check.synth.result import Diagnostic, Synthesis
+from eventinfra.check.synth.run import ProgramError, record, synthesize
+
+__all__ = [
+    "SECRET_PLACEHOLDER",
+    "Diagnostic",
+    "MockValuesError",
+    "PlanError",
+    "ProgramError",
+    "ProjectFileError",
+    "Synthesis",
+    "SynthesisError",
+    "UnknownStackError",
+    "critical_path",
+    "list_stacks",
+    "load_stack_config",
+    "record",
+    "synthesize",
+]
