@@ -25,6 +25,7 @@ from eventinfra.check.synth import (
     UnknownStackError,
     critical_path,
     list_stacks,
+    read_stack_config_values,
     record,
     synthesize,
 )
@@ -116,6 +117,27 @@ def test_stack_config_reaches_the_program_as_the_engine_passes_it(tmp_path: Path
         "secret_keys": ["shop:token"],
     }
     assert synthesis.secret_outputs == frozenset({"token"})
+
+
+def test_read_stack_config_values_gives_the_strings_and_secret_keys_the_engine_sends(
+    tmp_path: Path,
+) -> None:
+    project = PROJECT_FILE + "config:\n  owner:\n    type: string\n    default: platform-team\n"
+    write_program(tmp_path, CONFIG_PROGRAM, stack_file=CONFIG_STACK, project_file=project)
+
+    config, secret_keys = read_stack_config_values(tmp_path, "dev")
+
+    assert config == {
+        "shop:owner": "platform-team",
+        "aws:region": "eu-west-1",
+        "shop:greeting": "hello",
+        "shop:settings": '{"retention":345600,"queues":["orders","billing"]}',
+        "shop:count": "3",
+        "shop:enabled": "true",
+        "shop:day": "2024-01-01",
+        "shop:token": SECRET_PLACEHOLDER,
+    }
+    assert secret_keys == ["shop:token"]
 
 
 def test_unknown_stack_names_the_expected_file_and_the_existing_stacks(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from eventinfra.check.synth.project import (
     ProjectFileError,
     UnknownStackError,
     list_stacks,
-    load_stack_config,
+    read_stack_config_values,
 )
 from eventinfra.check.synth.result import Diagnostic, Synthesis
 from eventinfra.check.synth.run import ProgramError, record, synthesize
@@ -25,7 +25,7 @@ __all__ = [
     "UnknownStackError",
     "critical_path",
     "list_stacks",
-    "load_stack_config",
+    "read_stack_config_values",
     "record",
     "synthesize",
 ]

@@ -140,13 +140,13 @@ def _qualified_key(key: str, project: str) -> str:
     return key if ":" in key else f"{project}:{key}"
 
 
-def load_stack_config(program_dir: Path, stack: str) -> tuple[dict[str, str], list[str]]:
+def read_stack_config_values(program_dir: Path, stack: str) -> tuple[dict[str, str], list[str]]:
     """The config map and secret keys `pulumi up` would give the program for `stack`."""
     project = _read_project(Path(program_dir).resolve())
-    return _load_stack_config(project, stack)
+    return _stack_config_values(project, stack)
 
 
-def _load_stack_config(project: _Project, stack: str) -> tuple[dict[str, str], list[str]]:
+def _stack_config_values(project: _Project, stack: str) -> tuple[dict[str, str], list[str]]:
     short_stack = stack.rsplit("/", 1)[-1]
     stack_file = project.stack_config_dir / f"Pulumi.{short_stack}.yaml"
     if not stack_file.is_file():

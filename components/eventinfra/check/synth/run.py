@@ -29,7 +29,7 @@ from eventinfra.check.mock_values import (
     SynthesisError,
     load_mock_values,
 )
-from eventinfra.check.synth.project import _load_stack_config, _read_project
+from eventinfra.check.synth.project import _read_project, _stack_config_values
 from eventinfra.check.synth.recorder import _RecordingEngine, _RecordingMonitor
 from eventinfra.check.synth.result import Diagnostic, Synthesis
 
@@ -362,7 +362,7 @@ def synthesize(
     cwd = Path.cwd()
     program_dir = Path(program_dir).resolve()
     project = _read_project(program_dir)
-    config, secret_keys = _load_stack_config(project, stack)
+    config, secret_keys = _stack_config_values(project, stack)
     short_stack = stack.rsplit("/", 1)[-1]
     mocks_path = (
         Path(mock_values).resolve()
