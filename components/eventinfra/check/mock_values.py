@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from eventinfra.errors import EventInfraError
+from eventinfra.errors import MockValuesError, PlanError
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -26,7 +26,6 @@ __all__ = [
     "MockValuesError",
     "PlanError",
     "ResourceRequest",
-    "SynthesisError",
     "compute_invoke",
     "compute_resource",
     "load_mock_values",
@@ -40,18 +39,6 @@ DEFAULT_PARTITION: Final = "aws"
 AWS_AUTONAME_HEX_CHARS: Final = 7  # Pulumi appends 7 random hex characters to the logical name
 KUBERNETES_AUTONAME_HEX_CHARS: Final = 8  # pulumi-kubernetes appends 8
 NAME_PREFIX_SUFFIX_CHARS: Final = 26  # Terraform's name_prefix adds a 26-character unique id
-
-
-class SynthesisError(EventInfraError):
-    """Base of the errors an offline synthesis reports to the user, without a traceback."""
-
-
-class MockValuesError(SynthesisError):
-    """The mocks file is malformed, or lacks a value the program needs."""
-
-
-class PlanError(SynthesisError):
-    """A resource the program declares would be rejected by its provider or by the engine."""
 
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]

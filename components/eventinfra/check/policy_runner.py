@@ -18,7 +18,7 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from eventinfra.errors import EventInfraError
+from eventinfra.errors import PolicyConfigError, PolicyPackError
 from eventinfra.graph import RecordedResource
 
 __all__ = [
@@ -82,25 +82,6 @@ _POLICY_TYPES: Final[dict[int, Literal["resource", "stack", "unknown"]]] = {
 _ALL_POLICIES: Final = "all"
 _ENFORCEMENT_LEVEL_KEY: Final = "enforcementLevel"
 _PROVIDER_TYPE_PREFIX: Final = "pulumi:providers:"
-
-
-class PolicyConfigError(EventInfraError):
-    """The policy config names an unknown policy, or gives a value its config schema rejects."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(sorted(problems))
-        if len(self.problems) == 1:
-            message = self.problems[0]
-        else:
-            message = "\n".join(
-                [f"{len(self.problems)} problems in the policy config:"]
-                + [f"  - {problem}" for problem in self.problems]
-            )
-        super().__init__(message)
-
-
-class PolicyPackError(EventInfraError):
-    """The policy pack could not be started, or failed while it analyzed resources."""
 
 
 @dataclass(frozen=True)

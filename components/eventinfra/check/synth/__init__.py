@@ -1,17 +1,21 @@
 """Run a Pulumi Python program offline under a recording mock monitor, like `cdk synth`."""
 
 # One module per stage; names with a leading underscore are shared between these modules only.
-from eventinfra.check.mock_values import MockValuesError, PlanError, SynthesisError
 from eventinfra.check.synth.analysis import critical_path
 from eventinfra.check.synth.project import (
     SECRET_PLACEHOLDER,
-    ProjectFileError,
-    UnknownStackError,
     list_stacks,
     read_stack_config_values,
 )
 from eventinfra.check.synth.result import Diagnostic, Synthesis
-from eventinfra.check.synth.run import ProgramError, record, synthesize
+from eventinfra.check.synth.run import record, synthesize
+from eventinfra.errors import (
+    MockValuesError,
+    PlanError,
+    ProgramError,
+    ProjectFileError,
+    UnknownStackError,
+)
 
 __all__ = [
     "SECRET_PLACEHOLDER",
@@ -21,7 +25,6 @@ __all__ = [
     "ProgramError",
     "ProjectFileError",
     "Synthesis",
-    "SynthesisError",
     "UnknownStackError",
     "critical_path",
     "list_stacks",

@@ -11,17 +11,9 @@ from typing import Any, Final
 
 import yaml
 
-from eventinfra.check.mock_values import SynthesisError
+from eventinfra.errors import ProjectFileError, UnknownStackError
 
 SECRET_PLACEHOLDER: Final = "[secret]"  # what `pulumi config` shows for a value it cannot decrypt
-
-
-class UnknownStackError(SynthesisError):
-    """The program has no settings file for the requested stack."""
-
-
-class ProjectFileError(SynthesisError):
-    """Pulumi.yaml or a stack settings file cannot be used."""
 
 
 class _PulumiYamlLoader(yaml.SafeLoader):

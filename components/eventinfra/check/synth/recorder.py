@@ -13,7 +13,6 @@ from pulumi.runtime.proto import engine_pb2, resource_pb2
 
 from eventinfra.check.mock_values import (
     CloudEnvironment,
-    PlanError,
     ResourceRequest,
     compute_invoke,
     compute_resource,
@@ -27,6 +26,7 @@ from eventinfra.check.synth.wire import (
     _struct_to_plain,
     _to_struct,
 )
+from eventinfra.errors import PlanError
 from eventinfra.graph import RecordedResource
 
 STACK_TYPE: Final = "pulumi:pulumi:Stack"

@@ -23,31 +23,15 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
 
-from eventinfra.check.mock_values import (
-    CloudEnvironment,
-    MockValues,
-    SynthesisError,
-    load_mock_values,
-)
+from eventinfra.check.mock_values import CloudEnvironment, MockValues, load_mock_values
 from eventinfra.check.synth.project import _read_project, _stack_config_values
 from eventinfra.check.synth.recorder import _RecordingEngine, _RecordingMonitor
 from eventinfra.check.synth.result import Diagnostic, Synthesis
+from eventinfra.errors import ProgramError
 
 DEFAULT_ORGANIZATION: Final = "organization"  # what the Python host reports for DIY backends
 
 _T = TypeVar("_T")
-
-
-class ProgramError(SynthesisError):
-    """The Pulumi program itself raised an exception."""
-
-    def __init__(
-        self, message: str, *, exception_type: str, file: Path | None, line: int | None
-    ) -> None:
-        super().__init__(message)
-        self.exception_type = exception_type
-        self.file = file
-        self.line = line
 
 
 @dataclass(frozen=True)

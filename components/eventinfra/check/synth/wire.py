@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlparse
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import rpc
 
-from eventinfra.check.mock_values import MockValuesError
+from eventinfra.errors import MockValuesError
 
 _SIG_KEY: Final = rpc._special_sig_key
 _SECRET_SIG: Final = rpc._special_secret_sig
