@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def problem_list(subject: str, problems: Sequence[object]) -> str:
+    """`2 problems in <subject>:` and one indented line per problem, as every such error reads."""
+    count = len(problems)
+    header = f"{count} problem{'s' if count != 1 else ''} in {subject}:"
+    return "\n".join([header, *(f"  - {problem}" for problem in problems)])
+
+
 class EventInfraError(ValueError):
     """Base of every error caused by user input; the CLI prints these without a traceback."""
 
@@ -37,9 +44,7 @@ class ConfigError(EventInfraError):
         self.problems = sorted(
             problems, key=lambda p: (str(p.file), p.line or 0, p.key_path, p.message)
         )
-        count = len(self.problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in the eventinfra configuration:"
-        super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
+        super().__init__(problem_list("the eventinfra configuration", self.problems))
 
 
 class PlanError(EventInfraError):
@@ -83,14 +88,7 @@ class PolicyConfigError(PolicyError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = tuple(sorted(problems))
-        if len(self.problems) == 1:
-            message = self.problems[0]
-        else:
-            message = "\n".join(
-                [f"{len(self.problems)} problems in the policy config:"]
-                + [f"  - {problem}" for problem in self.problems]
-            )
-        super().__init__(message)
+        super().__init__(problem_list("the policy config", self.problems))
 
 
 class PolicyPackError(PolicyError):

@@ -310,7 +310,7 @@ def test_secret_inputs_and_secret_outputs_are_noted(tmp_path: Path) -> None:
         password = random.RandomPassword("db", length=24, special=False)
         aws.ssm.Parameter(
             "db-password", type="SecureString", value=password.result,
-            tags={"owner": pulumi.Output.secret("alice")},
+            tags={"owner": pulumi.Output.secret("alice"), "cost.centre": pulumi.Output.secret("42")},
         )
         pulumi.export("password", password.result)
         """,
@@ -322,7 +322,8 @@ def test_secret_inputs_and_secret_outputs_are_noted(tmp_path: Path) -> None:
     assert re.fullmatch(r"[A-Za-z0-9]{24}", password.outputs["result"])
     assert password.secret_outputs == ("bcryptHash", "result")  # the SDK asks for these
     assert parameter.inputs["value"] == password.outputs["result"]
-    assert parameter.secret_inputs == ("value", "tags.owner")
+    # Written as every other key path: a key with a dot in it is quoted.
+    assert parameter.secret_inputs == ("value", 'tags."cost.centre"', "tags.owner")
     assert parameter.secret_outputs == ("tags", "value")
     assert synthesis.outputs["password"] == password.outputs["result"]
     assert synthesis.secret_outputs == frozenset({"password"})
@@ -522,7 +523,7 @@ def test_mocks_file_errors_name_the_file_and_every_key_path(tmp_path: Path) -> N
         f"  - {path}: account_id: Input should be a valid string (found 12345)",
         f"  - {path}: region: String should match pattern '^[a-z]{{2}}(-[a-z]+)+-\\d+$' "
         "(found 'Ireland')",
-        f"  - {path}: invokes['aws:index/getRegion:getRegion']: Input should be a valid "
+        f'  - {path}: invokes."aws:index/getRegion:getRegion": Input should be a valid '
         "dictionary (found 'not-a-mapping')",
         f"  - {path}: stack_refs: Extra inputs are not permitted (found {{}})",
     ]

@@ -20,6 +20,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from eventinfra.errors import PolicyConfigError, PolicyPackError
 from eventinfra.graph import RecordedResource
+from eventinfra.yaml_errors import describe_yaml_error
 
 __all__ = [
     "NotApplicable",
@@ -225,7 +226,11 @@ def _read_pack_version(pack_dir: Path) -> str:
     try:
         project = yaml.safe_load(project_file.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise PolicyPackError(f"{project_file} is not valid YAML: {error}") from None
+        problem = describe_yaml_error(error)
+        raise PolicyPackError(
+            f"{problem.where(project_file)}: the policy pack file is not valid YAML: "
+            f"{problem.reason}."
+        ) from None
     if not isinstance(project, Mapping):
         raise PolicyPackError(f"{project_file} must be a mapping, but found {project!r}.")
     runtime = project.get("runtime")

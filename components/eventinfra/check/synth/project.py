@@ -12,6 +12,7 @@ from typing import Any, Final
 import yaml
 
 from eventinfra.errors import ProjectFileError, UnknownStackError
+from eventinfra.yaml_errors import describe_yaml_error
 
 SECRET_PLACEHOLDER: Final = "[secret]"  # what `pulumi config` shows for a value it cannot decrypt
 
@@ -41,10 +42,10 @@ def _read_yaml(path: Path, what: str) -> Any:
     except OSError as error:
         raise ProjectFileError(f"Cannot read the {what} {path}: {error.strerror}.") from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(error, "problem", None) or str(error)
-        raise ProjectFileError(f"{where}: the {what} is not valid YAML: {problem}.") from None
+        problem = describe_yaml_error(error)
+        raise ProjectFileError(
+            f"{problem.where(path)}: the {what} is not valid YAML: {problem.reason}."
+        ) from None
 
 
 @dataclass(frozen=True)

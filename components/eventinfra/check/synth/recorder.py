@@ -21,13 +21,13 @@ from eventinfra.check.mock_values import (
 from eventinfra.check.synth.result import Diagnostic
 from eventinfra.check.synth.wire import (
     _located,
-    _path_text,
     _source_position,
     _struct_to_plain,
     _to_struct,
 )
 from eventinfra.errors import PlanError
 from eventinfra.graph import RecordedResource
+from eventinfra.keypaths import format_key_path
 
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE: Final = "pulumi:pulumi:StackReference"
@@ -187,7 +187,7 @@ class _RecordingMonitor(MockMonitor):
                 provider=request.provider,
                 id=resource_id,
                 external=False,
-                secret_inputs=tuple(_path_text(p) for p in secret_paths if p),
+                secret_inputs=tuple(format_key_path(p) for p in secret_paths if p),
                 secret_outputs=tuple(sorted(secret_outputs)),
                 source_position=_source_position(request.sourcePosition),
             )
@@ -228,7 +228,7 @@ class _RecordingMonitor(MockMonitor):
                 provider=request.provider,
                 id=request.id,
                 external=True,
-                secret_inputs=tuple(_path_text(p) for p in secret_paths if p),
+                secret_inputs=tuple(format_key_path(p) for p in secret_paths if p),
                 secret_outputs=(),
                 source_position=_source_position(request.sourcePosition),
             )

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 from urllib.parse import unquote, urlparse
 
@@ -19,18 +18,6 @@ _ASSET_SIG: Final = rpc._special_asset_sig
 _ARCHIVE_SIG: Final = rpc._special_archive_sig
 _RESOURCE_SIG: Final = rpc._special_resource_sig
 _OUTPUT_VALUE_SIG: Final = rpc._special_output_value_sig
-
-
-def _path_text(parts: Sequence[str | int]) -> str:
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part.isidentifier():
-            text += f".{part}" if text else part
-        else:
-            text += f"[{json.dumps(part)}]"
-    return text
 
 
 def _plain(value: Any, path: tuple[str | int, ...], secrets: list[tuple[str | int, ...]]) -> Any:
