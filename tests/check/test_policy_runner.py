@@ -293,7 +293,21 @@ def test_bad_policy_config_names_policy_key_expected_and_found(pack_dir: Path) -
         "The policy config names policy 'typo', but the pack has no such policy; expected 'all' "
         "or one of 'graph-printer', 'queue-min-receives'.",
     )
+    assert str(raised.value) == "\n".join(
+        ["2 problems in the policy config:", *(f"  - {p}" for p in raised.value.problems)]
+    )
     assert isinstance(raised.value, ValueError)
+
+
+def test_one_bad_policy_config_entry_reads_like_every_problem_list(pack_dir: Path) -> None:
+    with pytest.raises(PolicyConfigError) as raised:
+        _evaluate(pack_dir, {"typo": "advisory"})
+
+    assert str(raised.value) == (
+        "1 problem in the policy config:\n"
+        "  - The policy config names policy 'typo', but the pack has no such policy; expected "
+        "'all' or one of 'graph-printer', 'queue-min-receives'."
+    )
 
 
 def test_policy_that_crashes_fails_the_evaluation(pack_dir: Path) -> None:
@@ -322,6 +336,19 @@ def test_pack_that_cannot_start_raises_with_its_error_not_a_traceback(tmp_path: 
 def test_folder_without_pack_is_rejected_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(PolicyPackError, match=r"has no PulumiPolicy\.yaml"):
         evaluate_policies(_graph(), tmp_path, stack=STACK, project=PROJECT)
+
+
+def test_a_pack_file_that_is_not_yaml_is_reported_with_its_line(tmp_path: Path) -> None:
+    project_file = tmp_path / "PulumiPolicy.yaml"
+    project_file.write_text("runtime: python\nversion: [1\n")
+
+    with pytest.raises(PolicyPackError) as raised:
+        evaluate_policies(_graph(), tmp_path, stack=STACK, project=PROJECT)
+
+    assert str(raised.value) == (
+        f"{project_file}:3: the policy pack file is not valid YAML: "
+        "expected ',' or ']', but got '<stream end>'."
+    )
 
 
 def test_missing_interpreter_is_named(pack_dir: Path, tmp_path: Path) -> None:

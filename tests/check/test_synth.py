@@ -25,6 +25,7 @@ from eventinfra.check.synth import (
     UnknownStackError,
     critical_path,
     list_stacks,
+    read_stack_config_values,
     record,
     synthesize,
 )
@@ -116,6 +117,27 @@ def test_stack_config_reaches_the_program_as_the_engine_passes_it(tmp_path: Path
         "secret_keys": ["shop:token"],
     }
     assert synthesis.secret_outputs == frozenset({"token"})
+
+
+def test_read_stack_config_values_gives_the_strings_and_secret_keys_the_engine_sends(
+    tmp_path: Path,
+) -> None:
+    project = PROJECT_FILE + "config:\n  owner:\n    type: string\n    default: platform-team\n"
+    write_program(tmp_path, CONFIG_PROGRAM, stack_file=CONFIG_STACK, project_file=project)
+
+    config, secret_keys = read_stack_config_values(tmp_path, "dev")
+
+    assert config == {
+        "shop:owner": "platform-team",
+        "aws:region": "eu-west-1",
+        "shop:greeting": "hello",
+        "shop:settings": '{"retention":345600,"queues":["orders","billing"]}',
+        "shop:count": "3",
+        "shop:enabled": "true",
+        "shop:day": "2024-01-01",
+        "shop:token": SECRET_PLACEHOLDER,
+    }
+    assert secret_keys == ["shop:token"]
 
 
 def test_unknown_stack_names_the_expected_file_and_the_existing_stacks(tmp_path: Path) -> None:
@@ -288,7 +310,7 @@ def test_secret_inputs_and_secret_outputs_are_noted(tmp_path: Path) -> None:
         password = random.RandomPassword("db", length=24, special=False)
         aws.ssm.Parameter(
             "db-password", type="SecureString", value=password.result,
-            tags={"owner": pulumi.Output.secret("alice")},
+            tags={"owner": pulumi.Output.secret("alice"), "cost.centre": pulumi.Output.secret("42")},
         )
         pulumi.export("password", password.result)
         """,
@@ -300,7 +322,8 @@ def test_secret_inputs_and_secret_outputs_are_noted(tmp_path: Path) -> None:
     assert re.fullmatch(r"[A-Za-z0-9]{24}", password.outputs["result"])
     assert password.secret_outputs == ("bcryptHash", "result")  # the SDK asks for these
     assert parameter.inputs["value"] == password.outputs["result"]
-    assert parameter.secret_inputs == ("value", "tags.owner")
+    # Written as every other key path: a key with a dot in it is quoted.
+    assert parameter.secret_inputs == ("value", 'tags."cost.centre"', "tags.owner")
     assert parameter.secret_outputs == ("tags", "value")
     assert synthesis.outputs["password"] == password.outputs["result"]
     assert synthesis.secret_outputs == frozenset({"password"})
@@ -500,7 +523,7 @@ def test_mocks_file_errors_name_the_file_and_every_key_path(tmp_path: Path) -> N
         f"  - {path}: account_id: Input should be a valid string (found 12345)",
         f"  - {path}: region: String should match pattern '^[a-z]{{2}}(-[a-z]+)+-\\d+$' "
         "(found 'Ireland')",
-        f"  - {path}: invokes['aws:index/getRegion:getRegion']: Input should be a valid "
+        f'  - {path}: invokes."aws:index/getRegion:getRegion": Input should be a valid '
         "dictionary (found 'not-a-mapping')",
         f"  - {path}: stack_refs: Extra inputs are not permitted (found {{}})",
     ]

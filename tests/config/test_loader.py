@@ -525,6 +525,17 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
         dict(topology="events:\n  user.signup: {description: x\nconsumers: {}\n"),
         [("topology.yaml", 3, "", "is not valid YAML: expected ',' or '}', but got ':'.")],
     ),
+    "yaml_control_character": (
+        dict(topology="events: {}\nconsumers: \x00\n"),
+        [
+            (
+                "topology.yaml",
+                None,
+                "",
+                "is not valid YAML: unacceptable character #x0000: special characters are not allowed.",
+            )
+        ],
+    ),
     "duplicate_yaml_key": (
         dict(topology="events:\n  user.signup: {}\n  user.signup: {}\n"),
         [

@@ -220,11 +220,11 @@ def _write_diagram(path: Path, resources: list[RecordedResource], title: str) ->
 
 def _broker(program: Path, stack: str) -> str | None:
     """The stack's broker setting, for the JSON output; None for programs without one."""
-    from eventinfra.check.synth import load_stack_config
+    from eventinfra.check.synth import read_stack_config_values
 
     # The settings file the run used (stackConfigDir, project defaults), not any file of that
     # name below the program folder.
-    config, _ = load_stack_config(program, stack)
+    config, _ = read_stack_config_values(program, stack)
     try:
         settings = json.loads(config.get(SETTINGS_KEY, "null"))
     except json.JSONDecodeError:

@@ -15,7 +15,9 @@ from typing import Annotated, Any, Final
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from eventinfra.errors import EventInfraError
+from eventinfra.errors import MockValuesError, PlanError, Problem, problem_list
+from eventinfra.keypaths import format_key_path
+from eventinfra.yaml_errors import describe_yaml_error
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -26,7 +28,6 @@ __all__ = [
     "MockValuesError",
     "PlanError",
     "ResourceRequest",
-    "SynthesisError",
     "compute_invoke",
     "compute_resource",
     "load_mock_values",
@@ -40,18 +41,6 @@ DEFAULT_PARTITION: Final = "aws"
 AWS_AUTONAME_HEX_CHARS: Final = 7  # Pulumi appends 7 random hex characters to the logical name
 KUBERNETES_AUTONAME_HEX_CHARS: Final = 8  # pulumi-kubernetes appends 8
 NAME_PREFIX_SUFFIX_CHARS: Final = 26  # Terraform's name_prefix adds a 26-character unique id
-
-
-class SynthesisError(EventInfraError):
-    """Base of the errors an offline synthesis reports to the user, without a traceback."""
-
-
-class MockValuesError(SynthesisError):
-    """The mocks file is malformed, or lacks a value the program needs."""
-
-
-class PlanError(SynthesisError):
-    """A resource the program declares would be rejected by its provider or by the engine."""
 
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
@@ -90,18 +79,6 @@ class MockValues(BaseModel):
     )
 
 
-def _key_path(location: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part.isidentifier():
-            path += f".{part}" if path else part
-        else:
-            path += f"[{part!r}]"
-    return path or "(top level)"
-
-
 def load_mock_values(path: Path) -> MockValues:
     """Read and validate a mocks file; every problem is reported with its file and key path."""
     try:
@@ -109,10 +86,10 @@ def load_mock_values(path: Path) -> MockValues:
     except OSError as error:
         raise MockValuesError(f"Cannot read the mocks file {path}: {error.strerror}.") from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(error, "problem", None) or str(error)
-        raise MockValuesError(f"{where}: the mocks file is not valid YAML: {problem}.") from None
+        problem = describe_yaml_error(error)
+        raise MockValuesError(
+            f"{problem.where(path)}: the mocks file is not valid YAML: {problem.reason}."
+        ) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -124,13 +101,14 @@ def load_mock_values(path: Path) -> MockValues:
         return MockValues.model_validate(raw)
     except ValidationError as error:
         problems = [
-            f"  - {path}: {_key_path(tuple(item['loc']))}: {item['msg']}"
-            + ("" if item["type"] == "missing" else f" (found {item['input']!r})")
+            Problem(
+                path,
+                format_key_path(tuple(item["loc"])),
+                item["msg"] + ("" if item["type"] == "missing" else f" (found {item['input']!r})"),
+            )
             for item in error.errors()
         ]
-        count = len(problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in the mocks file {path}:"
-        raise MockValuesError("\n".join([header, *problems])) from None
+        raise MockValuesError(problem_list(f"the mocks file {path}", problems)) from None
 
 
 @dataclass(frozen=True)

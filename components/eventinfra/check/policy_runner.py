@@ -18,8 +18,9 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from eventinfra.errors import EventInfraError
+from eventinfra.errors import PolicyConfigError, PolicyPackError
 from eventinfra.graph import RecordedResource
+from eventinfra.yaml_errors import describe_yaml_error
 
 __all__ = [
     "NotApplicable",
@@ -82,25 +83,6 @@ _POLICY_TYPES: Final[dict[int, Literal["resource", "stack", "unknown"]]] = {
 _ALL_POLICIES: Final = "all"
 _ENFORCEMENT_LEVEL_KEY: Final = "enforcementLevel"
 _PROVIDER_TYPE_PREFIX: Final = "pulumi:providers:"
-
-
-class PolicyConfigError(EventInfraError):
-    """The policy config names an unknown policy, or gives a value its config schema rejects."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(sorted(problems))
-        if len(self.problems) == 1:
-            message = self.problems[0]
-        else:
-            message = "\n".join(
-                [f"{len(self.problems)} problems in the policy config:"]
-                + [f"  - {problem}" for problem in self.problems]
-            )
-        super().__init__(message)
-
-
-class PolicyPackError(EventInfraError):
-    """The policy pack could not be started, or failed while it analyzed resources."""
 
 
 @dataclass(frozen=True)
@@ -244,7 +226,11 @@ def _read_pack_version(pack_dir: Path) -> str:
     try:
         project = yaml.safe_load(project_file.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise PolicyPackError(f"{project_file} is not valid YAML: {error}") from None
+        problem = describe_yaml_error(error)
+        raise PolicyPackError(
+            f"{problem.where(project_file)}: the policy pack file is not valid YAML: "
+            f"{problem.reason}."
+        ) from None
     if not isinstance(project, Mapping):
         raise PolicyPackError(f"{project_file} must be a mapping, but found {project!r}.")
     runtime = project.get("runtime")

@@ -10,6 +10,7 @@ import yaml
 
 from eventinfra.errors import ConfigError, Problem
 from eventinfra.keypaths import KeyPath, format_key_path
+from eventinfra.yaml_errors import describe_yaml_error
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,18 @@ def read_yaml(path: Path) -> YamlDocument:
         raise ConfigError(
             [Problem(path, "", f"cannot be read: {error.strerror or error}.")]
         ) from None
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        reason = error.problem or str(error)
-        raise ConfigError([Problem(path, "", f"is not valid YAML: {reason}.", line)]) from None
-    finally:
-        loader.dispose()
+        # The loader refuses control characters as it is built, before it parses anything.
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as error:
+        problem = describe_yaml_error(error)
+        raise ConfigError(
+            [Problem(path, "", f"is not valid YAML: {problem.reason}.", problem.line)]
+        ) from None
     lines: dict[KeyPath, int] = {}
     problems: list[Problem] = []
     data = _plain(node, (), lines, problems, path, loader) if node is not None else None

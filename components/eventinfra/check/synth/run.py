@@ -1,0 +1,413 @@
+"""Run a Pulumi program, or a function, as the Python language host would, under the recorder."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import os
+import runpy
+import sys
+import threading
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Final, TypeVar
+
+from pulumi.runtime import config as pulumi_config
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_in_stack
+
+from eventinfra.check.mock_values import CloudEnvironment, MockValues, load_mock_values
+from eventinfra.check.synth.project import _read_project, _stack_config_values
+from eventinfra.check.synth.recorder import _RecordingEngine, _RecordingMonitor
+from eventinfra.check.synth.result import Diagnostic, Synthesis
+from eventinfra.errors import ProgramError
+
+DEFAULT_ORGANIZATION: Final = "organization"  # what the Python host reports for DIY backends
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _RunSettings:
+    project: str
+    stack: str
+    config: Mapping[str, str]
+    secret_keys: Sequence[str]
+    environment: CloudEnvironment
+    root_directory: str
+    progress: Callable[[int], None] | None = None
+
+
+class _InlineExecutor(ThreadPoolExecutor):
+    """Runs the SDK's monitor calls at once, on the event loop's thread.
+
+    The SDK sends every RPC through `loop.run_in_executor`; with worker threads, the order in
+    which answers come back (and so the order of later registrations) varies from run to run.
+    The recording monitor never waits on the loop, so calling it inline is safe, and makes two
+    runs of one program record the same graph in the same order. No thread is ever started.
+    """
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:  # handed to the awaiting coroutine, as a worker would
+            future.set_exception(error)
+        return future
+
+
+# The SDK keeps every Output, future and task alive until the program ends, so each cyclic
+# collection walks all of them: with the default thresholds two thirds of a large run's CPU went
+# to collections that freed nothing (benchmarks/RESULTS.md). Collect far less often instead.
+GC_THRESHOLDS_DURING_RUN: Final = (10_000, 50, 1_000)
+
+
+@contextlib.contextmanager
+def _rare_garbage_collection() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS_DURING_RUN)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _in_fresh_thread(work: Callable[[], _T]) -> _T:
+    """Run `work` on a new thread: its own event loop and its own (empty) contextvars.
+
+    Pulumi keeps its runtime state (settings, config, root stack) in contextvars and uses the
+    thread's event loop; a new thread starts with neither, so runs cannot leak into each other
+    or into the caller's own Pulumi mocks.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name="eventinfra-synth", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    result: _T = outcome["result"]
+    return result
+
+
+_DUPLICATE_FAILURE_MESSAGES: Final = frozenset(
+    {"Task exception was never retrieved", "Future exception was never retrieved"}
+)
+
+
+def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # When a program fails, the SDK leaves sibling tasks holding the same exception; the first one
+    # is reported to the caller, the copies would only be logged as "never retrieved".
+    if context.get("message") in _DUPLICATE_FAILURE_MESSAGES:
+        return
+    loop.default_exception_handler(context)
+
+
+@contextlib.contextmanager
+def _warnings_as_diagnostics(diagnostics: list[Diagnostic]) -> Iterator[None]:
+    """Warnings filtered as plain `python __main__.py` (and so `pulumi up`) would, kept as
+    diagnostics: a caller's warnings-as-errors setting must not fail the user's program."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):
+            warnings.filterwarnings("ignore", category=category)
+        warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+        _ignore_unawaited_coroutines()
+        yield
+    diagnostics.extend(
+        Diagnostic(
+            "warning",
+            f"{item.filename}:{item.lineno}: {item.category.__name__}: {item.message}",
+        )
+        for item in caught
+    )
+
+
+@contextlib.contextmanager
+def _callers_warnings() -> Iterator[None]:
+    with warnings.catch_warnings():
+        _ignore_unawaited_coroutines()
+        yield
+
+
+def _ignore_unawaited_coroutines() -> None:
+    # A failed program leaves coroutines of the SDK's own that were never scheduled; collecting
+    # them warns, which says nothing about the program.
+    warnings.filterwarnings(
+        "ignore", message="coroutine .* was never awaited", category=RuntimeWarning
+    )
+
+
+def _run(program: Callable[[], None], run: _RunSettings, *, isolate_warnings: bool) -> Synthesis:
+    monitor = _RecordingMonitor(run.project, run.stack, run.environment, run.progress)
+    engine = _RecordingEngine()
+    warning_diagnostics: list[Diagnostic] = []
+
+    def work() -> None:
+        loop = asyncio.new_event_loop()
+        loop.set_exception_handler(_quiet_exception_handler)
+        loop.set_default_executor(_InlineExecutor())
+        asyncio.set_event_loop(loop)
+        try:
+            # Constructing Settings sets the (context-local) runtime state for this thread.
+            pulumi_settings.configure(
+                pulumi_settings.Settings(
+                    project=run.project,
+                    stack=run.stack,
+                    monitor=monitor,
+                    engine=engine,
+                    dry_run=False,
+                    organization=DEFAULT_ORGANIZATION,
+                    root_directory=run.root_directory,
+                )
+            )
+            pulumi_settings.ROOT.set(None)
+            pulumi_config.set_all_config(dict(run.config), list(run.secret_keys))
+            loop.run_until_complete(run_in_stack(program))
+        finally:
+            # As Pulumi's own automation host does: a failed program leaves tasks pending.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with suppress(asyncio.CancelledError, Exception):
+                    loop.run_until_complete(task)
+            loop.run_until_complete(loop.shutdown_default_executor())
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    filters = (
+        _warnings_as_diagnostics(warning_diagnostics) if isolate_warnings else _callers_warnings()
+    )
+    with filters, _rare_garbage_collection():
+        try:
+            _in_fresh_thread(work)
+        except BaseException:
+            gc.collect()  # so the abandoned coroutines are collected under these filters
+            raise
+    return Synthesis(
+        project=run.project,
+        stack=run.stack,
+        resources=[record.freeze() for record in monitor.records.values()],
+        outputs=monitor.stack_outputs,
+        secret_outputs=monitor.stack_secret_outputs,
+        stack_urn=monitor.stack_urn,
+        environment=run.environment,
+        diagnostics=(*engine.diagnostics, *warning_diagnostics),
+    )
+
+
+def _within(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
+
+
+def _is_program_module(module: ModuleType | None, name: str, roots: Sequence[Path]) -> bool:
+    """Was this module imported from the program's own folders (not from an installed package)?"""
+    location = getattr(module, "__file__", None)
+    if not location:
+        return False
+    path = Path(location).resolve()
+    top = name.split(".", 1)[0]
+    return any(path == root / f"{top}.py" or _within(path, root / top) for root in roots)
+
+
+@contextlib.contextmanager
+def _program_process(directory: Path, import_roots: Sequence[Path]) -> Iterator[None]:
+    """cwd and sys.path as the Pulumi Python host sets them; restored, and the program's own
+    modules forgotten, afterwards so the next run imports (and so declares) them afresh."""
+    saved_cwd = os.getcwd()
+    saved_path = list(sys.path)
+    saved_modules = set(sys.modules)
+    os.chdir(directory)
+    sys.path[:0] = [str(root) for root in import_roots]
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        sys.path[:] = saved_path
+        for name in set(sys.modules) - saved_modules:
+            if _is_program_module(sys.modules.get(name), name, import_roots):
+                del sys.modules[name]
+
+
+def _display_path(path: Path, base: Path) -> str:
+    return str(path.relative_to(base)) if _within(path, base) else str(path)
+
+
+def _exception_type_name(error: BaseException) -> str:
+    kind = type(error)
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+_OWN_CODE: Final = tuple(
+    Path(location).resolve()
+    for location in (
+        Path(__file__).parent,  # this whole package: its frames sit between program and monitor
+        sys.modules[CloudEnvironment.__module__].__file__,
+    )
+    if location
+)
+
+
+def _not_program_code(path: Path) -> bool:
+    # Installed packages, and this runner itself when the program folder contains eventinfra.
+    return (
+        "site-packages" in path.parts
+        or "dist-packages" in path.parts
+        or any(_within(path, own) for own in _OWN_CODE)
+    )
+
+
+_PULUMI_SDK: Final = Path(pulumi_settings.__file__).resolve().parent.parent
+
+
+def _unwrap_sdk_wrappers(error: BaseException) -> BaseException:
+    """The exception the program (or the monitor) raised, not the SDK's re-wrapping of it.
+
+    The SDK re-raises a failure met while serializing an input as a new `ValueError` ("While
+    processing input: …") `from` the original: that original is what the user must see.
+    """
+    while error.__cause__ is not None:
+        frames = traceback.extract_tb(error.__traceback__)
+        if not frames or not _within(Path(frames[-1].filename).resolve(), _PULUMI_SDK):
+            break
+        error = error.__cause__
+    return error
+
+
+def _program_location(error: BaseException, program_dir: Path) -> tuple[Path, int] | None:
+    """The deepest frame of the traceback in the program's own files."""
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        return Path(error.filename).resolve(), error.lineno
+    candidates = [
+        (Path(frame.filename).resolve(), frame.lineno or 0)
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename and not frame.filename.startswith("<")
+    ]
+    own = [
+        (path, line)
+        for path, line in candidates
+        if _within(path, program_dir) and not _not_program_code(path)
+    ]
+    return own[-1] if own else None
+
+
+def _program_error(error: BaseException, program_dir: Path, cwd: Path) -> ProgramError:
+    type_name = _exception_type_name(error)
+    message = str(error).strip()
+    what = f"{type_name}: {message}" if message else type_name
+    location = _program_location(error, program_dir)
+    if location is None:
+        return ProgramError(
+            f"The Pulumi program in {_display_path(program_dir, cwd)} failed: {what}",
+            exception_type=type_name,
+            file=None,
+            line=None,
+        )
+    path, line = location
+    return ProgramError(
+        f"The Pulumi program failed at {_display_path(path, cwd)}:{line}: {what}",
+        exception_type=type_name,
+        file=path,
+        line=line,
+    )
+
+
+def synthesize(
+    program_dir: Path,
+    stack: str,
+    *,
+    mock_values: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Synthesis:
+    """Run the Pulumi program in `program_dir` for `stack` offline and record what it declares.
+
+    Raises `UnknownStackError` without a stack settings file, `MockValuesError` for a bad
+    mocks file (or a value it lacks), `PlanError` for what the engine or a provider would
+    reject, `ProgramError` when the program raises; exceptions whose class sets
+    `is_user_error = True` propagate unchanged.
+    """
+    cwd = Path.cwd()
+    program_dir = Path(program_dir).resolve()
+    project = _read_project(program_dir)
+    config, secret_keys = _stack_config_values(project, stack)
+    short_stack = stack.rsplit("/", 1)[-1]
+    mocks_path = (
+        Path(mock_values).resolve()
+        if mock_values is not None
+        else project.stack_config_dir / f"Pulumi.{short_stack}.mocks.yaml"
+    )
+    values = (
+        load_mock_values(mocks_path)
+        if mock_values is not None or mocks_path.is_file()
+        else MockValues()
+    )
+    environment = CloudEnvironment.from_mock_values(values, mocks_path, config.get("aws:region"))
+
+    def program() -> None:
+        runpy.run_path(str(project.main), run_name="__main__")
+
+    import_roots = list(dict.fromkeys([program_dir, project.main.parent]))
+    run = _RunSettings(
+        project=project.name,
+        stack=short_stack,
+        config=config,
+        secret_keys=secret_keys,
+        environment=environment,
+        root_directory=str(program_dir),
+        progress=progress,
+    )
+    with _program_process(program_dir, import_roots):
+        try:
+            return _run(program, run, isolate_warnings=True)
+        except (Exception, SystemExit) as raised:
+            error = _unwrap_sdk_wrappers(raised)
+            if getattr(type(error), "is_user_error", False) is True:
+                if error is raised:
+                    raise
+                raise error  # noqa: B904 (its own cause, if any, is the one to keep)
+            raise _program_error(error, program_dir, cwd) from error
+
+
+def record(
+    build: Callable[[], None],
+    *,
+    project: str = "test",
+    stack: str = "test",
+    config: Mapping[str, str] | None = None,
+    mock_values: Path | None = None,
+) -> Synthesis:
+    """Run `build` (e.g. constructing one component) as a program and return what it declared.
+
+    `config` maps `namespace:key` to the string the engine would pass. Exceptions from `build`
+    propagate unchanged, so tests can assert on them.
+    """
+    values = load_mock_values(mock_values) if mock_values is not None else MockValues()
+    settings = dict(config or {})
+    run = _RunSettings(
+        project=project,
+        stack=stack,
+        config=settings,
+        secret_keys=(),
+        environment=CloudEnvironment.from_mock_values(
+            values, mock_values, settings.get("aws:region")
+        ),
+        root_directory=os.getcwd(),
+    )
+    return _run(build, run, isolate_warnings=False)
