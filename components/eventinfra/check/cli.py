@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from eventinfra.check.diagram import event_flow
+from eventinfra.check.docs import add_docs_parser, run_docs
 from eventinfra.check.rabbitmq_diagram import is_rabbitmq_stack, rabbitmq_event_flow
 from eventinfra.config.loader import SETTINGS_KEY
 from eventinfra.config.stack import TOPOLOGY_OVERRIDE_ENV
@@ -53,7 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--policy-pack", type=Path, help="policy pack folder (default: policies/)")
     check.add_argument("--policy-config", type=Path, help="policy config JSON file")
     check.add_argument("--no-policies", action="store_true", help="skip the policy pack")
+    add_docs_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "docs":
+        return run_docs(args)
     return run_check(args)
 
 
