@@ -1,11 +1,12 @@
 # make check  — set up (first time only) and plan the dev stack offline: `make check STACK=prod`
 # make test   — set up, then lint, type-check and run every test (what CI runs)
+# make docs   — the stack's event catalogue: AsyncAPI 3.0 and EventCatalog pages (`make docs STACK=k8s`)
 VENV   ?= .venv
 PYTHON ?= python3
 STACK  ?= dev
 BIN    := $(VENV)/bin
 
-.PHONY: setup check test lint schemas
+.PHONY: setup check docs test lint schemas catalogue-tools
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +19,19 @@ setup: $(VENV)/.installed
 check: setup
 	$(BIN)/eventinfra check --stack $(STACK) --diagram event-flow.$(STACK).md
 
+docs: setup
+	$(BIN)/eventinfra docs --stack $(STACK) --asyncapi asyncapi.$(STACK).yaml --eventcatalog eventcatalog.$(STACK)
+
+# The pinned npm validators the catalogue tests call (tools/asyncapi/package-lock.json).
+catalogue-tools:
+	sh tools/asyncapi/install.sh
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint catalogue-tools
 	bash .ci/install-rabbitmq
 	$(BIN)/pytest
 

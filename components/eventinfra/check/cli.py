@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from eventinfra.check.diagram import event_flow
+from eventinfra.check.docs import add_docs_parser, run_docs
 from eventinfra.check.policy_source import PolicySource, choose_policy_source
 from eventinfra.check.rabbitmq_diagram import is_rabbitmq_stack, rabbitmq_event_flow
 from eventinfra.config.loader import SETTINGS_KEY
@@ -68,7 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument(
         "--no-policies", action="store_true", help="run no policies (the summary says so)"
     )
+    add_docs_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "docs":
+        return run_docs(args)
     return run_check(args)
 
 
