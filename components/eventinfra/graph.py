@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,3 +50,19 @@ class RecordedResource:
             "dependencies": list(self.dependencies),
             "inputs": self.inputs,
         }
+
+
+# The roles a platform names its per-topology children with (`<platform>-<role>-<name>`).
+PLATFORM_CHILD_ROLES = ("producer", "consumer", "event", "parking")
+
+
+def topology_name(resource: RecordedResource, by_urn: Mapping[str, RecordedResource]) -> str:
+    """The name the topology gave a component: a platform's child `events-consumer-billing`
+    is `billing`; a component declared on its own keeps its name."""
+    parent = by_urn.get(resource.parent or "")
+    if parent is not None and not parent.custom:
+        for role in PLATFORM_CHILD_ROLES:
+            prefix = f"{parent.name}-{role}-"
+            if resource.name.startswith(prefix):
+                return resource.name[len(prefix) :]
+    return resource.name

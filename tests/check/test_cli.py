@@ -230,9 +230,9 @@ def test_the_diagram_shows_producers_topics_queues_and_dead_letter_queues(
     front_matter, classes, edges = parse_flowchart(diagram.read_text())
     assert front_matter == {"title": "eventinfra / dev: event flow"}
     assert edges == {
-        ("events-producer-accounts-api", "-->", "publishes", "dev-user-signup"),
-        ("events-producer-checkout-api", "-->", "publishes", "dev-order-placed"),
-        ("events-producer-billing", "-->", "publishes", "dev-invoice-paid"),
+        ("accounts-api", "-->", "publishes", "dev-user-signup"),
+        ("checkout-api", "-->", "publishes", "dev-order-placed"),
+        ("billing", "-->", "publishes", "dev-invoice-paid"),
         ("dev-invoice-paid", "-->", None, "dev-invoice-paid-parking"),
         ("dev-user-signup", "-->", "filter plan: pro, team", "dev-welcome-email"),
         ("dev-user-signup", "-->", None, "dev-analytics"),
@@ -242,10 +242,10 @@ def test_the_diagram_shows_producers_topics_queues_and_dead_letter_queues(
         ("dev-analytics", "-.->", "after 5 receives", "dev-analytics-dlq"),
         ("dev-fulfilment", "-.->", "after 8 receives", "dev-fulfilment-dlq"),
         ("dev-welcome-email", "-->", None, "dev-welcome-email (Lambda)"),
-        ("dev-analytics", "-->", None, "events-consumer-analytics (external)"),
-        ("dev-fulfilment", "-->", None, "events-consumer-fulfilment (external)"),
+        ("dev-analytics", "-->", None, "analytics (external)"),
+        ("dev-fulfilment", "-->", None, "fulfilment (external)"),
     }
-    assert classes["events-producer-accounts-api"] == "producer"
+    assert classes["accounts-api"] == "producer"
     assert classes["dev-user-signup"] == "topic"
     assert classes["dev-welcome-email"] == "queue"
     assert classes["dev-welcome-email-dlq"] == "deadletter"

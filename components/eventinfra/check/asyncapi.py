@@ -12,7 +12,7 @@ import yaml
 
 from eventinfra.check.rabbitmq_diagram import anchored_names, is_rabbitmq_stack
 from eventinfra.errors import EventInfraError
-from eventinfra.graph import RecordedResource
+from eventinfra.graph import RecordedResource, topology_name
 
 __all__ = [
     "ASYNCAPI_VERSION",
@@ -231,7 +231,7 @@ def _describe_aws(builder: _Builder, resources: list[RecordedResource]) -> None:
         component = owner(policy)
         for arn in _published_topics(policy):
             if component is not None:
-                publishers.setdefault(arn, []).append(component.name)
+                publishers.setdefault(arn, []).append(topology_name(component, by_urn))
 
     for event in _ordered(builder.events, topic_arns):
         arn = topic_arns[event]
@@ -277,7 +277,7 @@ def _describe_aws(builder: _Builder, resources: list[RecordedResource]) -> None:
             if isinstance(allow, Mapping) and allow.get("redrivePermission") == "denyAll":
                 parking.append(str(queue.inputs.get("name", queue.name)))
             elif component is not None:
-                consumers.append((component.name, queue, queues))
+                consumers.append((topology_name(component, by_urn), queue, queues))
 
         channel[f"{EXTENSION}-consumers"] = [name for name, _, _ in consumers]
         if not consumers:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventinfra.graph import RecordedResource
+from eventinfra.graph import RecordedResource, topology_name
 
 TOPIC = "aws:sns/topic:Topic"
 QUEUE = "aws:sqs/queue:Queue"
@@ -90,7 +90,7 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
 
     def parent_name(resource: RecordedResource) -> str:
         parent = by_urn.get(resource.parent or "")
-        return parent.name if parent and not parent.custom else resource.name
+        return topology_name(parent, by_urn) if parent and not parent.custom else resource.name
 
     topics = {r.urn: r for r in resources if r.type == TOPIC}
 
@@ -190,7 +190,8 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
         ):
             continue
         consumer = chart.node(
-            f"external:{parent.urn}", f'("{_escape(parent.name)} (external)"):::consumer'
+            f"external:{parent.urn}",
+            f'("{_escape(topology_name(parent, by_urn))} (external)"):::consumer',
         )
         chart.edge(queue_node(queue), consumer)
 
