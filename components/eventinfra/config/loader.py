@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,11 +119,20 @@ def _stack_document(stack_file: Path | None) -> YamlDocument | None:
 
 
 def _cross_checks(config: PlatformConfig, doc: YamlDocument) -> Iterator[Problem]:
-    """Every rule that spans keys, or reaches out to AWS limits and the file system."""
-    topology = config.topology
-
     def problem(key_path: KeyPath, message: str) -> Problem:
         return Problem(doc.path, format_key_path(key_path), message, doc.line_of(key_path))
+
+    return cross_check_problems(config, problem)
+
+
+def cross_check_problems(
+    config: PlatformConfig, problem: Callable[[KeyPath, str], Problem]
+) -> Iterator[Problem]:
+    """Every rule that spans keys, or reaches out to AWS limits and the file system.
+
+    `problem` places a message at a topology key path: in a file, or in component args.
+    """
+    topology = config.topology
 
     def problems(base: KeyPath, findings: list[Finding]) -> Iterator[Problem]:
         """The components' own rules, placed in the YAML under `base`."""

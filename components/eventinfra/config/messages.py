@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Union
 
 from pydantic import BaseModel, ValidationError
@@ -112,8 +113,14 @@ def _sentence(error: Any, model: type[BaseModel]) -> tuple[KeyPath, str]:
 
 
 def validate_model(
-    model: type[BaseModel], data: Any, doc: YamlDocument | None, base: KeyPath
+    model: type[BaseModel],
+    data: Any,
+    doc: YamlDocument | None,
+    base: KeyPath,
+    *,
+    rename: Callable[[KeyPath], KeyPath] | None = None,
 ) -> tuple[Any, list[Problem]]:
+    """Validate `data`; `rename` maps a key path of the model to the caller's names for it."""
     try:
         return model.model_validate(data), []
     except ValidationError as errors:
@@ -124,7 +131,7 @@ def validate_model(
             problems.append(
                 Problem(
                     doc.path if doc else None,
-                    format_key_path(full),
+                    format_key_path(rename(full) if rename else full),
                     message,
                     doc.line_of(full) if doc else None,
                 )

@@ -1,0 +1,112 @@
+"""The provider constructs a component from what the engine sends: camelCase names, floats."""
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.provider import ConstructResult
+
+from eventinfra.check.synth import Synthesis, record
+from eventinfra.provider.components import PACKAGE_NAME, hosted_components
+
+
+def engine_inputs(code_parent: Path) -> dict[str, Any]:
+    """SnsSqsPlatform inputs as a YAML or TypeScript program sends them."""
+    return {
+        "events": {"user.signup": {"description": "A user signed up."}, "invoice.paid": {}},
+        "consumers": {
+            "welcome-email": {
+                "subscribes": [{"event": "user.signup", "filter": {"plan": ["pro"]}}],
+                "runtime": "lambda",
+                "lambdaFunction": {
+                    "code": "welcome",
+                    "handler": "app.handler",
+                    "timeoutSeconds": 30.0,
+                    "batchSize": 10.0,
+                },
+                "maxReceiveCount": 5.0,
+            },
+        },
+        "namePrefix": "dev",
+        "baseDirectory": str(code_parent),
+    }
+
+
+@pytest.fixture(scope="module")
+def constructed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesis, ConstructResult]:
+    directory = tmp_path_factory.mktemp("program")
+    (directory / "welcome").mkdir()
+    (directory / "welcome" / "app.py").write_text("def handler(event, context):\n    return {}\n")
+    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    results: list[ConstructResult] = []
+
+    def build() -> None:
+        results.append(
+            provider.construct(
+                "events",
+                "eventinfra:index:SnsSqsPlatform",
+                engine_inputs(directory),
+                pulumi.ResourceOptions(),
+            )
+        )
+
+    graph = record(build, stack="dev")
+    return graph, results[0]
+
+
+def test_the_component_and_its_platform_are_registered(
+    constructed: tuple[Synthesis, ConstructResult],
+) -> None:
+    graph, _ = constructed
+    component = graph.named("events", "eventinfra:index:SnsSqsPlatform")
+    platform = graph.named("events", "eventinfra:index:EventPlatform")
+    assert component.parent is None or component.parent.endswith("pulumi:pulumi:Stack::test-dev")
+    assert platform.parent == component.urn
+
+
+def test_engine_inputs_reach_the_resources(constructed: tuple[Synthesis, ConstructResult]) -> None:
+    graph, _ = constructed
+    topics = sorted(r.inputs["name"] for r in graph.by_type("aws:sns/topic:Topic"))
+    assert topics == ["dev-eventinfra-alerts", "dev-invoice-paid", "dev-user-signup"]
+    function = graph.by_type("aws:lambda/function:Function")[0]
+    assert function.inputs["handler"] == "app.handler"
+    assert function.inputs["timeout"] == 30
+    queue = graph.named("welcome-email-queue", "aws:sqs/queue:Queue")
+    assert '"maxReceiveCount":5' in queue.inputs["redrivePolicy"].replace(" ", "")
+    subscription = graph.by_type("aws:sns/topicSubscription:TopicSubscription")
+    assert any(s.inputs.get("filterPolicy") == '{"plan": ["pro"]}' for s in subscription)
+
+
+def test_the_state_has_every_output_under_its_schema_name(
+    constructed: tuple[Synthesis, ConstructResult],
+) -> None:
+    _, result = constructed
+    assert set(result.state) == {
+        "topicArns",
+        "producerPolicyArns",
+        "consumerQueueUrls",
+        "consumerQueueArns",
+        "consumerDeadLetterQueueUrls",
+        "parkingQueueUrls",
+        "alertsTopicArn",
+    }
+    assert set(result.state["topicArns"]) == {"user.signup", "invoice.paid"}
+    assert set(result.state["consumerQueueUrls"]) == {"welcome-email"}
+    assert set(result.state["parkingQueueUrls"]) == {"invoice.paid"}
+
+
+def test_a_mistake_in_the_inputs_declares_nothing(tmp_path: Path) -> None:
+    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    inputs = engine_inputs(tmp_path)  # no `welcome` folder here
+    with pytest.raises(Exception) as raised:
+        record(
+            lambda: (
+                provider.construct(
+                    "events", "eventinfra:index:SnsSqsPlatform", inputs, pulumi.ResourceOptions()
+                )
+                and None
+            )
+        )
+    assert "consumers.welcome-email.lambdaFunction.code: expected a folder" in str(raised.value)
