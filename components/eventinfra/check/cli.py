@@ -129,13 +129,19 @@ def _evaluate(
     if config_file.is_file():
         try:
             policy_config = json.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
+            raise EventInfraError(
+                f"{config_file}: the policy config file cannot be read: {reason}."
+            ) from None
         except json.JSONDecodeError as error:
             raise EventInfraError(
                 f"{config_file}:{error.lineno}: the policy config file is not valid JSON: "
                 f"{error.msg} (column {error.colno})."
             ) from None
     elif args.policy_config is not None:
-        raise EventInfraError(f"The policy config file {config_file} does not exist.")
+        found = "is a folder" if config_file.is_dir() else "does not exist"
+        raise EventInfraError(f"The policy config file {config_file} {found}.")
     return evaluate_policies(
         resources, pack, policy_config=policy_config, stack=args.stack, project=project
     )
