@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import boto3
+import jmespath
 from botocore.exceptions import ClientError
 
 logger = logging.getLogger()
@@ -55,7 +56,10 @@ class IdempotencyStore:
         self.dynamodb = boto3.client("dynamodb")
 
     def record_id(self, payload: dict[str, Any]) -> str:
-        identity = payload[self.key_field] if self.key_field else payload
+        # `idempotency.key` is a JMESPath expression, evaluated as eventinfra validates it.
+        identity = jmespath.search(self.key_field, payload) if self.key_field else payload
+        if identity is None:
+            raise KeyError(f"the payload has no value at the idempotency key {self.key_field!r}")
         digest = hashlib.md5(json.dumps(identity, sort_keys=True).encode()).hexdigest()
         return f"{self.namespace}#{digest}"
 

@@ -243,7 +243,12 @@ def test_a_lambda_consumer_on_a_fifo_queue_takes_at_most_ten_a_batch() -> None:
         (
             "LambdaConsumer 'orders' args.batch_size",
             "expected at most 10 for a FIFO queue, found 20.",
-        )
+        ),
+        (
+            "LambdaConsumer 'orders' args.batch_window_seconds",
+            "expected 0 for a FIFO queue, as Lambda supports no batching window on FIFO "
+            "sources, found 1.",
+        ),
     ]
 
 

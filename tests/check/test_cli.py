@@ -501,6 +501,53 @@ def test_an_invalid_policy_config_exits_2_with_its_line(
     assert "Traceback" not in err
 
 
+def test_a_binary_policy_config_exits_2_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy_config = tmp_path / "policy-config.json"
+    policy_config.write_bytes(b"\xff\xfe\x00binary")
+    code, _, err = check(
+        capsys,
+        "--stack",
+        "dev",
+        "--policy-pack",
+        str(REPOSITORY / "policies"),
+        "--policy-config",
+        str(policy_config),
+    )
+    assert code == EXIT_INVALID
+    assert err.endswith(
+        f"error: {policy_config}: the policy config file cannot be read: it is not UTF-8 text.\n"
+    )
+
+
+def test_a_policy_config_that_is_a_folder_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = check(
+        capsys,
+        "--stack",
+        "dev",
+        "--policy-pack",
+        str(REPOSITORY / "policies"),
+        "--policy-config",
+        str(tmp_path),
+    )
+    assert code == EXIT_INVALID
+    assert err.endswith(f"error: The policy config file {tmp_path} is a folder.\n")
+
+
+def test_a_binary_mock_values_file_exits_2_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    mocks = tmp_path / "mocks.yaml"
+    mocks.write_bytes(b"account_id: \xff\xfe")
+    code, _, err = check(capsys, "--stack", "dev", "--no-policies", "--mock-values", str(mocks))
+    assert code == EXIT_INVALID
+    assert f"{mocks}: the mocks file is not UTF-8 text (invalid byte at offset 12)." in err
+    assert "Traceback" not in err
+
+
 def test_a_missing_project_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = check(capsys, "--program", str(tmp_path))
     assert code == EXIT_INVALID

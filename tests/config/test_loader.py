@@ -381,7 +381,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
                 "topology.yaml",
                 14,
                 "consumers.welcome-email.lambda.handler",
-                "expected a module main.py in 'functions/welcome' for handler 'main.handler'; it does not exist.",
+                "expected a module main.py in the code folder for handler 'main.handler'; it does not exist.",
             )
         ],
     ),
@@ -392,7 +392,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
                 "topology.yaml",
                 31,
                 'events."user.signup".schema',
-                "expected a JSON Schema file, found '<root>/nope.json', which does not exist.",
+                "expected a JSON Schema file (relative to <root>), found 'nope.json', which does not exist.",
             )
         ],
     ),
@@ -502,7 +502,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
                 "topology.yaml",
                 30,
                 'events."user.signup"',
-                "gives the same SNS topic name as 'user-signup' ('.' becomes '-'); expected event names that stay distinct.",
+                "gives the SNS topic name 'dev-user-signup' (the topic of event 'user.signup'), which is already the topic of event 'user-signup' (from events.user-signup); expected names that give distinct physical names.",
             )
         ],
     ),

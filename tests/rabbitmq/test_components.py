@@ -588,19 +588,30 @@ def test_names_that_clash_with_generated_exchanges_or_users_are_refused(tmp_path
         load_platform_config(settings(topology="topology.yaml"), stack="k8s", project_dir=tmp_path)
     assert sorted((p.key_path, p.message) for p in raised.value.problems) == [
         (
-            'events."a.unroutable"',
-            "has the name of event 'a''s unroutable-message exchange on the 'rabbitmq' broker; "
-            "expected another event name, found 'a.unroutable'.",
+            "consumers.worker",
+            "gives the Kubernetes object name 'k8s-worker-dead-letter-exchange' (the "
+            "dead-letter-exchange object of consumer 'worker'), which is already the exchange "
+            "object of event 'worker.dead-letter' (from events.\"worker.dead-letter\"); expected "
+            "names that give distinct physical names.",
         ),
         (
-            'events."worker.dead-letter"',
-            "has the name of consumer 'worker''s dead-letter exchange on the 'rabbitmq' broker; "
-            "expected another event name, found 'worker.dead-letter'.",
+            "consumers.worker",
+            "gives the RabbitMQ exchange name 'worker.dead-letter' (the dead-letter exchange of "
+            "consumer 'worker'), which is already the exchange of event 'worker.dead-letter' "
+            '(from events."worker.dead-letter"); expected names that give distinct physical '
+            "names.",
+        ),
+        (
+            'events."a.unroutable"',
+            "gives the RabbitMQ exchange name 'a.unroutable' (the exchange of event "
+            "'a.unroutable'), which is already the unroutable-message exchange of event 'a' "
+            "(from events.a); expected names that give distinct physical names.",
         ),
         (
             "producers.eventinfra-keda",
-            "is the RabbitMQ user eventinfra creates for KEDA on the 'rabbitmq' broker; "
-            "expected another name, found 'eventinfra-keda'.",
+            "gives the RabbitMQ user name 'eventinfra-keda' (the user of producer "
+            "'eventinfra-keda'), which is already the user KEDA reads with (from eventinfra "
+            "itself); expected names that give distinct physical names.",
         ),
     ]
 

@@ -87,6 +87,8 @@ def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
         findings += shape_problems(subscription, SubscriptionArgs, at)
         if isinstance(subscription, Mapping) and (policy := subscription.get("filter_policy")):
             findings += under((*at, "filter_policy"), validation.filter_policy_problems(policy))
+            if isinstance(policy, Mapping):
+                findings += under((*at, "filter_policy"), validation.filter_rule_problems(policy))
 
     visibility = args.get("visibility_timeout_seconds")
     if visibility is not None and (

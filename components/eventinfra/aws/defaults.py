@@ -61,3 +61,46 @@ DASHBOARD_MAX_WIDGETS: Final = 100
 # --- KMS ---
 # A customer-managed key is required: SNS cannot use the AWS-managed SQS key to deliver.
 KMS_DELETION_WINDOW_DAYS: Final = 30
+
+# --- Limits checked before planning (docs/limits.md gives the source of each) ---
+# Python and Node.js runtimes Lambda accepts for new functions (pulumi-aws's Runtime enum,
+# which tracks the Lambda runtimes page; deprecated runtimes are refused at create time).
+LAMBDA_PYTHON_RUNTIMES: Final = ("python3.9", "python3.10", "python3.11", "python3.12",
+                                 "python3.13", "python3.14")  # fmt: skip
+LAMBDA_NODE_RUNTIMES: Final = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
+LAMBDA_RUNTIMES: Final = LAMBDA_PYTHON_RUNTIMES + LAMBDA_NODE_RUNTIMES
+# Lambda API `Environment.Variables` key pattern, and the 4 KB for all variables together.
+LAMBDA_ENV_KEY_PATTERN: Final = r"[a-zA-Z][a-zA-Z0-9_]+"
+LAMBDA_ENV_MAX_BYTES: Final = 4096
+# Keys Lambda sets itself and refuses in a function's configuration.
+LAMBDA_RESERVED_ENV: Final = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})  # fmt: skip
+# What EventConsumer sets for the function's idempotency code: a user value would be replaced.
+EVENTINFRA_LAMBDA_ENV: Final = frozenset(
+    {"IDEMPOTENCY_TABLE_NAME", "IDEMPOTENCY_TTL_SECONDS", "IDEMPOTENCY_KEY"}
+)
+# IAM role names: at most 64 characters. Pulumi auto-names a role `<logical name>-<7 hex>`.
+IAM_ROLE_MAX_NAME_LENGTH: Final = 64
+PULUMI_AUTONAME_SUFFIX_LENGTH: Final = 8
+# SNS filter policies (SNS developer guide, "Filter policy constraints").
+FILTER_MAX_BYTES: Final = 256 * 1024
+FILTER_NUMBER_LIMIT: Final = 1_000_000_000  # numeric values lie strictly within +-10^9
+FILTER_OPERATORS: Final = ("anything-but", "equals-ignore-case", "exists", "numeric",
+                           "prefix", "suffix")  # fmt: skip
+# CloudWatch PutMetricAlarm: Period is 10, 20, 30 or a multiple of 60; period x evaluation
+# periods at most one day for periods under an hour.
+ALARM_SHORT_PERIODS: Final = (10, 20, 30)
+ALARM_MAX_PERIOD_SECONDS: Final = 86_400
+# AWS tagging rules: at most 50 user tags, keys 1-128 and values 0-256 characters of letters,
+# digits, spaces and `_ . : / = + - @`, no `aws:` prefix.
+TAG_MAX_COUNT: Final = 50
+TAG_KEY_MAX_LENGTH: Final = 128
+TAG_VALUE_MAX_LENGTH: Final = 256
+# Tags eventinfra adds to resources: environment, eventinfra:component, eventinfra:role.
+EVENTINFRA_TAG_COUNT: Final = 3

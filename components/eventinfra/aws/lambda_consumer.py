@@ -48,8 +48,11 @@ class LambdaConsumerArgs(LambdaFunctionArgs):
     tags: NotRequired[Mapping[str, str]]
 
 
-def function_problems(function: LambdaFunctionArgs, *, fifo: bool) -> list[Finding]:
-    """Every rule on a function's settings, keys relative to them; defaults fill the gaps."""
+def function_problems(
+    function: LambdaFunctionArgs, *, fifo: bool, wired: bool = False
+) -> list[Finding]:
+    """Every rule on a function's settings, keys relative to them; defaults fill the gaps.
+    `wired`: the environment already holds the variables EventConsumer adds."""
     timeout = function.get("timeout_seconds", defaults.LAMBDA_TIMEOUT_SECONDS)
     batch_size = function.get("batch_size", defaults.LAMBDA_BATCH_SIZE)
     window = function.get("batch_window_seconds", 0)
@@ -68,6 +71,12 @@ def function_problems(function: LambdaFunctionArgs, *, fifo: bool) -> list[Findi
         )
     if isinstance(name := function.get("function_name"), str):
         findings += validation.function_name_problems(name, ("function_name",))
+    findings += validation.runtime_problems(function.get("runtime", defaults.LAMBDA_RUNTIME))
+    environment = function.get("environment", {})
+    if isinstance(environment, Mapping):
+        findings += validation.environment_problems(
+            environment, owned=frozenset() if wired else defaults.EVENTINFRA_LAMBDA_ENV
+        )
     return findings
 
 
@@ -86,7 +95,7 @@ class LambdaConsumer(pulumi.ComponentResource):
         if isinstance(args, Mapping):
             queue_arn = args.get("queue_arn")
             fifo = isinstance(queue_arn, str) and queue_arn.endswith(FIFO_SUFFIX)
-            findings += function_problems(args, fifo=fifo)
+            findings += function_problems(args, fifo=fifo, wired=True)
         raise_for("LambdaConsumer", name, findings)
         super().__init__("eventinfra:index:LambdaConsumer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -115,8 +115,10 @@ class SnsSqsPlatform(pulumi.ComponentResource):
                     "producer": producer_name,
                     "topic_arns": [topics[e].topic_arn for e in producer.publishes],
                     "kms_key_arn": key.key_arn,
+                    # A role of another account is granted by the topic policy; attaching here
+                    # would reach a same-named role of this account.
                     "role_name": producer.role_arn.rsplit("/", 1)[-1]
-                    if producer.role_arn
+                    if producer.role_arn and not producer.cross_account
                     else None,
                     "tags": tags,
                 },

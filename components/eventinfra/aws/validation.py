@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from eventinfra.aws import defaults
@@ -234,9 +236,9 @@ def lambda_limit_problems(
 
 
 def batching_problems(*, batch_size: int, batch_window_seconds: int, fifo: bool) -> list[Finding]:
-    """FIFO event sources take at most 10 messages a batch; above 10 a batching window is
-    required (keys relative to the function's settings)."""
-    findings = []
+    """FIFO event sources take at most 10 messages a batch and no batching window; above 10
+    messages a batching window is required (keys relative to the function's settings)."""
+    findings = fifo_batch_window_problems(batch_window_seconds=batch_window_seconds, fifo=fifo)
     if fifo and batch_size > defaults.LAMBDA_FIFO_MAX_BATCH_SIZE:
         findings.append(
             Finding(
@@ -280,6 +282,336 @@ def filter_policy_problems(policy: Mapping[str, Any]) -> list[Finding]:
                 (),
                 f"expected at most {defaults.FILTER_MAX_COMBINATIONS} value combinations (the "
                 f"SNS filter policy limit), found {combinations}.",
+            )
+        )
+    return findings
+
+
+def _filter_rule_problems(rule: Any, key: KeyPath) -> list[Finding]:
+    """One value of a filter policy: a string, number, true/false/null, or one operator."""
+    if rule is None or isinstance(rule, bool | str):
+        return []
+    if isinstance(rule, int | float):
+        if not -defaults.FILTER_NUMBER_LIMIT < rule < defaults.FILTER_NUMBER_LIMIT:
+            return [
+                Finding(
+                    key,
+                    f"expected a number between -1,000,000,000 and 1,000,000,000 (the SNS "
+                    f"numeric matching range), found {rule!r}.",
+                )
+            ]
+        return []
+    operators = ", ".join(defaults.FILTER_OPERATORS)
+    if not isinstance(rule, Mapping) or len(rule) != 1:
+        return [
+            Finding(
+                key,
+                f"expected a string, a number, true, false, null or one operator ({operators}), "
+                f"found {rule!r}.",
+            )
+        ]
+    ((operator, operand),) = rule.items()
+    if operator not in defaults.FILTER_OPERATORS:
+        return [
+            Finding(
+                key, f"expected one of the SNS filter operators ({operators}), found {operator!r}."
+            )
+        ]
+    at = (*key, operator)
+    if operator == "exists" and not isinstance(operand, bool):
+        return [Finding(at, f"expected true or false, found {operand!r}.")]
+    if operator in ("prefix", "suffix", "equals-ignore-case") and not isinstance(operand, str):
+        return [Finding(at, f"expected a string, found {operand!r}.")]
+    if operator == "anything-but" and not _anything_but_ok(operand):
+        return [
+            Finding(
+                at,
+                "expected a string, a number, a list of them or {prefix: <string>}, "
+                f"found {operand!r}.",
+            )
+        ]
+    if operator == "numeric":
+        return _numeric_problems(operand, at)
+    return []
+
+
+def _anything_but_ok(operand: Any) -> bool:
+    if isinstance(operand, Mapping):
+        return set(operand) == {"prefix"} and isinstance(operand["prefix"], str)
+    values = operand if isinstance(operand, list) else [operand]
+    return bool(values) and all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in values
+    )
+
+
+def _numeric_problems(operand: Any, key: KeyPath) -> list[Finding]:
+    """`[">", 0, "<=", 5]`: one comparison, or a lower bound then an upper bound."""
+    shape = "a comparison like ['>=', 10] or a range like ['>', 0, '<=', 5]"
+    if not isinstance(operand, list) or len(operand) not in (2, 4):
+        return [Finding(key, f"expected {shape}, found {operand!r}.")]
+    pairs = [operand[index : index + 2] for index in range(0, len(operand), 2)]
+    for operator, number in pairs:
+        if operator not in ("<", "<=", "=", ">", ">="):
+            return [Finding(key, f"expected {shape}; {operator!r} is not a comparison.")]
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            return [Finding(key, f"expected {shape}; {number!r} is not a number.")]
+        if not -defaults.FILTER_NUMBER_LIMIT < number < defaults.FILTER_NUMBER_LIMIT:
+            return [Finding(key, f"expected numbers within +-1,000,000,000, found {number!r}.")]
+    if len(pairs) == 2:
+        (low_op, low), (high_op, high) = pairs
+        if low_op not in (">", ">=") or high_op not in ("<", "<="):
+            return [Finding(key, f"expected {shape}: a lower bound ('>' or '>=') first.")]
+        if high <= low:
+            return [Finding(key, f"expected the lower bound below the upper, found {operand!r}.")]
+    return []
+
+
+def filter_rule_problems(policy: Mapping[str, Any]) -> list[Finding]:
+    """Key and value rules of an attribute-scope SNS filter policy (the default scope): no
+    nesting, only the values and operators SNS accepts, at most 256 KB of JSON."""
+    findings = []
+    for name, values in policy.items():
+        if not isinstance(name, str) or not name:
+            findings.append(Finding((), f"expected attribute names, found the key {name!r}."))
+            continue
+        if isinstance(values, Mapping):
+            findings.append(
+                Finding(
+                    (name,),
+                    "expected a list of values; SNS refuses nested filter policies on message "
+                    f"attributes, found {values!r}.",
+                )
+            )
+            continue
+        items = values if isinstance(values, list | tuple) else [values]
+        if not items:
+            findings.append(Finding((name,), "expected at least one value, found none."))
+        for index, rule in enumerate(items):
+            findings += _filter_rule_problems(rule, (name, index))
+    size = len(json.dumps(policy, default=str).encode())
+    if size > defaults.FILTER_MAX_BYTES:
+        findings.append(
+            Finding(
+                (),
+                f"expected at most {defaults.FILTER_MAX_BYTES} bytes of JSON (the SNS "
+                f"filter policy limit), found {size}.",
+            )
+        )
+    return findings
+
+
+# --- Lambda code, runtime and environment ------------------------------------------------------
+
+
+def runtime_problems(runtime: str) -> list[Finding]:
+    if runtime in defaults.LAMBDA_RUNTIMES:
+        return []
+    return [
+        Finding(
+            ("runtime",),
+            f"expected a Python or Node.js runtime Lambda supports "
+            f"({', '.join(defaults.LAMBDA_RUNTIMES)}), found {runtime!r}.",
+        )
+    ]
+
+
+def handler_problems(code_dir: Path, handler: str, runtime: str) -> list[Finding]:
+    """The handler's file exists in the code folder for the runtime's language, and nothing in
+    the folder links out of it (the folder is uploaded as it is)."""
+    findings = []
+    module, _, _function = handler.rpartition(".")
+    if runtime in defaults.LAMBDA_NODE_RUNTIMES:
+        candidates = [f"{module}{suffix}" for suffix in (".js", ".mjs", ".cjs")]
+        expected = f"a file {module}.js, .mjs or .cjs"
+    else:
+        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", module):
+            return [
+                Finding(
+                    ("handler",),
+                    f"expected a Python handler `<module>.<function>` of identifiers, like "
+                    f"`app.handler`, found {handler!r}.",
+                )
+            ]
+        candidates = [module.replace(".", "/") + ".py"]
+        expected = f"a module {candidates[0]}"
+    root = code_dir.resolve()
+    if not any((root / name).is_file() for name in candidates):
+        findings.append(
+            Finding(
+                ("handler",),
+                f"expected {expected} in the code folder for handler {handler!r}; it does not "
+                "exist.",
+            )
+        )
+    for link in _links_out_of(root):
+        findings.append(
+            Finding(
+                ("code",),
+                f"has a symbolic link {str(link.relative_to(root))!r} that points outside the "
+                "folder; expected only files inside it (the folder is uploaded as it is).",
+            )
+        )
+    return findings
+
+
+def _links_out_of(root: Path, limit: int = 10_000) -> list[Path]:
+    found = []
+    for count, path in enumerate(root.rglob("*")):
+        if count > limit:
+            break
+        if path.is_symlink():
+            try:
+                target = path.resolve()
+            except (OSError, RuntimeError):
+                found.append(path)
+                continue
+            if not target.is_relative_to(root):
+                found.append(path)
+    return found
+
+
+def environment_problems(
+    environment: Mapping[str, Any],
+    added: Mapping[str, str] | None = None,
+    owned: frozenset[str] = defaults.EVENTINFRA_LAMBDA_ENV,
+) -> list[Finding]:
+    """Lambda's key pattern, its reserved keys, eventinfra's own keys and the 4 KB limit
+    (counted with what eventinfra adds, `added`)."""
+    findings = []
+    for name in environment:
+        key: KeyPath = ("environment", name)
+        if not re.fullmatch(defaults.LAMBDA_ENV_KEY_PATTERN, name):
+            findings.append(
+                Finding(
+                    key,
+                    "expected a variable name of a letter then letters, digits and '_' (at "
+                    f"least 2 characters, the Lambda rule), found {name!r}.",
+                )
+            )
+        elif name in defaults.LAMBDA_RESERVED_ENV:
+            findings.append(
+                Finding(
+                    key,
+                    "is a variable Lambda reserves for itself; expected another name, "
+                    f"found {name!r}.",
+                )
+            )
+        elif name in owned:
+            findings.append(
+                Finding(
+                    key,
+                    "is a variable eventinfra sets for the idempotency store; expected another "
+                    f"name, found {name!r}.",
+                )
+            )
+    variables = {**environment, **(added or {})}
+    # Values still unknown (Outputs) are counted when they are known, by Lambda itself.
+    size = sum(
+        len(k.encode()) + len(v.encode()) for k, v in variables.items() if isinstance(v, str)
+    )
+    if size > defaults.LAMBDA_ENV_MAX_BYTES:
+        findings.append(
+            Finding(
+                ("environment",),
+                f"expected at most {defaults.LAMBDA_ENV_MAX_BYTES} bytes of names and values "
+                f"(the Lambda limit, counting the {len(added or {})} variables eventinfra adds), "
+                f"found {size}.",
+            )
+        )
+    return findings
+
+
+def fifo_batch_window_problems(*, batch_window_seconds: int, fifo: bool) -> list[Finding]:
+    if fifo and batch_window_seconds:
+        return [
+            Finding(
+                ("batch_window_seconds",),
+                "expected 0 for a FIFO queue, as Lambda supports no batching window on FIFO "
+                f"sources, found {batch_window_seconds}.",
+            )
+        ]
+    return []
+
+
+def role_name_problems(logical_name: str, key: KeyPath = ()) -> list[Finding]:
+    """An auto-named role is `<logical name>-<7 hex>`: it must fit IAM's 64 characters."""
+    length = len(logical_name) + defaults.PULUMI_AUTONAME_SUFFIX_LENGTH
+    if length <= defaults.IAM_ROLE_MAX_NAME_LENGTH:
+        return []
+    longest = defaults.IAM_ROLE_MAX_NAME_LENGTH - defaults.PULUMI_AUTONAME_SUFFIX_LENGTH
+    return [
+        Finding(
+            key,
+            f"gives the IAM role name {logical_name!r} plus Pulumi's 8-character suffix "
+            f"({length} characters); expected at most {defaults.IAM_ROLE_MAX_NAME_LENGTH}, so a "
+            f"logical name of at most {longest}.",
+        )
+    ]
+
+
+# --- CloudWatch and tags ---------------------------------------------------------------------
+
+
+def alarm_period_problems(period_seconds: int, key: KeyPath = ("period_seconds",)) -> list[Finding]:
+    valid = period_seconds in defaults.ALARM_SHORT_PERIODS or (
+        period_seconds % 60 == 0 and 60 <= period_seconds <= defaults.ALARM_MAX_PERIOD_SECONDS
+    )
+    if valid:
+        return []
+    return [
+        Finding(
+            key,
+            "expected 10, 20, 30 or a multiple of 60 up to 86400 (the periods CloudWatch alarms "
+            f"accept), found {period_seconds!r}.",
+        )
+    ]
+
+
+_TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
+
+
+def tag_problems(
+    tags: Mapping[str, str], key: KeyPath = ("tags",), added: int = defaults.EVENTINFRA_TAG_COUNT
+) -> list[Finding]:
+    """AWS tag rules, with the tags eventinfra adds counted against the 50."""
+    findings = []
+    for name, value in tags.items():
+        at = (*key, name)
+        if not name or len(name) > defaults.TAG_KEY_MAX_LENGTH:
+            findings.append(
+                Finding(at, f"expected a tag key of 1 to 128 characters, found {len(name)}.")
+            )
+        if name.lower().startswith("aws:") or str(value).lower().startswith("aws:"):
+            findings.append(
+                Finding(at, "starts with 'aws:', which AWS reserves; expected another prefix.")
+            )
+        if name.startswith("eventinfra:"):
+            findings.append(
+                Finding(
+                    at,
+                    "starts with 'eventinfra:', which eventinfra sets itself; expected "
+                    "another prefix.",
+                )
+            )
+        if len(str(value)) > defaults.TAG_VALUE_MAX_LENGTH:
+            findings.append(
+                Finding(at, f"expected a value of at most 256 characters, found {len(str(value))}.")
+            )
+        if not _TAG_TEXT.fullmatch(name) or not _TAG_TEXT.fullmatch(str(value)):
+            findings.append(
+                Finding(
+                    at,
+                    "expected letters, digits, spaces and _ . : / = + - @ in tag keys and "
+                    f"values (the AWS tag rules), found {name!r}: {value!r}.",
+                )
+            )
+    count = len({*tags, "environment"}) + added - 1
+    if count > defaults.TAG_MAX_COUNT:
+        findings.append(
+            Finding(
+                key,
+                f"gives {count} tags with the {added} eventinfra adds; expected at most "
+                f"{defaults.TAG_MAX_COUNT} (the AWS limit).",
             )
         )
     return findings

@@ -85,6 +85,10 @@ def load_mock_values(path: Path) -> MockValues:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise MockValuesError(f"Cannot read the mocks file {path}: {error.strerror}.") from None
+    except UnicodeDecodeError as error:
+        raise MockValuesError(
+            f"{path}: the mocks file is not UTF-8 text (invalid byte at offset {error.start})."
+        ) from None
     except yaml.YAMLError as error:
         problem = describe_yaml_error(error)
         raise MockValuesError(

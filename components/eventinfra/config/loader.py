@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any
 
 import jsonschema
 
+from eventinfra import physical_names
 from eventinfra.aws import naming
 from eventinfra.aws import validation as aws_rules
 from eventinfra.config.messages import validate_model
 from eventinfra.config.models import Consumer, Settings, Topology
-from eventinfra.config.yaml_reader import YamlDocument, read_yaml
+from eventinfra.config.yaml_reader import YamlDocument, read_text_file, read_yaml
 from eventinfra.contract import Finding, under
 from eventinfra.errors import ConfigError, Problem
 from eventinfra.keypaths import KeyPath, format_key_path
@@ -31,6 +33,8 @@ class PlatformConfig:
     settings: Settings
     topology: Topology
     topology_path: Path
+    project_dir: Path | None = None
+    """Every file the topology names must resolve inside it (default: the topology's folder)."""
 
     @property
     def prefix(self) -> str:
@@ -90,26 +94,79 @@ def load_platform_config(
         raise ConfigError(problems)
     topology_path = (project_dir / settings.topology).resolve()
     if not topology_path.is_file():
+        found = "which is a folder" if topology_path.is_dir() else "which does not exist"
         raise ConfigError(
             [
                 Problem(
                     stack_file,
                     format_key_path((*settings_base, "topology")),
                     f"expected the path of a topology file (relative to {project_dir}), "
-                    f"found {settings.topology!r}, which does not exist.",
+                    f"found {settings.topology!r}, {found}.",
                     settings_doc.line_of((*settings_base, "topology")) if settings_doc else None,
                 )
             ]
         )
+    settings_problems = list(
+        _settings_problems(settings, stack, settings_doc, stack_file, settings_base)
+    )
     doc = read_yaml(topology_path)
     topology, problems = validate_model(Topology, doc.data, doc, ())
     if topology is None:
-        raise ConfigError(problems)
-    config = PlatformConfig(stack, settings, topology, topology_path)
-    problems = list(_cross_checks(config, doc))
+        raise ConfigError(settings_problems + problems)
+    config = PlatformConfig(stack, settings, topology, topology_path, project_dir.resolve())
+    problems = settings_problems + list(_cross_checks(config, doc))
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _settings_problems(
+    settings: Settings,
+    stack: str,
+    doc: YamlDocument | None,
+    stack_file: Path | None,
+    base: KeyPath,
+) -> Iterator[Problem]:
+    """Rules on the stack's settings that the model alone cannot say: the prefix per broker,
+    alarm periods and AWS tags."""
+
+    def place(key: KeyPath, findings: list[Finding]) -> Iterator[Problem]:
+        for finding in findings:
+            full = (*base, *key, *finding.key_path)
+            line = doc.line_of(full) if doc else None
+            yield Problem(stack_file, format_key_path(full), finding.message, line)
+
+    prefix = settings.name_prefix or stack
+    prefix_key: KeyPath = ("name_prefix",)
+    subject = f"the prefix {prefix!r}" + ("" if settings.name_prefix else " (the stack name)")
+    if settings.broker == "rabbitmq":
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", prefix):
+            yield from place(
+                prefix_key,
+                [
+                    Finding(
+                        (),
+                        f"expected a prefix of lowercase letters, digits and '-' (it names "
+                        f"Kubernetes objects and the RabbitMQ vhost), found {subject}.",
+                    )
+                ],
+            )
+        else:
+            yield from place(prefix_key, physical_names.rabbitmq_prefix_problems(prefix, stack))
+    else:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", prefix):
+            yield from place(
+                prefix_key,
+                [
+                    Finding(
+                        (),
+                        "expected a prefix of letters, digits, '-' and '_' (it begins every "
+                        f"SNS, SQS, Lambda and DynamoDB name), found {subject}.",
+                    )
+                ],
+            )
+        yield from place(("tags",), aws_rules.tag_problems(settings.tags, key=()))
+    yield from place(("alarms",), aws_rules.alarm_period_problems(settings.alarms.period_seconds))
 
 
 def _stack_document(stack_file: Path | None) -> YamlDocument | None:
@@ -140,26 +197,22 @@ def cross_check_problems(
             yield problem((*base, *finding.key_path), finding.message)
 
     declared = ", ".join(repr(e) for e in topology.events)
-    slugs: dict[str, str] = {}
+    if config.settings.broker == "rabbitmq":
+        yield from problems((), physical_names.rabbitmq_name_problems(config))
+    else:
+        yield from problems((), physical_names.aws_name_problems(config))
     for event_name, event in topology.events.items():
-        slug = naming.event_slug(event_name)
-        if slug in slugs:
-            yield problem(
-                ("events", event_name),
-                f"gives the same SNS topic name as {slugs[slug]!r} ('.' becomes '-'); "
-                "expected event names that stay distinct.",
-            )
-        slugs[slug] = event_name
         topic = naming.topic_name(config.prefix, event_name, event.fifo)
         yield from problems(
             ("events", event_name), aws_rules.topic_name_problems(topic, fifo=event.fifo)
         )
         if event.payload_schema is not None:
-            yield from _schema_problems(
-                config.topology_dir / event.payload_schema,
-                ("events", event_name, "schema"),
-                problem,
-            )
+            schema_key: KeyPath = ("events", event_name, "schema")
+            located = project_file(config, event.payload_schema, "a JSON Schema file", "file")
+            if isinstance(located, str):
+                yield problem(schema_key, located)
+            else:
+                yield from (problem(schema_key, message) for message in schema_problems(located))
     for event_name in config.unconsumed_events():
         fifo = topology.events[event_name].fifo
         parking = naming.parking_queue_name(config.prefix, event_name, fifo)
@@ -198,12 +251,6 @@ def cross_check_problems(
                     ("consumers", name, "subscribes", index, "filter"),
                     rabbitmq_rules.filter_problems(subscription.filter),
                 )
-        yield from problems(
-            (),
-            rabbitmq_rules.reserved_name_problems(
-                topology.events, topology.producers, topology.consumers
-            ),
-        )
 
 
 def _consumer_problems(
@@ -235,8 +282,11 @@ def _consumer_problems(
         (fifo_events if events[subscription.event].fifo else standard_events).append(
             subscription.event
         )
-        if subscription.filter is not None:
-            for finding in aws_rules.filter_policy_problems(subscription.filter):
+        if subscription.filter is not None and config.settings.broker == "sns-sqs":
+            for finding in [
+                *aws_rules.filter_policy_problems(subscription.filter),
+                *aws_rules.filter_rule_problems(subscription.filter),
+            ]:
                 yield problem((*key, "filter", *finding.key_path), finding.message)
 
     if fifo_events and standard_events:
@@ -304,21 +354,12 @@ def _runtime_problems(
     if function is None or consumer.runtime != "lambda":
         return
     key = (*base, "lambda")
-    code_dir = config.topology_dir / function.code
-    if not code_dir.is_dir():
-        yield problem(
-            (*key, "code"),
-            f"expected a folder with the function's code (relative to {config.topology_dir}), "
-            f"found {function.code!r}, which does not exist.",
-        )
+    code_dir = project_file(config, function.code, "a folder with the function's code", "folder")
+    if isinstance(code_dir, str):
+        yield problem((*key, "code"), code_dir)
     else:
-        module = function.handler.rsplit(".", 1)[0].replace(".", "/")
-        if not (code_dir / f"{module}.py").is_file():
-            yield problem(
-                (*key, "handler"),
-                f"expected a module {module}.py in {function.code!r} for handler "
-                f"{function.handler!r}; it does not exist.",
-            )
+        for finding in aws_rules.handler_problems(code_dir, function.handler, function.runtime):
+            yield problem((*key, *finding.key_path), finding.message)
     # The function's name is derived from the consumer's, so its length is the consumer's
     # problem; the batching rules speak of keys inside the `lambda` block.
     findings = aws_rules.function_name_problems(naming.function_name(config.prefix, name))
@@ -330,6 +371,15 @@ def _runtime_problems(
             fifo=fifo,
         ),
     )
+    findings += under(("lambda",), aws_rules.runtime_problems(function.runtime))
+    added = {"IDEMPOTENCY_TABLE_NAME": f"{config.prefix}-{name}-idempotency"}
+    if consumer.idempotency.enabled:
+        added["IDEMPOTENCY_TTL_SECONDS"] = str(consumer.idempotency.ttl_seconds)
+        if consumer.idempotency.key:
+            added["IDEMPOTENCY_KEY"] = consumer.idempotency.key
+    else:
+        added = {}
+    findings += under(("lambda",), aws_rules.environment_problems(function.environment, added))
     findings += aws_rules.visibility_problems(
         consumer.visibility_timeout_seconds,
         timeout_seconds=function.timeout_seconds,
@@ -341,16 +391,53 @@ def _runtime_problems(
         yield problem((*base, *finding.key_path), finding.message)
 
 
-def _schema_problems(path: Path, key: KeyPath, problem: Any) -> Iterator[Problem]:
-    if not path.is_file():
-        yield problem(
-            key, f"expected a JSON Schema file, found {str(path)!r}, which does not exist."
+def project_file(config: PlatformConfig, relative: str, what: str, kind: str) -> Path | str:
+    """A path the topology names, resolved (symlinks too) and kept inside the project folder;
+    or the sentence saying why it cannot be used."""
+    project = config.project_dir or config.topology_dir
+    if PurePath(relative).is_absolute() or PureWindowsPath(relative).is_absolute():
+        return (
+            f"expected {what} relative to the topology file, found the absolute path {relative!r}."
         )
-        return
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        jsonschema.validators.validator_for(schema).check_schema(schema)
+        path = (config.topology_dir / relative).resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return f"expected {what}, found {relative!r}, which cannot be resolved (a symlink loop?)."
+    if not path.is_relative_to(project):
+        return (
+            f"expected {what} inside the project folder {project}, found {relative!r}, which "
+            "resolves outside it."
+        )
+    if not path.exists():
+        return (
+            f"expected {what} (relative to {config.topology_dir}), found {relative!r}, "
+            "which does not exist."
+        )
+    if kind == "file" and not path.is_file():
+        return f"expected {what}, found {relative!r}, which is a folder."
+    if kind == "folder" and not path.is_dir():
+        return f"expected {what}, found {relative!r}, which is a file."
+    return path
+
+
+def schema_problems(path: Path) -> list[str]:
+    """The schema file's problems; never its content (a value from it could be a secret)."""
+    try:
+        text = read_text_file(path, "a JSON Schema file")
+    except ConfigError as error:
+        return [f"expected a JSON Schema, but {path} {error.problems[0].message}"]
+    try:
+        schema = json.loads(text)
     except json.JSONDecodeError as error:
-        yield problem(key, f"expected a JSON Schema, but {path} is not JSON: {error}.")
+        return [
+            f"expected a JSON Schema, but {path} is not JSON: {error.msg} (line {error.lineno}, "
+            f"column {error.colno})."
+        ]
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as error:
-        yield problem(key, f"expected a valid JSON Schema in {path}: {error.message}.")
+        return [
+            f"expected a valid JSON Schema in {path}: the value at {error.json_path} breaks the "
+            f"metaschema's {error.validator!r} rule."
+        ]
+    return []

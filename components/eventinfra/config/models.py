@@ -19,6 +19,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from eventinfra.aws import defaults
+from eventinfra.idempotency_key import idempotency_key_problem
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,17 @@ class Producer(Model):
     publishes: list[EventName] = Field(min_length=1)
     role_arn: str | None = Field(
         default=None,
-        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$",
-        description="an IAM role ARN, like `arn:aws:iam::123456789012:role/accounts-api`, "
-        "that gets the producer's publish policy",
+        pattern=r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/"
+        r"([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$",
+        max_length=2048,
+        description="an IAM role ARN, like `arn:aws:iam::123456789012:role/accounts-api` "
+        "(ASCII; a role name of at most 64 of `A-Z a-z 0-9 + = , . @ _ -`), that gets the "
+        "producer's publish policy",
+    )
+    cross_account: Bool = Field(
+        default=False,
+        description="The role is in another AWS account: the topic policy lets it publish, and "
+        "that account grants its role `sns:Publish` itself (no policy is attached here).",
     )
 
 
@@ -161,10 +170,13 @@ class LambdaSettings(Model):
 
     code: str = Field(description="Folder with the function's code, relative to the topology.")
     handler: str = Field(
-        pattern=r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$",
-        description="a handler `<module>.<function>`, like `app.handler`",
+        pattern=r"^([A-Za-z0-9_-]+/)*[A-Za-z0-9_][A-Za-z0-9_.-]*\.[A-Za-z_$][A-Za-z0-9_$]*$",
+        description="a handler `<module>.<function>`, like `app.handler` (Python) or "
+        "`index.handler` (Node.js)",
     )
-    runtime: str = defaults.LAMBDA_RUNTIME
+    runtime: Annotated[str, Field(json_schema_extra={"enum": list(defaults.LAMBDA_RUNTIMES)})] = (
+        defaults.LAMBDA_RUNTIME
+    )
     timeout_seconds: Annotated[
         Int, InRange(1, defaults.LAMBDA_MAX_TIMEOUT_SECONDS, "the Lambda maximum is 900")
     ] = defaults.LAMBDA_TIMEOUT_SECONDS
@@ -227,8 +239,18 @@ class Idempotency(Model):
     )
     key: str | None = Field(
         default=None,
-        description="Payload field (JMESPath) that identifies a message; default: the payload.",
+        max_length=1024,
+        description="A JMESPath expression over the JSON payload that identifies a message, like "
+        "`orderId` or `order.id`; default: the whole payload.",
     )
+
+    @field_validator("key")
+    @classmethod
+    def _jmespath(cls, key: str | None) -> str | None:
+        if key is not None and (problem := idempotency_key_problem(key)):
+            raise PydanticCustomError("idempotency_key", "{problem}", {"problem": problem})
+        return key
+
     ttl_seconds: Annotated[Int, InRange(1, 31_536_000, "at most one year")] = (
         defaults.IDEMPOTENCY_TTL_SECONDS
     )
@@ -282,7 +304,7 @@ class AlarmSettings(Model):
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
         description="an e-mail address for alarm notifications, like `oncall@example.com`",
     )
-    period_seconds: Annotated[Int, InRange(60, 86_400, "CloudWatch standard periods")] = (
+    period_seconds: Annotated[Int, InRange(10, 86_400, "CloudWatch alarm periods")] = (
         defaults.ALARM_PERIOD_SECONDS
     )
     queue_age_seconds: Annotated[Int, InRange(60, 1_209_600, "within SQS retention")] = (

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import boto3
+import jmespath
 from botocore.exceptions import ClientError
 
 logger = logging.getLogger()
@@ -33,7 +34,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def process(order: dict[str, Any]) -> None:
-    order_id = str(order[KEY_FIELD])
+    # `idempotency.key` is a JMESPath expression, evaluated as eventinfra validates it.
+    identity = jmespath.search(KEY_FIELD, order)
+    if identity is None:
+        raise KeyError(f"the order has no value at the idempotency key {KEY_FIELD!r}")
+    order_id = str(identity)
     try:
         table.put_item(
             Item={"id": order_id, "expiration": int(time.time()) + TTL_SECONDS},
