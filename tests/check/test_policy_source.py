@@ -141,7 +141,7 @@ def test_the_text_report_ends_with_the_summary(
     [
         ("{not json", "the policy config file is not valid JSON"),
         ("[1, 2]", "expected a JSON object mapping policy names to settings, found list"),
-        (b"\xff\xfe\x00", "cannot be read as UTF-8 text"),
+        (b"\xff\xfe\x00", "the policy config file cannot be read: it is not UTF-8 text"),
     ],
 )
 def test_a_bad_policy_config_exits_2_naming_the_file(

@@ -526,13 +526,13 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
         [("topology.yaml", 3, "", "is not valid YAML: expected ',' or '}', but got ':'.")],
     ),
     "yaml_control_character": (
-        dict(topology="events: {}\nconsumers: \x00\n"),
+        dict(topology="events: {}\nconsumers: \x07\n"),
         [
             (
                 "topology.yaml",
                 None,
                 "",
-                "is not valid YAML: unacceptable character #x0000: special characters are not allowed.",
+                "is not valid YAML: unacceptable character #x0007: special characters are not allowed.",
             )
         ],
     ),

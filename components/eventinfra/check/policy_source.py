@@ -78,10 +78,13 @@ def _read_config(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise EventInfraError(f"The policy config file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+    except UnicodeDecodeError:
         raise EventInfraError(
-            f"The policy config file {path} cannot be read as UTF-8 text: {reason}."
+            f"{path}: the policy config file cannot be read: it is not UTF-8 text."
+        ) from None
+    except OSError as error:
+        raise EventInfraError(
+            f"{path}: the policy config file cannot be read: {error.strerror or error}."
         ) from None
     try:
         config = json.loads(text)
