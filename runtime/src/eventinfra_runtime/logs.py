@@ -15,11 +15,17 @@ __all__ = ["log"]
 _logger = logging.getLogger("eventinfra_runtime")
 
 
+class _StdoutHandler(logging.Handler):
+    """Writes to whatever sys.stdout is now (Lambda and Kubernetes collect stdout)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stdout.write(record.getMessage() + "\n")
+        sys.stdout.flush()
+
+
 def _ensure_handler() -> None:
     if not _logger.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        _logger.addHandler(handler)
+        _logger.addHandler(_StdoutHandler())
         _logger.setLevel(logging.INFO)
         # Lambda's root handler would print the line a second time, wrapped.
         _logger.propagate = False
