@@ -11,8 +11,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS_DIR = REPO_ROOT / "schemas"
@@ -57,29 +59,45 @@ class RedisServer:
         self.port = free_port()
         self.password = "redis-test-password"
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
 
     def start(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.folder / "redis.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-             "--save", "", "--appendonly", "no", "--requirepass", self.password],
-            stdout=open(self.folder / "redis.log", "wb"),  # noqa: SIM115
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.folder),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--requirepass",
+                self.password,
+            ],
+            stdout=self._log,
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
+            client = redis.Redis(port=self.port, password=self.password, socket_timeout=1)
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
-                    if b"+PONG" in s.recv(100) + s.recv(100):
-                        return
-            except OSError:
+                if client.ping():
+                    return
+            except redis.RedisError:
                 time.sleep(0.05)
+            finally:
+                client.close()
         log = (self.folder / "redis.log").read_text(errors="replace")[-2000:]
         self.stop()
         raise RuntimeError(f"redis-server did not answer PING on port {self.port}:\n{log}")
@@ -93,6 +111,8 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait(10)
         self.process = None
+        if self._log is not None:
+            self._log.close()
 
 
 @pytest.fixture(scope="session")

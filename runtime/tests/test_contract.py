@@ -22,7 +22,9 @@ def test_contract_doc_lists_exactly_the_module_variables() -> None:
 def test_contract_doc_marks_each_role_requirement() -> None:
     rows = {
         m.group(1): m.group(2)
-        for m in re.finditer(r"^\| `(EVENTINFRA_[A-Z_]+)` \|([^\n]*)", CONTRACT_MD.read_text(), re.M)
+        for m in re.finditer(
+            r"^\| `(EVENTINFRA_[A-Z_]+)` \|([^\n]*)", CONTRACT_MD.read_text(), re.M
+        )
     }
     for role, names in contract.REQUIRED_VARIABLES.items():
         for name in names:
@@ -41,7 +43,9 @@ def test_lambda_consumer_config_parses() -> None:
     }
     config = contract.load("lambda-consumer", env)
     assert config.events["user.signup"].schema["title"] == "user.signup"
-    assert config.idempotency == contract.IdempotencySettings("userId", 3600, 60, env[contract.IDEMPOTENCY_TABLE])
+    assert config.idempotency == contract.IdempotencySettings(
+        "userId", 3600, 60, env[contract.IDEMPOTENCY_TABLE]
+    )
 
 
 def test_container_consumer_config_parses(tmp_path: Path) -> None:

@@ -37,7 +37,9 @@ def sns_producer(fifo_group: str | None = None) -> tuple[Producer, RecordingTran
         {
             contract.BROKER: "sns",
             contract.SERVICE: "checkout-api",
-            contract.EVENTS: events_json({"order.placed": "arn:aws:sns:eu-west-1:1:orders"}, fifo_group),
+            contract.EVENTS: events_json(
+                {"order.placed": "arn:aws:sns:eu-west-1:1:orders"}, fifo_group
+            ),
             contract.SCHEMAS_DIR: str(SCHEMAS_DIR),
         },
     )
