@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from crash_handler import EFFECTS_KEY
 from eventinfra_runtime import contract
 from eventinfra_runtime.errors import InvalidEventError, PublishError
 from eventinfra_runtime.producer import producer_from_environment
+from eventinfra_runtime.rabbitmq.health import HealthServer
 
 N_EVENTS = 300
 N_POISON = 3
@@ -275,6 +278,7 @@ def test_every_confirmed_event_is_processed_exactly_once_through_kills_and_a_bro
         producer.close()
 
     effects = {k: int(v) for k, v in store.hgetall(EFFECTS_KEY).items()}
+    store.close()
     dead: dict[str, str] = {}
     with pika.BlockingConnection(rabbitmq.amqp_params(vhost=rabbitmq_vhost)) as connection:
         channel = connection.channel()
@@ -334,21 +338,23 @@ def test_unroutable_event_raises(
         producer.close()
 
 
-def test_health_endpoints_answer(tmp_path: Path) -> None:
-    import urllib.request
-
-    from eventinfra_runtime.rabbitmq.health import HealthServer
-
+def test_health_endpoints_answer() -> None:
     ready = {"value": False}
     server = HealthServer(free_port(), lambda: True, lambda: ready["value"])
     server.start()
+
+    def status(path: str) -> int:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}") as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            error.close()
+            return error.code
+
     try:
-        base = f"http://127.0.0.1:{server.port}"
-        assert urllib.request.urlopen(base + "/healthz").status == 200
-        with pytest.raises(urllib.error.HTTPError) as caught:
-            urllib.request.urlopen(base + "/readyz")
-        assert caught.value.code == 503
+        assert (status("/healthz"), status("/readyz")) == (200, 503)
         ready["value"] = True
-        assert urllib.request.urlopen(base + "/readyz").status == 200
+        assert status("/readyz") == 200
+        assert status("/metrics") == 200
     finally:
         server.stop()
