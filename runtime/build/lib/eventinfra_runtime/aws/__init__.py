@@ -1,1 +1,0 @@
-"""The SNS producer transport and the Lambda (SQS) consumer."""

@@ -1,1 +1,0 @@
-"""The RabbitMQ producer transport, the container consumer and its Redis idempotency store."""
