@@ -1,0 +1,1 @@
+"""The SNS producer transport and the Lambda (SQS) consumer."""

@@ -1,0 +1,1 @@
+"""The RabbitMQ producer transport, the container consumer and its Redis idempotency store."""

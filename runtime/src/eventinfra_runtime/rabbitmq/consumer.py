@@ -1,0 +1,286 @@
+"""The container consumer: manual acks, prefetch, Redis idempotency, graceful SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import pika
+import pika.exceptions
+import redis
+
+from eventinfra_runtime import contract, envelope, logs, metrics, tracing
+from eventinfra_runtime.errors import InvalidEventError
+from eventinfra_runtime.rabbitmq.connection import parameters
+from eventinfra_runtime.rabbitmq.health import HealthServer
+from eventinfra_runtime.rabbitmq.idempotency import (
+    AlreadyCompleted,
+    Effects,
+    IdempotencyConflict,
+    RedisIdempotencyStore,
+    client_for,
+)
+from eventinfra_runtime.validation import validate
+
+__all__ = ["Handler", "RabbitMQConsumer"]
+
+Handler = Callable[[envelope.ReceivedEvent], Effects | None]
+"""Handles one event. May return `Effects`: Redis writes committed with the completed record."""
+
+RECONNECT_BACKOFF_SECONDS: Final = (0.5, 1, 2, 5)
+# A loop iteration older than this means the process is stuck: the liveness probe fails.
+LIVENESS_STALE_SECONDS: Final = 60
+_POLL_SECONDS: Final = 0.5
+_CONNECTION_ERRORS = (
+    pika.exceptions.AMQPConnectionError,
+    pika.exceptions.AMQPChannelError,
+    pika.exceptions.StreamLostError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
+
+
+class RabbitMQConsumer:
+    """Consumes the configured queue until `stop()` (or SIGTERM/SIGINT), one message at a time.
+
+    Outcomes per delivery: `processed` (ack), `duplicate` (ack, handler not run),
+    `rejected-invalid` (reject without requeue: dead-lettered at once), `failed` (reject with
+    requeue: the quorum queue's delivery-limit dead-letters it eventually),
+    `requeued-on-shutdown` (prefetched but not started when SIGTERM came).
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        config: contract.RuntimeConfig | None = None,
+        *,
+        redis_client: redis.Redis | None = None,
+    ) -> None:
+        self.handler = handler
+        self.config = config if config is not None else contract.load("container-consumer")
+        if self.config.rabbitmq is None or self.config.redis is None or not self.config.queue:
+            raise ValueError("RabbitMQConsumer needs a container-consumer configuration.")
+        idempotency = self.config.idempotency
+        assert idempotency is not None
+        self.store = RedisIdempotencyStore(
+            redis_client if redis_client is not None else client_for(self.config.redis),
+            self.config.redis.key_prefix,
+            idempotency.ttl_seconds,
+            idempotency.in_progress_seconds,
+        )
+        self._stopping = False
+        self._ready = False
+        self._last_tick = time.monotonic()
+        self._connection: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def stop(self, *_: object) -> None:
+        """Finish the message in hand, requeue the prefetched rest, close, return from run()."""
+        self._stopping = True
+
+    def run(self, *, install_signal_handlers: bool = True) -> None:
+        if install_signal_handlers:
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
+        health = HealthServer(self.config.health_port, self._live, self._is_ready)
+        health.start()
+        logs.log(
+            logging.INFO,
+            "consumer starting",
+            consumer=self.config.service,
+            queue=self.config.queue,
+            prefetch=self.config.prefetch,
+            health_port=health.port,
+        )
+        failures = 0
+        try:
+            while not self._stopping:
+                try:
+                    self._consume()
+                    failures = 0
+                except _CONNECTION_ERRORS as error:
+                    self._ready = False
+                    delay = RECONNECT_BACKOFF_SECONDS[
+                        min(failures, len(RECONNECT_BACKOFF_SECONDS) - 1)
+                    ]
+                    failures += 1
+                    logs.log(
+                        logging.WARNING,
+                        "connection lost; reconnecting",
+                        consumer=self.config.service,
+                        error=repr(error),
+                        retry_in_seconds=delay,
+                    )
+                    self._sleep_unless_stopping(delay)
+        finally:
+            self._ready = False
+            health.stop()
+            logs.log(logging.INFO, "consumer stopped", consumer=self.config.service)
+
+    def _consume(self) -> None:
+        assert self.config.rabbitmq is not None
+        connection = pika.BlockingConnection(parameters(self.config.rabbitmq))
+        self._connection = connection
+        try:
+            channel = connection.channel()
+            channel.basic_qos(prefetch_count=self.config.prefetch)
+            channel.basic_consume(self.config.queue, self._on_message, auto_ack=False)
+            self._ready = True
+            while not self._stopping:
+                self._last_tick = time.monotonic()
+                connection.process_data_events(time_limit=_POLL_SECONDS)
+        finally:
+            self._ready = False
+            self._connection = None
+            if connection.is_open:
+                # Unacked (prefetched, not started) messages return to the queue.
+                with contextlib.suppress(pika.exceptions.AMQPError):
+                    connection.close()
+
+    def _sleep_unless_stopping(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < deadline:
+            self._last_tick = time.monotonic()
+            time.sleep(0.1)
+
+    def _live(self) -> bool:
+        return time.monotonic() - self._last_tick < LIVENESS_STALE_SECONDS
+
+    def _is_ready(self) -> bool:
+        return self._ready and not self._stopping
+
+    def _heartbeat_sleep(self, seconds: float) -> None:
+        """Wait while another consumer holds the event, without starving AMQP heartbeats."""
+        if self._connection is not None:
+            self._connection.sleep(seconds)
+        else:
+            time.sleep(seconds)
+
+    # ------------------------------------------------------------------ one message
+
+    def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        headers: Mapping[str, Any] = properties.headers or {}
+        event_id = str(properties.message_id or headers.get(envelope.EVENT_ID) or "")
+        event_type = str(properties.type or headers.get(envelope.EVENT_TYPE) or "")
+        # RabbitMQ counts earlier deliveries of this message in x-delivery-count (quorum queues).
+        attempt = int(headers.get("x-delivery-count") or 0) + 1
+        trace = tracing.child_of(_text(headers.get(envelope.TRACEPARENT)))
+        token = tracing.use(trace)
+        fields = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "consumer": self.config.service,
+            "attempt": attempt,
+        }
+        try:
+            if self._stopping:
+                channel.basic_reject(method.delivery_tag, requeue=True)
+                logs.log(logging.INFO, "message requeued", **fields, outcome="requeued-on-shutdown")
+                return
+            try:
+                received = self._parse(body, event_id, event_type, headers, attempt, trace)
+            except InvalidEventError as error:
+                channel.basic_reject(method.delivery_tag, requeue=False)
+                logs.log(
+                    logging.ERROR,
+                    "invalid event dead-lettered",
+                    **fields,
+                    outcome="rejected-invalid",
+                    field=error.field,
+                    reason=error.reason,
+                )
+                metrics.record_invalid_event(
+                    "rabbitmq", self.config.service, event_type or "unknown", "consume"
+                )
+                return
+            self._process(channel, method.delivery_tag, received, fields)
+        finally:
+            tracing.reset(token)
+
+    def _parse(
+        self,
+        body: bytes,
+        event_id: str,
+        event_type: str,
+        headers: Mapping[str, Any],
+        attempt: int,
+        trace: tracing.TraceContext,
+    ) -> envelope.ReceivedEvent:
+        event = self.config.events.get(event_type)
+        if event is None:
+            raise InvalidEventError(event_type, "$", "this consumer has no schema for the type")
+        if not event_id:
+            raise InvalidEventError(event_type, "$", f"the {envelope.EVENT_ID} header is missing")
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise InvalidEventError(event_type, "$", f"the body is not JSON ({error})") from None
+        validate(event_type, event.schema, payload)
+        return envelope.ReceivedEvent(
+            event_id=event_id,
+            event_type=event_type,
+            schema_version=_text(headers.get(envelope.SCHEMA_VERSION)) or "",
+            payload=payload,
+            attempt=attempt,
+            trace=trace,
+            message_id=event_id,
+        )
+
+    def _process(
+        self,
+        channel: Any,
+        delivery_tag: int,
+        event: envelope.ReceivedEvent,
+        fields: dict[str, Any],
+    ) -> None:
+        idempotency = self.config.idempotency
+        assert idempotency is not None
+        identity = event.payload.get(idempotency.key) if idempotency.key else event.event_id
+        key = self.store.key(self.config.service, identity)
+        started = time.monotonic()
+        try:
+            token = self.store.begin(key, sleep=self._heartbeat_sleep)
+        except AlreadyCompleted:
+            channel.basic_ack(delivery_tag)
+            logs.log(logging.INFO, "duplicate skipped", **fields, outcome="duplicate")
+            return
+        try:
+            effects = self.handler(event)
+            self.store.complete(key, token, effects)
+        except (redis.ConnectionError, redis.TimeoutError):
+            raise  # the loop reconnects; the unacked message returns to the queue
+        except IdempotencyConflict:
+            channel.basic_reject(delivery_tag, requeue=True)
+            logs.log(logging.WARNING, "in-progress record lost", **fields, outcome="failed")
+            return
+        except Exception as error:
+            self.store.release(key, token)
+            channel.basic_reject(delivery_tag, requeue=True)
+            logs.log(
+                logging.ERROR,
+                "handler failed; message requeued",
+                **fields,
+                outcome="failed",
+                error=repr(error),
+            )
+            return
+        channel.basic_ack(delivery_tag)
+        logs.log(
+            logging.INFO,
+            "event processed",
+            **fields,
+            outcome="processed",
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return None if value is None else str(value)

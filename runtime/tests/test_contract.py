@@ -1,0 +1,99 @@
+"""The contract module and CONTRACT.md name the same variables; parsing collects every problem."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import SCHEMAS_DIR, events_json, write_credentials
+
+from eventinfra_runtime import contract
+from eventinfra_runtime.errors import ConfigurationError
+
+CONTRACT_MD = Path(__file__).resolve().parents[1] / "CONTRACT.md"
+
+
+def test_contract_doc_lists_exactly_the_module_variables() -> None:
+    documented = set(re.findall(r"^\| `(EVENTINFRA_[A-Z_]+)`", CONTRACT_MD.read_text(), re.M))
+    assert documented == set(contract.VARIABLES)
+
+
+def test_contract_doc_marks_each_role_requirement() -> None:
+    rows = {
+        m.group(1): m.group(2)
+        for m in re.finditer(
+            r"^\| `(EVENTINFRA_[A-Z_]+)` \|([^\n]*)", CONTRACT_MD.read_text(), re.M
+        )
+    }
+    for role, names in contract.REQUIRED_VARIABLES.items():
+        for name in names:
+            assert f"{role}*" in rows[name].replace(" ", ""), (name, role)
+
+
+def test_lambda_consumer_config_parses() -> None:
+    env = {
+        contract.BROKER: "sns",
+        contract.SERVICE: "welcome-email",
+        contract.EVENTS: events_json({"user.signup": None}),
+        contract.SCHEMAS_DIR: str(SCHEMAS_DIR),
+        contract.IDEMPOTENCY_TABLE: "dev-welcome-email-idempotency",
+        contract.DEAD_LETTER_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/1/dlq",
+        contract.IDEMPOTENCY_KEY: "userId",
+    }
+    config = contract.load("lambda-consumer", env)
+    assert config.events["user.signup"].schema["title"] == "user.signup"
+    assert config.idempotency == contract.IdempotencySettings(
+        "userId", 3600, 60, env[contract.IDEMPOTENCY_TABLE]
+    )
+
+
+def test_container_consumer_config_parses(tmp_path: Path) -> None:
+    creds = write_credentials(tmp_path / "creds", "mailer", "pw")
+    env = {
+        contract.BROKER: "rabbitmq",
+        contract.SERVICE: "mailer",
+        contract.EVENTS: events_json({"user.signup": None}),
+        contract.SCHEMAS: '{"user.signup": {"type": "object"}}',
+        contract.RABBITMQ_HOST: "rabbitmq.events.svc",
+        contract.RABBITMQ_PORT: "5671",
+        contract.RABBITMQ_VHOST: "dev",
+        contract.RABBITMQ_TLS: "true",
+        contract.RABBITMQ_CREDENTIALS_DIR: str(creds),
+        contract.RABBITMQ_QUEUE: "mailer",
+        contract.PREFETCH: "5",
+        contract.REDIS_HOST: "idempotency-redis",
+        contract.REDIS_PORT: "6379",
+        contract.REDIS_TLS: "false",
+        contract.REDIS_CREDENTIALS_DIR: str(creds),
+        contract.REDIS_KEY_PREFIX: "dev:",
+    }
+    config = contract.load("container-consumer", env)
+    assert config.rabbitmq is not None and config.rabbitmq.credentials() == ("mailer", "pw")
+    assert config.prefetch == 5 and config.queue == "mailer" and config.rabbitmq.tls
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    env = {
+        contract.BROKER: "sns",
+        contract.EVENTS: '{"order.placed": {"fifo": true, "schema_version": 1}}',
+        contract.RABBITMQ_PORT: "abc",
+        contract.RABBITMQ_TLS: "yes",
+        contract.RABBITMQ_CREDENTIALS_DIR: str(tmp_path),
+    }
+    with pytest.raises(ConfigurationError) as caught:
+        contract.load("rabbitmq-producer", env)
+    text = " ".join(caught.value.problems)
+    for expected in (
+        "EVENTINFRA_BROKER must be 'rabbitmq' for role rabbitmq-producer, not 'sns'.",
+        "EVENTINFRA_SERVICE must be set",
+        "Either EVENTINFRA_SCHEMAS_DIR or EVENTINFRA_SCHEMAS must be set, but not both.",
+        "EVENTINFRA_EVENTS['order.placed'].destination must name the topic ARN or exchange.",
+        "EVENTINFRA_EVENTS['order.placed'].schema_version must be a string like '1', not 1.",
+        "EVENTINFRA_EVENTS['order.placed'].group_key must name the payload field",
+        "EVENTINFRA_RABBITMQ_PORT must be an integer like '10', but it is 'abc'.",
+        "EVENTINFRA_RABBITMQ_TLS must be 'true' or 'false', but it is 'yes'.",
+        "lacks ['username', 'password']",
+        "EVENTINFRA_RABBITMQ_HOST must be set",
+    ):
+        assert expected in text
