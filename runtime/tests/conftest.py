@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +15,11 @@ from typing import Any
 import pytest
 import redis
 
+# The repository's RabbitMQ harness, imported (not copied) through pytest's `pythonpath`.
+from tests.support.broker_fixtures import rabbitmq, rabbitmq_vhost
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS_DIR = REPO_ROOT / "schemas"
-# The repository's RabbitMQ harness is imported, not copied.
-sys.path.insert(0, str(REPO_ROOT))
-
-from tests.support.broker_fixtures import rabbitmq, rabbitmq_vhost  # noqa: E402
-
 __all__ = ["rabbitmq", "rabbitmq_vhost"]
 
 
