@@ -53,7 +53,7 @@ def consumer(**overrides: Any) -> EventConsumerArgs:
         "dead_letter_queue_name": "dev-orders-dlq",
         "subscriptions": [{"label": "orders-placed", "topic_arn": TOPIC_ARN}],
         "kms_key_arn": KEY_ARN,
-        "alarm_target": AlarmTarget(ALERTS_ARN),
+        "alarm_target": AlarmTarget(topic_arn=ALERTS_ARN),
     }
     args.update(overrides)  # type: ignore[typeddict-item]
     return args
@@ -236,7 +236,7 @@ def test_a_lambda_consumer_on_a_fifo_queue_takes_at_most_ten_a_batch() -> None:
         **function(batch_size=20, batch_window_seconds=1),
         "queue_arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:dev-orders.fifo",
         "kms_key_arn": KEY_ARN,
-        "alarm_target": AlarmTarget(ALERTS_ARN),
+        "alarm_target": AlarmTarget(topic_arn=ALERTS_ARN),
     }
     error, _ = refused(lambda: LambdaConsumer("orders", args))
     assert problems(error) == [
