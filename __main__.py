@@ -28,20 +28,10 @@ def export_rabbitmq(platform: RabbitMQPlatform) -> None:
 
 def export_aws(platform: SnsSqsPlatform) -> None:
     pulumi.export("topic_arns", platform.topic_arns)
-    pulumi.export("queue_urls", {name: c.queue_url for name, c in platform.consumers.items()})
-    pulumi.export("queue_arns", {name: c.queue_arn for name, c in platform.consumers.items()})
-    pulumi.export(
-        "dead_letter_queue_arns",
-        {name: c.dead_letter_queue_arn for name, c in platform.consumers.items()},
-    )
-    pulumi.export(
-        "consumer_policy_arns",
-        {
-            name: c.consumer_policy_arn
-            for name, c in platform.consumers.items()
-            if c.consumer_policy_arn is not None
-        },
-    )
+    pulumi.export("queue_urls", platform.consumer_queue_urls)
+    pulumi.export("queue_arns", platform.consumer_queue_arns)
+    pulumi.export("dead_letter_queue_arns", platform.consumer_dead_letter_queue_arns)
+    pulumi.export("consumer_policy_arns", platform.consumer_policy_arns)
     pulumi.export("producer_policy_arns", platform.producer_policy_arns)
     pulumi.export("parking_queue_urls", platform.parking_queue_urls)
     pulumi.export("alerts_topic_arn", platform.alerts_topic_arn)
@@ -50,4 +40,4 @@ def export_aws(platform: SnsSqsPlatform) -> None:
 if config.settings.broker == "rabbitmq":
     export_rabbitmq(RabbitMQPlatform("events", config))
 else:
-    export_aws(SnsSqsPlatform("events", config))
+    export_aws(SnsSqsPlatform.from_config("events", config))

@@ -1,11 +1,7 @@
 """The eventinfra package provider: hosts eventinfra's components for the Pulumi engine."""
 
-import sys
-from pathlib import Path
-
-# The plugin runs from this folder; the package's source is the checkout's `components/`.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "components"))
-
+# eventinfra comes from the plugin's virtualenv: requirements.txt installs this checkout into
+# it (`-e ..`), so nothing here reads the repository's location from a file path.
 from pulumi.provider.experimental import component_provider_host
 
 from eventinfra.provider.components import PACKAGE_NAME, hosted_components

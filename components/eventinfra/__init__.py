@@ -1,8 +1,9 @@
 """eventinfra: event-driven infrastructure from one typed topology, as Pulumi components."""
 
-from eventinfra.aws.alarms import AlarmTarget
+from eventinfra.aws.alarms import AlarmTarget, AlarmTargetArgs
 from eventinfra.aws.consumer import (
     ConsumerIdempotencyArgs,
+    ConsumerRuntime,
     EventConsumer,
     EventConsumerArgs,
     SubscriptionArgs,
@@ -12,6 +13,7 @@ from eventinfra.aws.key import EventKey, EventKeyArgs
 from eventinfra.aws.lambda_consumer import LambdaConsumer, LambdaConsumerArgs, LambdaFunctionArgs
 from eventinfra.aws.parking import ParkingQueue, ParkingQueueArgs
 from eventinfra.aws.platform import EventPlatform, SnsSqsPlatform
+from eventinfra.aws.platform_args import SnsSqsPlatformArgs
 from eventinfra.aws.producer import EventProducer, EventProducerArgs
 from eventinfra.aws.topic import EventTopic, EventTopicArgs
 from eventinfra.config.loader import PlatformConfig, load_platform_config
@@ -30,8 +32,10 @@ __version__ = "0.2.0"
 
 __all__ = [
     "AlarmTarget",
+    "AlarmTargetArgs",
     "ConfigError",
     "ConsumerIdempotencyArgs",
+    "ConsumerRuntime",
     "ContainerConsumer",
     "ContainerConsumerArgs",
     "EventConsumer",
@@ -66,6 +70,7 @@ __all__ = [
     "RedisIdempotencyStoreArgs",
     "Settings",
     "SnsSqsPlatform",
+    "SnsSqsPlatformArgs",
     "SubscriptionArgs",
     "Topology",
     "load_platform_config",

@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra import AlarmTarget, EventConsumer, EventKey, EventTopic
+from eventinfra import AlarmTarget, ConsumerRuntime, EventConsumer, EventKey, EventTopic
 
 config = pulumi.Config()
 prefix = f"{pulumi.get_stack()}-orders"
@@ -47,7 +47,7 @@ confirmation = EventConsumer(
         "kms_key_arn": key.key_arn,
         "max_receive_count": 5,
         # No visibility timeout: the component derives it from the function's timeout.
-        "runtime": "lambda",
+        "runtime": ConsumerRuntime.LAMBDA,
         "lambda_function": {
             "function_name": f"{prefix}-confirmation",
             "code_path": "handler",
@@ -57,7 +57,7 @@ confirmation = EventConsumer(
             "max_concurrency": 5,
         },
         "idempotency": {"table_name": f"{prefix}-confirmation-idempotency", "key": "orderId"},
-        "alarm_target": AlarmTarget(alerts.topic_arn),
+        "alarm_target": AlarmTarget(topic_arn=alerts.topic_arn),
         "tags": tags,
     },
 )

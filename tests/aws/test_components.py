@@ -59,7 +59,7 @@ def consumer_args(**overrides: Any) -> EventConsumerArgs:
         "visibility_timeout_seconds": 180,
         "runtime": "external",
         "idempotency": {"table_name": "dev-orders-idempotency", "key": "orderId"},
-        "alarm_target": AlarmTarget(ALERTS_ARN, 60),
+        "alarm_target": AlarmTarget(topic_arn=ALERTS_ARN, period_seconds=60),
         "queue_age_alarm_seconds": 600,
         "tags": {"environment": "dev"},
     }
@@ -475,7 +475,7 @@ def test_parking_queue_keeps_unconsumed_events_for_14_days() -> None:
                     "queue_name": "dev-invoice-paid-parking",
                     "topic_arn": TOPIC_ARN,
                     "kms_key_arn": KEY_ARN,
-                    "alarm_target": AlarmTarget(ALERTS_ARN),
+                    "alarm_target": AlarmTarget(topic_arn=ALERTS_ARN),
                 },
             )
             and None
@@ -575,7 +575,7 @@ def test_environments_differ_where_settings_say(example: Synthesis) -> None:
 
 
 def test_platform_restricts_publishing_only_when_every_producer_is_a_role(tmp_path: Path) -> None:
-    from eventinfra import EventPlatform, load_platform_config
+    from eventinfra import SnsSqsPlatform, load_platform_config
     from tests.support.config_fixtures import base_settings, base_topology, write_project
 
     topology = base_topology()
@@ -586,7 +586,7 @@ def test_platform_restricts_publishing_only_when_every_producer_is_a_role(tmp_pa
     config = load_platform_config(
         base_settings(), stack="dev", project_dir=tmp_path, stack_file=stack_file
     )
-    graph = record(lambda: EventPlatform("events", config) and None)
+    graph = record(lambda: SnsSqsPlatform.from_config("events", config) and None)
 
     def sids(topic: str) -> set[str]:
         return {s["Sid"] for s in policy(graph.named(f"events-event-{topic}-policy"))["Statement"]}
@@ -598,7 +598,7 @@ def test_platform_restricts_publishing_only_when_every_producer_is_a_role(tmp_pa
 
 
 def test_large_platforms_get_dashboards_of_at_most_100_widgets(tmp_path: Path) -> None:
-    from eventinfra import EventPlatform, load_platform_config
+    from eventinfra import SnsSqsPlatform, load_platform_config
     from tests.support.config_fixtures import base_settings, base_topology, write_project
 
     topology = base_topology()
@@ -611,7 +611,7 @@ def test_large_platforms_get_dashboards_of_at_most_100_widgets(tmp_path: Path) -
     config = load_platform_config(
         base_settings(), stack="dev", project_dir=tmp_path, stack_file=stack_file
     )
-    graph = record(lambda: EventPlatform("events", config) and None)
+    graph = record(lambda: SnsSqsPlatform.from_config("events", config) and None)
     dashboards = graph.by_type("aws:cloudwatch/dashboard:Dashboard")
     assert [d.inputs["dashboardName"] for d in dashboards] == ["dev-eventinfra", "dev-eventinfra-2"]
     widgets = [json.loads(d.inputs["dashboardBody"])["widgets"] for d in dashboards]

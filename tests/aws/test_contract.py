@@ -12,11 +12,13 @@ import pytest
 from eventinfra import (
     AlarmTarget,
     ConfigError,
+    ConsumerRuntime,
     EventConsumer,
     EventConsumerArgs,
     EventProducer,
     EventTopic,
     LambdaConsumer,
+    ParkingQueue,
 )
 from eventinfra.check.synth import Synthesis, record
 from tests.support import REPOSITORY
@@ -53,7 +55,7 @@ def consumer(**overrides: Any) -> EventConsumerArgs:
         "dead_letter_queue_name": "dev-orders-dlq",
         "subscriptions": [{"label": "orders-placed", "topic_arn": TOPIC_ARN}],
         "kms_key_arn": KEY_ARN,
-        "alarm_target": AlarmTarget(ALERTS_ARN),
+        "alarm_target": AlarmTarget(topic_arn=ALERTS_ARN),
     }
     args.update(overrides)  # type: ignore[typeddict-item]
     return args
@@ -196,6 +198,34 @@ def test_wiring_passed_as_function_settings_is_an_unknown_key() -> None:
             ],
         ),
         (
+            {"runtime": "container"},
+            [
+                (
+                    "EventConsumer 'orders' args.runtime",
+                    "expected one of: 'lambda', 'external'; found 'container'.",
+                )
+            ],
+        ),
+        (
+            {"alarm_target": {"period_seconds": 60}},
+            [
+                (
+                    "EventConsumer 'orders' args.alarm_target.topic_arn",
+                    "is required; expected a value (AlarmTargetArgs), found none.",
+                )
+            ],
+        ),
+        (
+            {"alarm_target": AlarmTarget(topic_arn=ALERTS_ARN, period_seconds=45)},
+            [
+                (
+                    "EventConsumer 'orders' args.alarm_target.period_seconds",
+                    "expected 10, 20, 30 or a multiple of 60 up to 86400 (the periods "
+                    "CloudWatch alarms accept), found 45.",
+                )
+            ],
+        ),
+        (
             {"subscriptions": [{"topic_arn": TOPIC_ARN}]},
             [
                 (
@@ -211,6 +241,30 @@ def test_each_consumer_rule_is_reported_at_its_arg(
 ) -> None:
     error, _ = refused(lambda: EventConsumer("orders", consumer(**overrides)))
     assert problems(error) == expected
+
+
+def test_the_runtime_enum_and_its_plain_string_build_the_same_consumer() -> None:
+    def build(runtime: Any) -> Synthesis:
+        args = consumer(runtime=runtime, lambda_function=function(timeout_seconds=30))
+        return record(lambda: EventConsumer("orders", args) and None)
+
+    by_enum, by_string = build(ConsumerRuntime.LAMBDA), build("lambda")
+    assert by_enum.by_type("aws:lambda/function:Function")
+    assert [(r.urn, r.inputs) for r in by_enum.resources] == [
+        (r.urn, r.inputs) for r in by_string.resources
+    ]
+
+
+def test_a_parking_queue_checks_its_alarm_target() -> None:
+    args: Any = {"topic_arn": TOPIC_ARN, "kms_key_arn": KEY_ARN, "alarm_target": ALERTS_ARN}
+    error, graph = refused(lambda: ParkingQueue("parked", args))
+    assert problems(error) == [
+        (
+            "ParkingQueue 'parked' args.alarm_target",
+            f"expected a mapping (AlarmTargetArgs), found {ALERTS_ARN!r}.",
+        )
+    ]
+    assert not graph.by_type("eventinfra:index:ParkingQueue")
 
 
 def test_a_topic_name_is_checked_against_the_sns_limits() -> None:
@@ -236,7 +290,7 @@ def test_a_lambda_consumer_on_a_fifo_queue_takes_at_most_ten_a_batch() -> None:
         **function(batch_size=20, batch_window_seconds=1),
         "queue_arn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:dev-orders.fifo",
         "kms_key_arn": KEY_ARN,
-        "alarm_target": AlarmTarget(ALERTS_ARN),
+        "alarm_target": AlarmTarget(topic_arn=ALERTS_ARN),
     }
     error, _ = refused(lambda: LambdaConsumer("orders", args))
     assert problems(error) == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -97,10 +98,18 @@ def test_iam_policy_descriptions_keep_the_topology_names() -> None:
     )
 
 
-def test_the_type_token_and_the_old_class_name_stay() -> None:
-    assert EventPlatform is SnsSqsPlatform
+def test_the_type_token_and_the_old_class_name_stay(tmp_path: Path) -> None:
     synthesis = synthesize(REPOSITORY, "dev")
     assert synthesis.named("events").type == "eventinfra:index:EventPlatform"
+    # `EventPlatform(name, config)` still runs, and builds what `from_config` builds.
+    config = platform_config(tmp_path / "old-and-new", "dev")
+    old = record(lambda: EventPlatform("events", config) and None)
+    new = record(lambda: SnsSqsPlatform.from_config("events", config) and None)
+    assert issubclass(EventPlatform, SnsSqsPlatform)
+    # Everything but where in this file each was declared.
+    assert [replace(r, source_position=None) for r in old.resources] == [
+        replace(r, source_position=None) for r in new.resources
+    ]
 
 
 # --- two platforms in one stack ----------------------------------------------------------------
@@ -129,11 +138,11 @@ def shape(resources: list[RecordedResource], platform: str) -> set[tuple[str, st
 def test_two_platforms_share_a_stack_each_with_all_its_children(tmp_path: Path) -> None:
     first = platform_config(tmp_path / "a", "team-a")
     second = platform_config(tmp_path / "b", "team-b")
-    alone = record(lambda: SnsSqsPlatform("a", first) and None)
+    alone = record(lambda: SnsSqsPlatform.from_config("a", first) and None)
 
     def build_both() -> None:
-        SnsSqsPlatform("a", first)
-        SnsSqsPlatform("b", second)
+        SnsSqsPlatform.from_config("a", first)
+        SnsSqsPlatform.from_config("b", second)
 
     both = record(build_both)  # raises PlanError on a duplicate URN
 

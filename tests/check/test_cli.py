@@ -399,8 +399,9 @@ def test_a_failing_program_exits_2_with_file_and_line(
     main_file = project / "__main__.py"
     main_file.write_text(
         main_file.read_text().replace(
-            '    export_aws(SnsSqsPlatform("events", config))\n',
-            '    export_aws(SnsSqsPlatform("events", config))\n    raise RuntimeError("no region")\n',
+            '    export_aws(SnsSqsPlatform.from_config("events", config))\n',
+            '    export_aws(SnsSqsPlatform.from_config("events", config))\n'
+            '    raise RuntimeError("no region")\n',
         )
     )
 
@@ -534,7 +535,9 @@ def test_a_policy_config_that_is_a_folder_says_so(
         str(tmp_path),
     )
     assert code == EXIT_INVALID
-    assert err.endswith(f"error: The policy config file {tmp_path} is a folder; expected a JSON file of policy settings.\n")
+    assert err.endswith(
+        f"error: The policy config file {tmp_path} is a folder; expected a JSON file of policy settings.\n"
+    )
 
 
 def test_a_binary_mock_values_file_exits_2_without_a_traceback(

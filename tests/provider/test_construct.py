@@ -56,14 +56,18 @@ def constructed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesis, Co
     return graph, results[0]
 
 
-def test_the_component_and_its_platform_are_registered(
+def test_the_platform_registers_under_its_schema_token_with_its_children_below(
     constructed: tuple[Synthesis, ConstructResult],
 ) -> None:
     graph, _ = constructed
-    component = graph.named("events", "eventinfra:index:SnsSqsPlatform")
-    platform = graph.named("events", "eventinfra:index:EventPlatform")
-    assert component.parent is None or component.parent.endswith("pulumi:pulumi:Stack::test-dev")
-    assert platform.parent == component.urn
+    platform = graph.named("events", "eventinfra:index:SnsSqsPlatform")
+    assert not graph.by_type("eventinfra:index:EventPlatform")
+    # A Python program moving from `from_config` (the first token) to args keeps its resources.
+    assert platform.aliases == ("urn:pulumi:dev::test::eventinfra:index:EventPlatform::events",)
+    key = graph.named("events-key", "eventinfra:index:EventKey")
+    assert key.parent == platform.urn
+    consumer = graph.named("events-consumer-welcome-email", "eventinfra:index:EventConsumer")
+    assert consumer.parent == platform.urn
 
 
 def test_engine_inputs_reach_the_resources(constructed: tuple[Synthesis, ConstructResult]) -> None:
@@ -73,7 +77,7 @@ def test_engine_inputs_reach_the_resources(constructed: tuple[Synthesis, Constru
     function = graph.by_type("aws:lambda/function:Function")[0]
     assert function.inputs["handler"] == "app.handler"
     assert function.inputs["timeout"] == 30
-    queue = graph.named("welcome-email-queue", "aws:sqs/queue:Queue")
+    queue = graph.named("events-consumer-welcome-email-queue", "aws:sqs/queue:Queue")
     assert '"maxReceiveCount":5' in queue.inputs["redrivePolicy"].replace(" ", "")
     subscription = graph.by_type("aws:sns/topicSubscription:TopicSubscription")
     assert any(s.inputs.get("filterPolicy") == '{"plan": ["pro"]}' for s in subscription)
@@ -89,6 +93,8 @@ def test_the_state_has_every_output_under_its_schema_name(
         "consumerQueueUrls",
         "consumerQueueArns",
         "consumerDeadLetterQueueUrls",
+        "consumerDeadLetterQueueArns",
+        "consumerPolicyArns",
         "parkingQueueUrls",
         "alertsTopicArn",
     }

@@ -7,8 +7,8 @@ from typing import Any
 import pulumi
 import pytest
 
+from eventinfra.aws.consumer import ConsumerRuntime
 from eventinfra.aws.platform_args import (
-    SnsSqsConsumerRuntime,
     SnsSqsPlatformArgs,
     platform_config_from_args,
 )
@@ -30,14 +30,14 @@ def platform_args(directory: Path, **overrides: Any) -> SnsSqsPlatformArgs:
         "consumers": {
             "welcome-email": {
                 "subscribes": [{"event": "user.signup", "filter": {"plan": ["pro"]}}],
-                "runtime": SnsSqsConsumerRuntime.LAMBDA,
+                "runtime": ConsumerRuntime.LAMBDA,
                 "lambda_function": {"code": "welcome", "handler": "app.handler"},
                 "idempotency": {"key": "userId"},
                 "max_receive_count": 5,
             },
             "analytics": {
                 "subscribes": [{"event": "user.signup"}],
-                "runtime": SnsSqsConsumerRuntime.EXTERNAL,
+                "runtime": ConsumerRuntime.EXTERNAL,
             },
         },
         "name_prefix": "dev",
@@ -91,10 +91,10 @@ def test_a_model_error_names_the_args_key_path_in_schema_names(tmp_path: Path) -
 
 
 def test_a_settings_error_names_the_args_key_path(tmp_path: Path) -> None:
-    args = platform_args(tmp_path, alarms={"period_seconds": 30})
+    args = platform_args(tmp_path, alarms={"period_seconds": 45})
     assert problems(args) == [
-        "alarms.periodSeconds: expected an integer from 60 to 86400 (CloudWatch standard "
-        "periods), found 30."
+        "alarms.periodSeconds: expected 10, 20, 30 or a multiple of 60 up to 86400 (the "
+        "periods CloudWatch alarms accept), found 45."
     ]
 
 
@@ -143,7 +143,7 @@ def test_an_unknown_top_level_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    args: Any = platform_args(tmp_path, log_retention_days=8, alarms={"period_seconds": 30})
+    args: Any = platform_args(tmp_path, log_retention_days=8, alarms={"period_seconds": 5})
     args["events"] = {}
     assert [p.split(":")[0] for p in problems(args)] == [
         "alarms.periodSeconds",

@@ -1,28 +1,41 @@
 """CloudWatch alarms that always notify someone: every alarm here has actions."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import defaults
+from eventinfra.aws import defaults, validation
+from eventinfra.contract import Finding, shape_problems
+from eventinfra.keypaths import KeyPath
 
 
-@dataclass(frozen=True)
-class AlarmTarget:
+class AlarmTargetArgs(TypedDict):
     """Where alarms go and how often they are evaluated."""
 
     topic_arn: pulumi.Input[str]
-    period_seconds: int = defaults.ALARM_PERIOD_SECONDS
+    """The SNS topic every alarm notifies, on ALARM and on OK."""
+    period_seconds: NotRequired[int]
+    """Alarm evaluation period: 10, 20, 30 or a multiple of 60 up to 86,400 seconds; default 60."""
+
+
+AlarmTarget = AlarmTargetArgs
+"""The public name: `AlarmTarget(topic_arn=..., period_seconds=...)`, or a plain dict."""
+
+
+def alarm_target_problems(target: object, key: KeyPath = ("alarm_target",)) -> list[Finding]:
+    """Every rule on an alarm target, keys relative to the Args that hold it."""
+    findings = shape_problems(target, AlarmTargetArgs, key)
+    if isinstance(target, Mapping) and isinstance(period := target.get("period_seconds"), int):
+        findings += validation.alarm_period_problems(period, (*key, "period_seconds"))
+    return findings
 
 
 def metric_alarm(
     name: str,
     *,
-    target: AlarmTarget,
+    target: AlarmTargetArgs,
     namespace: str,
     metric_name: str,
     dimensions: Mapping[str, pulumi.Input[str]],
@@ -42,14 +55,14 @@ def metric_alarm(
         metric_name=metric_name,
         dimensions=dict(dimensions),
         statistic=statistic,
-        period=target.period_seconds,
+        period=target.get("period_seconds", defaults.ALARM_PERIOD_SECONDS),
         evaluation_periods=1,
         threshold=threshold,
         comparison_operator=comparison,
         treat_missing_data="notBreaching",
         actions_enabled=True,
-        alarm_actions=[target.topic_arn],
-        ok_actions=[target.topic_arn],
+        alarm_actions=[target["topic_arn"]],
+        ok_actions=[target["topic_arn"]],
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -1,16 +1,15 @@
 """EventConsumer: a queue with its dead-letter queue, subscriptions, alarms and runtime."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, NotRequired, TypedDict
+from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import defaults, iam, validation
-from eventinfra.aws.alarms import AlarmTarget, metric_alarm
+from eventinfra.aws.alarms import AlarmTargetArgs, alarm_target_problems, metric_alarm
 from eventinfra.aws.idempotency import IdempotencyStore
 from eventinfra.aws.lambda_consumer import (
     LambdaConsumer,
@@ -23,42 +22,72 @@ from eventinfra.contract import Finding, raise_for, shape_problems, under
 from eventinfra.keypaths import KeyPath
 
 
+class ConsumerRuntime(StrEnum):
+    """Where a consumer's code runs."""
+
+    LAMBDA = "lambda"
+    """An AWS Lambda function the platform creates, fed by the consumer's queue."""
+    EXTERNAL = "external"
+    """Code the platform does not run; it gets a managed policy to read its queue."""
+
+
 class SubscriptionArgs(TypedDict):
+    """One topic the consumer's queue subscribes to."""
+
     label: str
     """Names the subscription resource, e.g. the event's slug `user-signup`."""
     topic_arn: pulumi.Input[str]
+    """ARN of the topic (see EventTopic)."""
     filter_policy: NotRequired[Mapping[str, Any] | None]
     """SNS message-attribute filter policy, like `{"plan": ["pro", "team"]}`."""
 
 
 class ConsumerIdempotencyArgs(TypedDict):
+    """The consumer's idempotency table: records of processed messages that expire."""
+
     table_name: pulumi.Input[str]
+    """Physical name of the DynamoDB table."""
     key: NotRequired[str | None]
     """Payload field (JMESPath) that identifies a message; default: the whole payload."""
     ttl_seconds: NotRequired[int]
+    """How long a processed message is remembered; default 3,600 seconds."""
 
 
 class EventConsumerArgs(TypedDict):
+    """One consumer: its queue and dead-letter queue, subscriptions, alarms and runtime."""
+
     queue_name: pulumi.Input[str]
+    """Physical name of the queue (a FIFO queue's ends in `.fifo`)."""
     dead_letter_queue_name: pulumi.Input[str]
+    """Physical name of the dead-letter queue (a FIFO queue's ends in `.fifo`)."""
     subscriptions: Sequence[SubscriptionArgs]
+    """The topics the queue subscribes to (at least one)."""
     kms_key_arn: pulumi.Input[str]
     """A customer-managed key whose policy lets SNS encrypt (see EventKey)."""
-    alarm_target: AlarmTarget
+    alarm_target: AlarmTargetArgs
+    """Where the consumer's alarms go (its DLQ, its queue age, its function)."""
     fifo: NotRequired[bool]
+    """FIFO queues, for FIFO topics; default false."""
     max_receive_count: NotRequired[int]
+    """Receives before a message moves to the dead-letter queue, 1 to 1,000; default 5."""
     message_retention_seconds: NotRequired[int]
+    """Queue retention, 60 seconds to less than 14 days (the dead-letter queue keeps 14)."""
     visibility_timeout_seconds: NotRequired[int]
     """Default: enough for every retry of the Lambda function (6 x its timeout + its batching
     window), or the SQS default for an external consumer."""
-    runtime: NotRequired[Literal["lambda", "external"]]
+    runtime: NotRequired[ConsumerRuntime]
+    """Where the consumer's code runs: `lambda` (give `lambda_function`) or `external`, the
+    default. The plain strings work too."""
     lambda_function: NotRequired[LambdaFunctionArgs]
     """For runtime `lambda`: the function (its queue, key and table are wired in here)."""
     idempotency: NotRequired[ConsumerIdempotencyArgs | None]
     """None (or leaving it out) means no idempotency store: a deliberate, policy-visible choice."""
     queue_age_alarm_seconds: NotRequired[int]
+    """Alarm when the queue's oldest message is older than this; default 900 seconds."""
     tags: NotRequired[Mapping[str, str]]
+    """Tags for every resource that takes them."""
     protect: NotRequired[bool]
+    """Protect the queues and the table from `pulumi destroy`; default false."""
     consumer: NotRequired[str]
     """The consumer's name in descriptions people read (default: the component's name); an IAM
     policy's description cannot change without replacing the policy."""
@@ -67,6 +96,8 @@ class EventConsumerArgs(TypedDict):
 def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
     """Every rule on a consumer's Args, keys relative to them."""
     findings = shape_problems(args, EventConsumerArgs)
+    if "alarm_target" in args:
+        findings += alarm_target_problems(args["alarm_target"])
     fifo = args.get("fifo", False)
     for key in ("queue_name", "dead_letter_queue_name"):
         if isinstance(name := args.get(key), str):
@@ -102,9 +133,17 @@ def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
     ):
         findings += out_of_range
         visibility = None  # said once is enough: the Lambda rule below compares it
-    runtime = args.get("runtime", "external")
+    runtime = args.get("runtime", ConsumerRuntime.EXTERNAL)
     function = args.get("lambda_function")
-    if runtime == "lambda" and function is None:
+    if runtime not in list(ConsumerRuntime):
+        findings.append(
+            Finding(
+                ("runtime",),
+                f"expected one of: {', '.join(map(repr, map(str, ConsumerRuntime)))}; "
+                f"found {runtime!r}.",
+            )
+        )
+    elif runtime == "lambda" and function is None:
         findings.append(
             Finding(
                 ("lambda_function",),
@@ -116,7 +155,7 @@ def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
         findings.append(
             Finding(
                 ("lambda_function",),
-                f"is set, but runtime is {runtime!r}; expected either runtime 'lambda' or no "
+                f"is set, but runtime is {str(runtime)!r}; expected either runtime 'lambda' or no "
                 "lambda_function, not both.",
             )
         )

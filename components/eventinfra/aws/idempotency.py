@@ -1,7 +1,5 @@
 """IdempotencyStore: a DynamoDB table of processed messages, in the Powertools layout."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import NotRequired, TypedDict
 
@@ -14,12 +12,16 @@ from eventinfra.contract import raise_for, shape_problems
 
 
 class IdempotencyStoreArgs(TypedDict):
+    """A consumer's idempotency table."""
+
     kms_key_arn: pulumi.Input[str]
     """Records hold message identities: encrypted with the platform's key, not AWS's."""
     table_name: NotRequired[pulumi.Input[str]]
     """Physical name; default: Pulumi's auto-name."""
     tags: NotRequired[Mapping[str, str]]
+    """Tags of the table."""
     protect: NotRequired[bool]
+    """Protect the table from `pulumi destroy`; default false."""
 
 
 class IdempotencyStore(pulumi.ComponentResource):

@@ -1,7 +1,5 @@
 """EventKey: the customer-managed KMS key that topics and queues are encrypted with."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from typing import NotRequired, TypedDict
 
@@ -26,11 +24,15 @@ ACCOUNT_KEY_ACTIONS = (
 
 
 class EventKeyArgs(TypedDict):
+    """The platform's KMS key."""
+
     description: NotRequired[pulumi.Input[str]]
+    """The key's description; default `eventinfra topics and queues`."""
     service_principals: NotRequired[Sequence[str]]
     """Services that must encrypt with the key, beside SNS (e.g. `cloudwatch.amazonaws.com`
     for alarms published to an encrypted topic)."""
     tags: NotRequired[Mapping[str, str]]
+    """Tags of the key."""
 
 
 class EventKey(pulumi.ComponentResource):

@@ -1,7 +1,5 @@
 """LambdaConsumer: a function fed by a queue, with only the permissions it needs."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import NotRequired, TypedDict
 
@@ -9,7 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import defaults, iam, validation
-from eventinfra.aws.alarms import AlarmTarget, metric_alarm
+from eventinfra.aws.alarms import AlarmTargetArgs, alarm_target_problems, metric_alarm
 from eventinfra.aws.naming import FIFO_SUFFIX
 from eventinfra.aws.tags import component_tags
 from eventinfra.contract import Finding, raise_for, shape_problems
@@ -26,26 +24,39 @@ class LambdaFunctionArgs(TypedDict):
     handler: str
     """`<module>.<function>`, like `app.handler`."""
     runtime: NotRequired[str]
+    """Lambda runtime identifier, like `python3.12`."""
     timeout_seconds: NotRequired[int]
-    """Plain, not an Input: the queue's visibility timeout is derived from it."""
+    """Function timeout, 1 to 900 seconds. Plain, not an Input: the queue's visibility timeout
+    is derived from it."""
     memory_mb: NotRequired[int]
+    """Function memory, 128 to 10,240 MB."""
     environment: NotRequired[Mapping[str, pulumi.Input[str]]]
+    """Environment variables of the function."""
     batch_size: NotRequired[int]
+    """Messages per invocation, 1 to 10,000 (at most 10 on a FIFO queue)."""
     batch_window_seconds: NotRequired[int]
+    """Seconds to gather a batch, 0 to 300; at least 1 when `batch_size` is above 10."""
     max_concurrency: NotRequired[int | None]
     """The event source's maximum concurrency (2 to 1,000); None leaves it unlimited."""
     log_retention_days: NotRequired[int]
+    """Log retention, one of the periods CloudWatch Logs accepts (like 14 or 30)."""
     errors_threshold: NotRequired[int]
+    """Alarm when the function has this many errors in one alarm period."""
 
 
 class LambdaConsumerArgs(LambdaFunctionArgs):
     """A LambdaFunctionArgs plus what the function is wired to."""
 
     queue_arn: pulumi.Input[str]
+    """ARN of the queue that feeds the function."""
     kms_key_arn: pulumi.Input[str]
-    alarm_target: AlarmTarget
+    """The key the queue is encrypted with: the function decrypts with it."""
+    alarm_target: AlarmTargetArgs
+    """Where the function's error and throttle alarms go."""
     idempotency_table_arn: NotRequired[pulumi.Input[str] | None]
+    """ARN of the consumer's idempotency table, which the function may read and write."""
     tags: NotRequired[Mapping[str, str]]
+    """Tags for every resource that takes them."""
 
 
 def function_problems(
@@ -93,6 +104,8 @@ class LambdaConsumer(pulumi.ComponentResource):
     ) -> None:
         findings = shape_problems(args, LambdaConsumerArgs)
         if isinstance(args, Mapping):
+            if "alarm_target" in args:
+                findings += alarm_target_problems(args["alarm_target"])
             queue_arn = args.get("queue_arn")
             fifo = isinstance(queue_arn, str) and queue_arn.endswith(FIFO_SUFFIX)
             findings += function_problems(args, fifo=fifo, wired=True)

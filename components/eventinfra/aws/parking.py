@@ -1,7 +1,5 @@
 """ParkingQueue: where an event nobody consumes yet waits instead of vanishing."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import NotRequired, TypedDict
 
@@ -9,7 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import defaults, iam, validation
-from eventinfra.aws.alarms import AlarmTarget, metric_alarm
+from eventinfra.aws.alarms import AlarmTargetArgs, alarm_target_problems, metric_alarm
 from eventinfra.aws.tags import component_tags
 from eventinfra.contract import Finding, raise_for, shape_problems
 
@@ -18,18 +16,28 @@ EXPIRY_WARNING_SECONDS = defaults.PARKING_RETENTION_SECONDS - 2 * 86_400
 
 
 class ParkingQueueArgs(TypedDict):
+    """A parking queue for one event that no consumer subscribes to yet."""
+
     topic_arn: pulumi.Input[str]
+    """ARN of the event's topic (see EventTopic)."""
     kms_key_arn: pulumi.Input[str]
-    alarm_target: AlarmTarget
+    """A customer-managed key whose policy lets SNS encrypt (see EventKey)."""
+    alarm_target: AlarmTargetArgs
+    """Where the alarm goes when parked messages are about to expire."""
     queue_name: NotRequired[pulumi.Input[str]]
     """Physical name (a FIFO queue's ends in `.fifo`); default: Pulumi's auto-name."""
     fifo: NotRequired[bool]
+    """A FIFO queue, for a FIFO topic; default false."""
     tags: NotRequired[Mapping[str, str]]
+    """Tags for every resource that takes them."""
     protect: NotRequired[bool]
+    """Protect the queue from `pulumi destroy`; default false."""
 
 
 def parking_problems(args: ParkingQueueArgs) -> list[Finding]:
     findings = shape_problems(args, ParkingQueueArgs)
+    if "alarm_target" in args:
+        findings += alarm_target_problems(args["alarm_target"])
     if isinstance(name := args.get("queue_name"), str):
         findings += validation.queue_name_problems(
             name, fifo=args.get("fifo", False), key=("queue_name",)

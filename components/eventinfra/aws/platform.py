@@ -1,46 +1,89 @@
 """SnsSqsPlatform: every topic, queue, consumer and alarm of one environment's topology."""
 
-from __future__ import annotations
+from typing import Final, Self
 
 import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import naming
-from eventinfra.aws.alarms import AlarmTarget
-from eventinfra.aws.consumer import EventConsumer, EventConsumerArgs, SubscriptionArgs
+from eventinfra.aws.alarms import AlarmTargetArgs
+from eventinfra.aws.consumer import (
+    ConsumerRuntime,
+    EventConsumer,
+    EventConsumerArgs,
+    SubscriptionArgs,
+)
 from eventinfra.aws.dashboard import dashboards
 from eventinfra.aws.key import EventKey
 from eventinfra.aws.parking import ParkingQueue
+from eventinfra.aws.platform_args import SnsSqsPlatformArgs, platform_config_from_args
 from eventinfra.aws.producer import EventProducer
 from eventinfra.aws.topic import EventTopic
 from eventinfra.config.loader import PlatformConfig
 
+TYPE_TOKEN: Final = "eventinfra:index:SnsSqsPlatform"
+"""The token of a platform built from args, as the package schema names it."""
+FIRST_TYPE_TOKEN: Final = "eventinfra:index:EventPlatform"
+"""The class's first token, kept for platforms built from a `PlatformConfig`: the token is part
+of every URN below the platform, so a new one would make existing stacks replace everything."""
+
 
 class SnsSqsPlatform(pulumi.ComponentResource):
-    """The AWS (SNS/SQS) event platform for a validated configuration.
+    """One environment's SNS/SQS event platform: a topic per event, a queue with a dead-letter
+    queue, an idempotency table and alarms per consumer, a publish policy per producer.
 
-    Every child is named after the platform (`<name>-event-<event>`, `<name>-producer-<producer>`,
-    `<name>-consumer-<consumer>`, `<name>-parking-<event>`, as `RabbitMQPlatform` names its own),
-    so two platforms can share a stack.
+    Topics and queues are encrypted with a rotating customer-managed key and TLS-only. Every
+    child is named after the platform (`<name>-event-<event>`, `<name>-producer-<producer>`,
+    `<name>-consumer-<consumer>`, `<name>-parking-<event>`), so two platforms can share a stack.
     """
 
     topic_arns: dict[str, pulumi.Output[str]]
     """Topic ARN by event name."""
-    consumers: dict[str, EventConsumer]
-    """Consumer components by name (queue URL/ARN, DLQ ARN, policies)."""
     producer_policy_arns: dict[str, pulumi.Output[str]]
-    """Publish-policy ARN by producer name."""
+    """Publish-policy ARN by producer name; attach it to the producer's role."""
+    consumer_queue_urls: dict[str, pulumi.Output[str]]
+    """Queue URL by consumer name."""
+    consumer_queue_arns: dict[str, pulumi.Output[str]]
+    """Queue ARN by consumer name."""
+    consumer_dead_letter_queue_urls: dict[str, pulumi.Output[str]]
+    """Dead-letter queue URL by consumer name, for inspection and redrive."""
+    consumer_dead_letter_queue_arns: dict[str, pulumi.Output[str]]
+    """Dead-letter queue ARN by consumer name."""
+    consumer_policy_arns: dict[str, pulumi.Output[str]]
+    """Managed-policy ARN by external consumer name; attach it to the consumer's identity."""
     parking_queue_urls: dict[str, pulumi.Output[str]]
-    """Parking-queue URL by unconsumed event name."""
+    """Parking-queue URL by name of an event no consumer subscribes to."""
     alerts_topic_arn: pulumi.Output[str]
     """The topic every alarm notifies."""
 
     def __init__(
-        self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: SnsSqsPlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        # The type token is part of every URN below the platform: it keeps the class's first name,
-        # `EventPlatform`, because a new token would make every existing stack replace everything.
-        super().__init__("eventinfra:index:EventPlatform", name, None, opts)
+        # Validated before the component registers: a mistake in the args declares nothing.
+        config = platform_config_from_args(args, stack=pulumi.get_stack())
+        # A Python program that moves from `from_config` to args keeps its resources.
+        formerly = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=FIRST_TYPE_TOKEN)])
+        self._build(TYPE_TOKEN, name, config, pulumi.ResourceOptions.merge(opts, formerly))
+
+    @classmethod
+    def from_config(
+        cls, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> Self:
+        """The platform of a validated configuration, like `load_stack_config()` gives."""
+        # `__init__` takes language-neutral args; this route skips it, not the validation
+        # (a PlatformConfig is validated when it is loaded).
+        platform = cls.__new__(cls)
+        platform._build(FIRST_TYPE_TOKEN, name, config, opts)
+        return platform
+
+    def _build(
+        self,
+        type_token: str,
+        name: str,
+        config: PlatformConfig,
+        opts: pulumi.ResourceOptions | None,
+    ) -> None:
+        super().__init__(type_token, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         def formerly(old_name: str) -> pulumi.ResourceOptions:
@@ -80,7 +123,10 @@ class SnsSqsPlatform(pulumi.ComponentResource):
                 endpoint=settings.alarms.email,
                 opts=child,
             )
-        alarm_target = AlarmTarget(alerts.topic_arn, settings.alarms.period_seconds)
+        alarm_target: AlarmTargetArgs = {
+            "topic_arn": alerts.topic_arn,
+            "period_seconds": settings.alarms.period_seconds,
+        }
 
         producer_roles: dict[str, list[str]] = {}
         producers_without_role: set[str] = set()
@@ -127,7 +173,8 @@ class SnsSqsPlatform(pulumi.ComponentResource):
             for producer_name, producer in topology.producers.items()
         }
 
-        self.consumers = {
+        # Python only (not in the schema): the consumer components themselves.
+        self.consumers: dict[str, EventConsumer] = {
             consumer_name: EventConsumer(
                 f"{name}-consumer-{consumer_name}",
                 consumer_args(
@@ -163,12 +210,31 @@ class SnsSqsPlatform(pulumi.ComponentResource):
 
         dashboards(name, config, parent=self)
 
+        consumers = self.consumers
         self.topic_arns = {event: topic.topic_arn for event, topic in topics.items()}
+        self.consumer_queue_urls = {n: c.queue_url for n, c in consumers.items()}
+        self.consumer_queue_arns = {n: c.queue_arn for n, c in consumers.items()}
+        self.consumer_dead_letter_queue_urls = {
+            n: c.dead_letter_queue_url for n, c in consumers.items()
+        }
+        self.consumer_dead_letter_queue_arns = {
+            n: c.dead_letter_queue_arn for n, c in consumers.items()
+        }
+        self.consumer_policy_arns = {
+            n: c.consumer_policy_arn
+            for n, c in consumers.items()
+            if c.consumer_policy_arn is not None
+        }
         self.alerts_topic_arn = alerts.topic_arn
         self.register_outputs(
             {
                 "topic_arns": self.topic_arns,
                 "producer_policy_arns": self.producer_policy_arns,
+                "consumer_queue_urls": self.consumer_queue_urls,
+                "consumer_queue_arns": self.consumer_queue_arns,
+                "consumer_dead_letter_queue_urls": self.consumer_dead_letter_queue_urls,
+                "consumer_dead_letter_queue_arns": self.consumer_dead_letter_queue_arns,
+                "consumer_policy_arns": self.consumer_policy_arns,
                 "parking_queue_urls": self.parking_queue_urls,
                 "alerts_topic_arn": self.alerts_topic_arn,
             }
@@ -180,7 +246,7 @@ def consumer_args(
     name: str,
     topic_arns: dict[str, pulumi.Output[str]],
     kms_key_arn: pulumi.Input[str],
-    alarm_target: AlarmTarget,
+    alarm_target: AlarmTargetArgs,
 ) -> EventConsumerArgs:
     """The one mapping from a validated consumer config to its component's Args."""
     consumer = config.topology.consumers[name]
@@ -204,7 +270,9 @@ def consumer_args(
         "max_receive_count": config.max_receive_count(name),
         "message_retention_seconds": config.retention_seconds(name),
         "visibility_timeout_seconds": config.visibility_timeout_seconds(name),
-        "runtime": "lambda" if consumer.runtime == "lambda" else "external",
+        "runtime": ConsumerRuntime.LAMBDA
+        if consumer.runtime == "lambda"
+        else ConsumerRuntime.EXTERNAL,
         "idempotency": (
             {
                 "table_name": f"{prefix}-{name}-idempotency",
@@ -238,5 +306,11 @@ def consumer_args(
     return args
 
 
-EventPlatform = SnsSqsPlatform
-"""The platform's first name, kept so existing programs run unchanged."""
+class EventPlatform(SnsSqsPlatform):
+    """The platform's first name and signature, `EventPlatform(name, config)`, kept so existing
+    Python programs run unchanged; new code calls `SnsSqsPlatform.from_config(name, config)`."""
+
+    def __init__(
+        self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        self._build(FIRST_TYPE_TOKEN, name, config, opts)

@@ -11,7 +11,12 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
-from eventinfra.config.loader import PlatformConfig, cross_check_problems
+from eventinfra.aws.consumer import ConsumerRuntime
+from eventinfra.config.loader import (
+    PlatformConfig,
+    cross_check_problems,
+    stack_settings_problems,
+)
 from eventinfra.config.messages import validate_model
 from eventinfra.config.models import Settings, Topology
 from eventinfra.errors import ConfigError, Problem
@@ -20,15 +25,6 @@ from eventinfra.keypaths import KeyPath, format_key_path
 # Every field below is plain (not `pulumi.Input`): the topology decides which topics, queues
 # and functions exist, so it must be known, and validated, before any resource is declared.
 # The analyzer marks plain fields `plain: true`, so generated SDKs take plain values too.
-
-
-class SnsSqsConsumerRuntime(StrEnum):
-    """Where a consumer's code runs."""
-
-    LAMBDA = "lambda"
-    """An AWS Lambda function the platform creates, fed by the consumer's queue."""
-    EXTERNAL = "external"
-    """Code the platform does not run; it gets a managed policy to read its queue."""
 
 
 class PlatformEventArgs(TypedDict):
@@ -101,7 +97,7 @@ class PlatformConsumerArgs(TypedDict):
 
     subscribes: list[PlatformSubscriptionArgs]
     """The events it receives (at least one; all FIFO or all standard)."""
-    runtime: SnsSqsConsumerRuntime
+    runtime: ConsumerRuntime
     """Where its code runs: `lambda` (give `lambdaFunction`) or `external`."""
     description: NotRequired[str]
     """What the consumer does, for readers of the topology."""
@@ -220,15 +216,19 @@ def platform_config_from_args(
     topology, topology_problems = validate_model(
         Topology, topology_data, None, (), rename=_args_key_path
     )
-    problems += settings_problems + topology_problems
-    if problems or settings is None or topology is None:
-        raise ConfigError(problems)
-    # Only the parent of `topology_path` is read: relative paths resolve in `base_directory`.
-    config = PlatformConfig(stack, settings, topology, base_directory / ARGS_SOURCE)
 
     def problem(key_path: KeyPath, message: str) -> Problem:
         return Problem(None, format_key_path(_args_key_path(key_path)), message)
 
+    problems += settings_problems
+    if settings is not None:
+        problems += stack_settings_problems(settings, stack, problem)
+    problems += topology_problems
+    if problems or settings is None or topology is None:
+        raise ConfigError(problems)
+    # Only the parent of `topology_path` is read: relative paths resolve in `base_directory`,
+    # and every file the args name must resolve inside it.
+    config = PlatformConfig(stack, settings, topology, base_directory / ARGS_SOURCE, base_directory)
     problems = list(cross_check_problems(config, problem))
     if problems:
         raise ConfigError(problems)

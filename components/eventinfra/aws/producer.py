@@ -1,7 +1,5 @@
 """EventProducer: the least-privilege publish policy for one producer."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from typing import NotRequired, TypedDict
 
@@ -14,12 +12,16 @@ from eventinfra.contract import Finding, raise_for, shape_problems
 
 
 class EventProducerArgs(TypedDict):
+    """One producer: the topics it publishes to."""
+
     topic_arns: Sequence[pulumi.Input[str]]
+    """ARNs of the topics the producer publishes to (at least one)."""
     kms_key_arn: pulumi.Input[str]
     """The key the topics are encrypted with: publishing needs a data key from it."""
     role_name: NotRequired[pulumi.Input[str] | None]
     """An existing role to attach the policy to (the producer's service role)."""
     tags: NotRequired[Mapping[str, str]]
+    """Tags of the policy."""
     producer: NotRequired[str]
     """The producer's name in descriptions people read (default: the component's name); an IAM
     policy's description cannot change without replacing the policy."""

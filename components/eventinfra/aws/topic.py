@@ -1,7 +1,5 @@
 """EventTopic: one SNS topic per event, encrypted, TLS-only, published to by its producers."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 from typing import NotRequired, TypedDict
 
@@ -14,12 +12,16 @@ from eventinfra.contract import Finding, raise_for, shape_problems
 
 
 class EventTopicArgs(TypedDict):
+    """One event type's SNS topic."""
+
     kms_key_arn: pulumi.Input[str]
     """A customer-managed key (see EventKey): SNS cannot deliver into encrypted queues with
     the AWS-managed key."""
     topic_name: NotRequired[pulumi.Input[str]]
     """Physical name (a FIFO topic's ends in `.fifo`); default: Pulumi's auto-name."""
     fifo: NotRequired[bool]
+    """Ordered, deduplicated delivery (an SNS FIFO topic, content-based deduplication);
+    default false."""
     publisher_role_arns: NotRequired[Sequence[pulumi.Input[str]]]
     """Roles allowed to publish through the topic policy (producers' own IAM policies grant
     the rest within the account)."""
@@ -29,7 +31,9 @@ class EventTopicArgs(TypedDict):
     publisher_services: NotRequired[Sequence[str]]
     """AWS services allowed to publish, e.g. `cloudwatch.amazonaws.com` for an alerts topic."""
     tags: NotRequired[Mapping[str, str]]
+    """Tags of the topic."""
     protect: NotRequired[bool]
+    """Protect the topic from `pulumi destroy`; default false."""
 
 
 def topic_problems(args: EventTopicArgs) -> list[Finding]:

@@ -106,9 +106,13 @@ def load_platform_config(
                 )
             ]
         )
-    settings_problems = list(
-        _settings_problems(settings, stack, settings_doc, stack_file, settings_base)
-    )
+
+    def settings_problem(key_path: KeyPath, message: str) -> Problem:
+        full = (*settings_base, *key_path)
+        line = settings_doc.line_of(full) if settings_doc else None
+        return Problem(stack_file, format_key_path(full), message, line)
+
+    settings_problems = list(stack_settings_problems(settings, stack, settings_problem))
     doc = read_yaml(topology_path)
     topology, problems = validate_model(Topology, doc.data, doc, ())
     if topology is None:
@@ -120,21 +124,18 @@ def load_platform_config(
     return config
 
 
-def _settings_problems(
-    settings: Settings,
-    stack: str,
-    doc: YamlDocument | None,
-    stack_file: Path | None,
-    base: KeyPath,
+def stack_settings_problems(
+    settings: Settings, stack: str, problem: Callable[[KeyPath, str], Problem]
 ) -> Iterator[Problem]:
     """Rules on the stack's settings that the model alone cannot say: the prefix per broker,
-    alarm periods and AWS tags."""
+    alarm periods and AWS tags.
+
+    `problem` places a message at a settings key path: in a stack file, or in component args.
+    """
 
     def place(key: KeyPath, findings: list[Finding]) -> Iterator[Problem]:
         for finding in findings:
-            full = (*base, *key, *finding.key_path)
-            line = doc.line_of(full) if doc else None
-            yield Problem(stack_file, format_key_path(full), finding.message, line)
+            yield problem((*key, *finding.key_path), finding.message)
 
     prefix = settings.name_prefix or stack
     prefix_key: KeyPath = ("name_prefix",)

@@ -4,12 +4,14 @@ from typing import Final
 
 import pulumi
 
+from eventinfra.aws.consumer import EventConsumer
 from eventinfra.aws.idempotency import IdempotencyStore
 from eventinfra.aws.key import EventKey
+from eventinfra.aws.lambda_consumer import LambdaConsumer
+from eventinfra.aws.parking import ParkingQueue
+from eventinfra.aws.platform import SnsSqsPlatform
 from eventinfra.aws.producer import EventProducer
 from eventinfra.aws.topic import EventTopic
-from eventinfra.provider.annotations import resolve_annotations
-from eventinfra.provider.platform import SnsSqsPlatform
 from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
 
 PACKAGE_NAME: Final = "eventinfra"
@@ -20,78 +22,60 @@ HOSTED: Final[tuple[type[pulumi.ComponentResource], ...]] = (
     EventTopic,
     EventProducer,
     IdempotencyStore,
+    ParkingQueue,
+    LambdaConsumer,
+    EventConsumer,
     SnsSqsPlatform,
     RedisIdempotencyStore,
 )
 
-_ALARM_TARGET = (
-    "`alarm_target: AlarmTarget` is a dataclass in a module with `from __future__ import "
-    "annotations`, so the analyzer finds strings in it; and a hosted component would get the "
-    "field as a dict, not an `AlarmTarget`. Fix: an `AlarmTargetArgs` TypedDict."
-)
 _DEPENDS_ON = (
-    "`depends_on: Sequence[pulumi.Resource]` cannot be a schema property: the analyzer only "
+    "`depends_on: list[pulumi.Resource]` cannot be a schema property: the analyzer only "
     "references resources of packages with a `pulumi_type` (the generic `Resource` has none). "
-    "Fix: drop it from the Args; callers from other languages use the `dependsOn` option."
+    "Fix: drop it from the Args and order the children another way (callers from other "
+    "languages would use the `dependsOn` option); that changes the recorded dependencies of "
+    "every RabbitMQ stack, so it is its own change."
 )
-_NO_ARGS = "its `__init__` takes no `args`: the analyzer needs a TypedDict parameter named args."
+
+
+def _no_resource_reference(args: str) -> str:
+    return (
+        f"Can not determine resource reference for type 'Resource' used in '{args}.depends_on': "
+        "'Resource.pulumi_type' is not defined. This may be due to an outdated version of "
+        "'pulumi'."
+    )
+
+
+def _no_args(component: str) -> str:
+    return (
+        f"ComponentResource '{component}' requires an argument named 'args' with a type "
+        "annotation in its __init__ method"
+    )
+
 
 NOT_HOSTED: Final[dict[str, tuple[str, str]]] = {
-    # Component name: (the analyzer's exact error in pulumi 3.272, after
-    # `resolve_annotations`; why, and the fix).
-    "ParkingQueue": ("issubclass() arg 1 must be a class", _ALARM_TARGET),
-    "LambdaConsumer": ("issubclass() arg 1 must be a class", _ALARM_TARGET),
-    "EventConsumer": (
-        "issubclass() arg 1 must be a class",
-        "`runtime: Literal['lambda', 'external']` is not a type the analyzer supports (an "
-        "Enum is), and " + _ALARM_TARGET,
-    ),
+    # Component name: (the analyzer's exact error in pulumi 3.272; why, and the fix).
     "EventPlatform": (
-        "ComponentResource 'EventPlatform' requires an argument named 'args' with a type "
-        "annotation in its __init__ method",
-        _NO_ARGS + " It takes a Python `PlatformConfig`; `SnsSqsPlatform` hosts it with "
-        "`SnsSqsPlatformArgs`.",
+        _no_args("EventPlatform"),
+        "The platform's first name and signature, `EventPlatform(name, config)`, kept for "
+        "Python programs; other languages use `SnsSqsPlatform` with `SnsSqsPlatformArgs`.",
     ),
     "RabbitMQPlatform": (
-        "ComponentResource 'RabbitMQPlatform' requires an argument named 'args' with a type "
-        "annotation in its __init__ method",
-        _NO_ARGS + " It takes a Python `PlatformConfig`; it needs args like `SnsSqsPlatformArgs`.",
+        _no_args("RabbitMQPlatform"),
+        "It takes a Python `PlatformConfig`; it needs language-neutral args like "
+        "`SnsSqsPlatformArgs`, and its building blocks must be hostable first.",
     ),
-    "RabbitMQBroker": (
-        "Can not determine resource reference for type 'Resource' used in "
-        "'RabbitMQBrokerArgs.depends_on': 'Resource.pulumi_type' is not defined. This may be "
-        "due to an outdated version of 'pulumi'.",
-        _DEPENDS_ON,
-    ),
-    "RabbitMQEvent": (
-        "Can not determine resource reference for type 'Resource' used in "
-        "'RabbitMQEventArgs.depends_on': 'Resource.pulumi_type' is not defined. This may be "
-        "due to an outdated version of 'pulumi'.",
-        _DEPENDS_ON,
-    ),
-    "RabbitMQUser": (
-        "Can not determine resource reference for type 'Resource' used in "
-        "'RabbitMQUserArgs.depends_on': 'Resource.pulumi_type' is not defined. This may be "
-        "due to an outdated version of 'pulumi'.",
-        _DEPENDS_ON,
-    ),
-    "ContainerConsumer": (
-        "Can not determine resource reference for type 'Resource' used in "
-        "'ContainerConsumerArgs.depends_on': 'Resource.pulumi_type' is not defined. This may be "
-        "due to an outdated version of 'pulumi'.",
-        _DEPENDS_ON,
-    ),
+    "RabbitMQBroker": (_no_resource_reference("RabbitMQBrokerArgs"), _DEPENDS_ON),
+    "RabbitMQEvent": (_no_resource_reference("RabbitMQEventArgs"), _DEPENDS_ON),
+    "RabbitMQUser": (_no_resource_reference("RabbitMQUserArgs"), _DEPENDS_ON),
+    "ContainerConsumer": (_no_resource_reference("ContainerConsumerArgs"), _DEPENDS_ON),
     "RabbitMQConsumer": (
-        "Can not determine resource reference for type 'Resource' used in "
-        "'ContainerConsumerArgs.depends_on': 'Resource.pulumi_type' is not defined. This may be "
-        "due to an outdated version of 'pulumi'.",
+        _no_resource_reference("ContainerConsumerArgs"),
         _DEPENDS_ON + " (It builds its Args from `ContainerConsumerArgs`.)",
     ),
 }
 
 
 def hosted_components() -> list[type[pulumi.ComponentResource]]:
-    """The hosted components, their annotations evaluated for the analyzer."""
-    for component in HOSTED:
-        resolve_annotations(component)
+    """The hosted components, in the order the schema lists them."""
     return list(HOSTED)

@@ -1,7 +1,5 @@
 """RabbitMQBroker: a highly available RabbitmqCluster in its namespace, scraped by Prometheus."""
 
-from __future__ import annotations
-
 from typing import NotRequired, TypedDict
 
 import pulumi

@@ -1,7 +1,5 @@
 """RabbitMQConsumer: a consumer's quorum queue, dead-letter path, credentials and alerts."""
 
-from __future__ import annotations
-
 from typing import Any, NotRequired, TypedDict
 from urllib.parse import quote
 

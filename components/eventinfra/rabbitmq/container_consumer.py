@@ -1,7 +1,5 @@
 """ContainerConsumer: a hardened consumer Deployment that KEDA scales on its queue's length."""
 
-from __future__ import annotations
-
 from typing import Any, NotRequired, TypedDict
 
 import pulumi

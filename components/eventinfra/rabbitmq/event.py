@@ -1,7 +1,5 @@
 """RabbitMQEvent: an event's durable topic exchange, with unroutable messages parked, never lost."""
 
-from __future__ import annotations
-
 from typing import Any, NotRequired, TypedDict
 
 import pulumi

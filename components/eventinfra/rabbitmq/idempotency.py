@@ -7,8 +7,6 @@ consumer gets its own Redis ACL user that may only touch keys under its prefix; 
 URL is in its own Secret (`url`). Consumers write `SET <prefix><id> <result> NX EX <ttl>`.
 """
 
-from __future__ import annotations
-
 from typing import TypedDict
 
 import pulumi
@@ -19,17 +17,27 @@ from eventinfra.rabbitmq import defaults
 
 
 class IdempotencyClientArgs(TypedDict):
+    """One consumer that may use the store."""
+
     consumer: str
     """Redis user name, and the key prefix `<consumer>:` it is confined to."""
     secret_name: str
+    """Name of the Secret that receives the consumer's connection URL (key `url`)."""
 
 
 class RedisIdempotencyStoreArgs(TypedDict):
+    """The platform's Redis and its consumers."""
+
     object_name: str
+    """Name of the Redis Service and StatefulSet (its ACL Secret is `<object_name>-acl`)."""
     namespace: pulumi.Input[str]
+    """Namespace the store runs in, beside its consumers."""
     clients: list[IdempotencyClientArgs]
+    """The consumers that may use the store, each confined to its own key prefix."""
     storage_class: str | None
+    """Storage class of the append-only file's volume; None: the cluster's default."""
     labels: dict[str, str]
+    """Labels of every object."""
     client_labels: dict[str, str]
     """Pod labels of the consumers allowed to connect (a NetworkPolicy admits only them)."""
 

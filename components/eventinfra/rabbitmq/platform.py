@@ -1,7 +1,5 @@
 """RabbitMQPlatform: a topology on RabbitMQ on Kubernetes, with the AWS backend's guarantees."""
 
-from __future__ import annotations
-
 from typing import Any
 from urllib.parse import quote
 

@@ -1,7 +1,5 @@
 """RabbitMQUser: one application's broker credentials (random, secret), user and permissions."""
 
-from __future__ import annotations
-
 from typing import NotRequired, TypedDict
 
 import pulumi

@@ -2,7 +2,14 @@
 
 import pulumi
 
-from eventinfra import AlarmTarget, EventConsumer, EventKey, EventTopic, LambdaFunctionArgs
+from eventinfra import (
+    AlarmTarget,
+    ConsumerRuntime,
+    EventConsumer,
+    EventKey,
+    EventTopic,
+    LambdaFunctionArgs,
+)
 
 key = EventKey("k", {})
 topic = EventTopic("t", {"kms_key_arn": key.key_arn, "fifo": False})
@@ -19,8 +26,8 @@ consumer = EventConsumer(
         "dead_letter_queue_name": "dev-orders-dlq",
         "subscriptions": [{"label": "orders", "topic_arn": topic.topic_arn}],
         "kms_key_arn": key.key_arn,
-        "alarm_target": AlarmTarget(topic.topic_arn),
-        "runtime": "lambda",
+        "alarm_target": AlarmTarget(topic_arn=topic.topic_arn),
+        "runtime": ConsumerRuntime.LAMBDA,
         "lambda_function": function,
     },
 )
