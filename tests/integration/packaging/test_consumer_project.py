@@ -45,9 +45,9 @@ consumers:
 PROGRAM = """\
 import pulumi_aws as aws
 
-from eventinfra import EventPlatform, load_stack_config
+from eventinfra import SnsSqsPlatform, load_stack_config
 
-platform = EventPlatform("payments", load_stack_config())
+platform = SnsSqsPlatform.from_config("payments", load_stack_config())
 {extra}
 """
 # Planted by hand beside the platform: a queue that retries a poison message until it expires.
@@ -105,6 +105,32 @@ def test_the_wheel_and_sdist_hold_the_package_rules_schemas_and_pack_and_nothing
     ):
         assert expected in names, expected
     assert not [n for n in names if n.startswith("tests/") or "k8s_schemas" in n]
+
+
+def test_without_the_k8s_extra_the_aws_backend_imports_and_rabbitmq_says_what_to_install(
+    installed: Path,
+) -> None:
+    probe = (
+        "import importlib.util, eventinfra\n"
+        "from eventinfra import SnsSqsPlatform\n"
+        "print(importlib.util.find_spec('pulumi_kubernetes') is None)\n"
+        "try:\n"
+        "    from eventinfra import RabbitMQPlatform\n"
+        "except ModuleNotFoundError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run(
+        [str(installed / "bin" / "python"), "-c", probe],
+        env=_clean_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.splitlines() == [
+        "True",
+        "eventinfra.RabbitMQPlatform needs pulumi_kubernetes, which comes with the Kubernetes "
+        "extra: pip install 'eventinfra[k8s]'.",
+    ]
 
 
 def test_the_installed_cli_plans_a_foreign_project_and_gates_it_with_the_bundled_pack(
