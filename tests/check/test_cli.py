@@ -534,7 +534,9 @@ def test_a_policy_config_that_is_a_folder_says_so(
         str(tmp_path),
     )
     assert code == EXIT_INVALID
-    assert err.endswith(f"error: The policy config file {tmp_path} is a folder; expected a JSON file of policy settings.\n")
+    assert err.endswith(
+        f"error: The policy config file {tmp_path} is a folder; expected a JSON file of policy settings.\n"
+    )
 
 
 def test_a_binary_mock_values_file_exits_2_without_a_traceback(

@@ -437,14 +437,9 @@ def test_a_container_consumer_is_a_hardened_deployment_scaled_by_keda(graph: Syn
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
     env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
     assert env["LOG_LEVEL"] == "info"
-    assert env["RABBITMQ_URI"] == {"secretKeyRef": {"name": "k8s-mailer-rabbitmq", "key": "uri"}}
-    assert env["RABBITMQ_PASSWORD"] == {
-        "secretKeyRef": {"name": "k8s-mailer-rabbitmq", "key": "password"}
-    }
     assert env["RABBITMQ_QUEUE"] == "mailer"
-    assert env["IDEMPOTENCY_REDIS_URL"] == {
-        "secretKeyRef": {"name": "k8s-mailer-idempotency", "key": "url"}
-    }
+    assert env["RABBITMQ_CREDENTIALS_DIR"] == "/var/run/secrets/eventinfra/rabbitmq"
+    assert env["IDEMPOTENCY_CREDENTIALS_DIR"] == "/var/run/secrets/eventinfra/idempotency"
     assert (env["IDEMPOTENCY_KEY"], env["IDEMPOTENCY_TTL_SECONDS"]) == ("userId", "86400")
     assert spec(graph, f"{base}-pdb")["maxUnavailable"] == 1
 
@@ -645,3 +640,40 @@ def test_installed_operators_come_from_pinned_manifests_before_any_custom_resour
     assert len(custom) == 57
     for resource in custom:
         assert operator_urns <= set(resource.dependencies), resource.name
+
+
+def test_a_container_consumer_reads_its_credentials_from_files_not_the_environment(
+    graph: Synthesis,
+) -> None:
+    pod = spec(graph, "events-consumer-mailer-workload-deployment")["template"]["spec"]
+    (container,) = pod["containers"]
+    assert all("valueFrom" not in variable for variable in container["env"])
+    assert {
+        "name": "credentials",
+        "mountPath": "/var/run/secrets/eventinfra",
+        "readOnly": True,
+    } in (container["volumeMounts"])
+    volume = next(v for v in pod["volumes"] if v["name"] == "credentials")
+    assert volume["projected"]["defaultMode"] == 0o440
+    assert volume["projected"]["sources"] == [
+        {
+            "secret": {
+                "name": "k8s-mailer-rabbitmq",
+                "items": [
+                    {"key": key, "path": f"rabbitmq/{key}"}
+                    for key in ("username", "password", "uri", "host", "port", "vhost", "queue")
+                ],
+            }
+        },
+        {
+            "secret": {
+                "name": "k8s-mailer-idempotency",
+                "items": [
+                    {"key": "url", "path": "idempotency/url"},
+                    {"key": "key-prefix", "path": "idempotency/key-prefix"},
+                ],
+            }
+        },
+    ]
+    assert pod["securityContext"]["fsGroup"] == 10_001
+    assert pod["enableServiceLinks"] is False

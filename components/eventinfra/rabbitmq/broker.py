@@ -7,7 +7,9 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from eventinfra.contract import raise_for, under
 from eventinfra.rabbitmq import defaults
+from eventinfra.rabbitmq import validation as rules
 
 
 class RabbitMQBrokerArgs(TypedDict):
@@ -27,6 +29,7 @@ class RabbitMQBrokerArgs(TypedDict):
     vhost: pulumi.Input[str]
     """The vhost whose queues are scraped per queue (the `/metrics/detailed` endpoint)."""
     image: NotRequired[str]
+    """The broker image (default `defaults.RABBITMQ_IMAGE`); pin it by digest in production."""
     labels: NotRequired[dict[str, str]]
     depends_on: NotRequired[list[pulumi.Resource]]
     """What must exist first: the operators' manifests when eventinfra installs them."""
@@ -47,6 +50,22 @@ class RabbitMQBroker(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RabbitMQBrokerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        image = args.get("image", defaults.RABBITMQ_IMAGE)
+        raise_for(
+            "RabbitMQBroker",
+            name,
+            [
+                *under(("image",), rules.image_problems(image)),
+                *under(("cpu",), rules.cpu_problems(args["cpu"])),
+                *under(("memory",), rules.memory_problems(args["memory"])),
+                *under(
+                    ("storage",),
+                    rules.memory_problems(
+                        args["storage"], minimum=defaults.MIN_STORAGE_BYTES, what="volume size"
+                    ),
+                ),
+            ],
+        )
         super().__init__("eventinfra:index:RabbitMQBroker", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=args.get("depends_on", []))
         labels = args.get("labels", {})
@@ -69,7 +88,7 @@ class RabbitMQBroker(pulumi.ComponentResource):
             persistence["storageClassName"] = str(args.get("storage_class"))
         spec: dict[str, object] = {
             "replicas": args["replicas"],
-            "image": args.get("image", defaults.RABBITMQ_IMAGE),
+            "image": image,
             "resources": {"requests": resources, "limits": dict(resources)},
             "persistence": persistence,
             "rabbitmq": {

@@ -9,13 +9,15 @@ URL is in its own Secret (`url`). Consumers write `SET <prefix><id> <result> NX 
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from eventinfra.contract import raise_for, under
 from eventinfra.rabbitmq import defaults
+from eventinfra.rabbitmq import validation as rules
 
 
 class IdempotencyClientArgs(TypedDict):
@@ -29,6 +31,8 @@ class RedisIdempotencyStoreArgs(TypedDict):
     namespace: pulumi.Input[str]
     clients: list[IdempotencyClientArgs]
     storage_class: str | None
+    image: NotRequired[str]
+    """The Redis image (default `defaults.REDIS_IMAGE`); pin it by digest in production."""
     labels: dict[str, str]
     client_labels: dict[str, str]
     """Pod labels of the consumers allowed to connect (a NetworkPolicy admits only them)."""
@@ -46,6 +50,8 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
         args: RedisIdempotencyStoreArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        image = args.get("image", defaults.REDIS_IMAGE)
+        raise_for("RedisIdempotencyStore", name, under(("image",), rules.image_problems(image)))
         super().__init__("eventinfra:index:RedisIdempotencyStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, base = args["namespace"], args["object_name"]
@@ -149,7 +155,7 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
                         "containers": [
                             {
                                 "name": "redis",
-                                "image": defaults.REDIS_IMAGE,
+                                "image": image,
                                 "args": [
                                     "--aclfile",
                                     "/etc/redis/users.acl",

@@ -10,6 +10,29 @@ PARKING_SUFFIX = ".parking"
 # KEDA's user: `management` tag, vhost access, no permission (reads queue lengths only).
 SCALER_USERNAME = "eventinfra-keda"
 
+# Where a container consumer reads its credentials: files of a projected Secret volume, never
+# environment variables (which leak into crash dumps, `kubectl describe` and child processes).
+CREDENTIALS_DIR = "/var/run/secrets/eventinfra"
+RABBITMQ_CREDENTIALS_DIR = CREDENTIALS_DIR + "/rabbitmq"
+IDEMPOTENCY_CREDENTIALS_DIR = CREDENTIALS_DIR + "/idempotency"
+# The environment eventinfra gives every container consumer; a user's `env` may not shadow it.
+# The credential names clients read by convention are reserved too: the credentials are files.
+INJECTED_ENV = frozenset(
+    {
+        "RABBITMQ_CREDENTIALS_DIR",
+        "RABBITMQ_QUEUE",
+        "RABBITMQ_VHOST",
+        "IDEMPOTENCY_CREDENTIALS_DIR",
+        "IDEMPOTENCY_KEY_PREFIX",
+        "IDEMPOTENCY_TTL_SECONDS",
+        "IDEMPOTENCY_KEY",
+        "RABBITMQ_URI",
+        "RABBITMQ_USERNAME",
+        "RABBITMQ_PASSWORD",
+        "IDEMPOTENCY_REDIS_URL",
+    }
+)
+
 
 def k8s_slug(name: str) -> str:
     """`user.signup` becomes `user-signup`: Kubernetes object names are lowercase DNS names."""

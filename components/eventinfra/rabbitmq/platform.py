@@ -73,6 +73,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 "storage": rabbitmq.storage,
                 "storage_class": rabbitmq.storage_class,
                 "tls_secret": rabbitmq.tls_secret,
+                "image": rabbitmq.image,
                 "vhost": self.vhost,
                 "labels": labels,
                 "depends_on": after,
@@ -182,6 +183,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                         for c in idempotent
                     ],
                     "storage_class": rabbitmq.storage_class,
+                    "image": rabbitmq.redis_image,
                     "labels": labels,
                     "client_labels": {IDEMPOTENCY_CLIENT_LABEL: "true"},
                 },
