@@ -352,6 +352,19 @@ class RabbitMQSettings(Model):
     tls_secret: str | None = Field(
         default=None, description="A kubernetes.io/tls Secret; turns off non-TLS listeners."
     )
+    operators_namespace: ComponentName = Field(
+        default=rabbitmq_defaults.OPERATORS_NAMESPACE,
+        description="Where the Cluster and Topology Operators run: they may reach the broker's "
+        "management API.",
+    )
+    keda_namespace: ComponentName = Field(
+        default=rabbitmq_defaults.KEDA_NAMESPACE,
+        description="Where KEDA runs: it may read queue lengths from the management API.",
+    )
+    monitoring_namespace: ComponentName = Field(
+        default=rabbitmq_defaults.MONITORING_NAMESPACE,
+        description="Where Prometheus runs: it may scrape the broker's metrics port.",
+    )
     install_operators: Bool = Field(
         default=False,
         description="Install the Cluster Operator, Topology Operator and KEDA from pinned "

@@ -14,6 +14,8 @@ AMQP_PORT: Final = 5672
 AMQPS_PORT: Final = 5671
 MANAGEMENT_PORT: Final = 15672
 MANAGEMENT_TLS_PORT: Final = 15671
+PROMETHEUS_PORT: Final = 15692  # the rabbitmq_prometheus plugin's listener
+PROMETHEUS_TLS_PORT: Final = 15691
 # Quorum queues: replicated (Raft), durable, with delivery-limit and at-least-once dead-lettering.
 QUEUE_TYPE: Final = "quorum"
 # The Topology Operator keeps the queue (and its messages) when the Queue resource is deleted.
@@ -46,6 +48,13 @@ MAX_CPU_CORES: Final = 64
 MIN_MEMORY_BYTES: Final = 6 * 1024**2  # runc refuses memory limits below 6 MiB
 MIN_STORAGE_BYTES: Final = 100 * 1024**2  # below this a volume size is a forgotten unit
 TERMINATION_GRACE_SECONDS: Final = 60  # time to finish and ack in-flight messages
+
+# --- Network: who may reach the broker (the namespace denies all other ingress) ---
+# The namespaces the operators' release manifests install into, and the Prometheus Operator's
+# usual one; `rabbitmq.operators_namespace`, `keda_namespace`, `monitoring_namespace` override.
+OPERATORS_NAMESPACE: Final = "rabbitmq-system"
+KEDA_NAMESPACE: Final = "keda"
+MONITORING_NAMESPACE: Final = "monitoring"
 
 # --- Idempotency store (Redis, one per platform) ---
 REDIS_IMAGE: Final = "redis:7.4.2-alpine"  # `rabbitmq.redis_image` overrides it

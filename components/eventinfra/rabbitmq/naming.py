@@ -10,6 +10,12 @@ PARKING_SUFFIX = ".parking"
 # KEDA's user: `management` tag, vhost access, no permission (reads queue lengths only).
 SCALER_USERNAME = "eventinfra-keda"
 
+# Pods with this label (any namespace) may open AMQP connections to the broker: every container
+# consumer has it; a producer's pods need it too.
+RABBITMQ_CLIENT_LABEL = "eventinfra/rabbitmq-client"
+# The label Kubernetes sets on every namespace (1.22+): NetworkPolicies select namespaces by it.
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
 # Where a container consumer reads its credentials: files of a projected Secret volume, never
 # environment variables (which leak into crash dumps, `kubectl describe` and child processes).
 CREDENTIALS_DIR = "/var/run/secrets/eventinfra"

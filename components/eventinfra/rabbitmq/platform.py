@@ -74,6 +74,10 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 "storage_class": rabbitmq.storage_class,
                 "tls_secret": rabbitmq.tls_secret,
                 "image": rabbitmq.image,
+                "client_labels": {naming.RABBITMQ_CLIENT_LABEL: "true"},
+                "operators_namespace": rabbitmq.operators_namespace,
+                "keda_namespace": rabbitmq.keda_namespace,
+                "monitoring_namespace": rabbitmq.monitoring_namespace,
                 "vhost": self.vhost,
                 "labels": labels,
                 "depends_on": after,
@@ -82,6 +86,14 @@ class RabbitMQPlatform(pulumi.ComponentResource):
         )
         self.namespace = broker.namespace
         namespace = broker.namespace
+        # Nothing reaches a pod here unless a NetworkPolicy allows it: the broker's own, the
+        # idempotency store's.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata={"name": f"{prefix}-default-deny", "namespace": namespace, "labels": labels},
+            spec={"pod_selector": {}, "policy_types": ["Ingress"]},
+            opts=child,
+        )
         cluster_reference = {"name": self.cluster_name, "namespace": namespace}
         k8s.apiextensions.CustomResource(
             f"{name}-vhost",
@@ -226,11 +238,15 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                         if consumer_name in idempotent
                         else None
                     ),
-                    "labels": (
-                        {**labels, IDEMPOTENCY_CLIENT_LABEL: "true"}
-                        if consumer_name in idempotent
-                        else labels
-                    ),
+                    "labels": {
+                        **labels,
+                        naming.RABBITMQ_CLIENT_LABEL: "true",
+                        **(
+                            {IDEMPOTENCY_CLIENT_LABEL: "true"}
+                            if consumer_name in idempotent
+                            else {}
+                        ),
+                    },
                     "depends_on": after,
                 }
             self.consumers[consumer_name] = RabbitMQConsumer(
