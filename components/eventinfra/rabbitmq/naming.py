@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 DEAD_LETTER_SUFFIX = ".dead-letter"
@@ -74,3 +75,13 @@ def anchored(*names: str) -> str:
     """A permission or policy regex matching exactly these names, like `^(a\\.b|c)$`."""
     escaped = [re.escape(name) for name in sorted(names)]
     return f"^{escaped[0]}$" if len(escaped) == 1 else f"^({'|'.join(escaped)})$"
+
+
+def promql_series(metric: str, **labels: str) -> str:
+    """`metric{vhost="k8s",queue="mailer"}`, each label value a quoted PromQL string literal.
+
+    PromQL string literals use Go's escapes, of which JSON's are a subset: no value can end
+    the literal and add matchers or operators to the expression.
+    """
+    matchers = ",".join(f"{label}={json.dumps(value)}" for label, value in labels.items())
+    return f"{metric}{{{matchers}}}"

@@ -300,8 +300,12 @@ def parking_alerts(vhost: str, events: list[str]) -> dict[str, Any]:
             {
                 "alert": "EventUnroutableMessagesParked",
                 "expr": (
-                    f'rabbitmq_detailed_queue_messages{{vhost="{vhost}",'
-                    f'queue="{naming.parking_queue(event)}"}} > 0'
+                    naming.promql_series(
+                        "rabbitmq_detailed_queue_messages",
+                        vhost=vhost,
+                        queue=naming.parking_queue(event),
+                    )
+                    + " > 0"
                 ),
                 "for": defaults.DEAD_LETTER_ALERT_FOR,
                 "labels": {"severity": "warning", "event": event},
