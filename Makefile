@@ -6,7 +6,7 @@ PYTHON ?= python3
 STACK  ?= dev
 BIN    := $(VENV)/bin
 
-.PHONY: setup check docs test lint schemas catalogue-tools
+.PHONY: setup check docs test lint schemas catalogue-tools checkov-tools
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint catalogue-tools
+# checkov in a virtualenv of its own (its dependencies pin versions of their own).
+checkov-tools:
+	test -x .venv-checkov/bin/checkov || { $(PYTHON) -m venv .venv-checkov && \
+		.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt; }
+
+test: lint catalogue-tools checkov-tools
 	bash .ci/install-rabbitmq
 	$(BIN)/pytest
 

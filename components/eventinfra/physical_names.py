@@ -190,6 +190,8 @@ def rabbitmq_name_problems(config: PlatformConfig) -> list[Finding]:
         ("the idempotency store", f"{prefix}-idempotency"),
         ("the idempotency store's ACL Secret", f"{prefix}-idempotency-acl"),
         ("the parking alerts rule", f"{prefix}-parking-alerts"),
+        ("the namespace's default-deny NetworkPolicy", f"{prefix}-default-deny"),
+        ("the broker's NetworkPolicy", f"{cluster}-ingress"),
     ):
         names.reserve("Kubernetes object", name, role)
     names.reserve("RabbitMQ user", rabbitmq_naming.SCALER_USERNAME, "the user KEDA reads with")

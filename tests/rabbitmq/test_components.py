@@ -77,6 +77,7 @@ def test_the_platform_has_one_broker_vhost_event_producer_and_consumer_component
         [
             ("eventinfra:index:RabbitMQBroker", "events-broker"),
             ("kubernetes:rabbitmq.com/v1beta1:Vhost", "events-vhost"),
+            ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "events-default-deny"),
             ("eventinfra:index:RabbitMQUser", "events-scaler"),
             ("eventinfra:index:RabbitMQEvent", "events-event-user-signup"),
             ("eventinfra:index:RabbitMQEvent", "events-event-order-placed"),
@@ -117,6 +118,7 @@ def test_the_broker_is_an_ha_cluster_with_guaranteed_resources_tls_and_a_pdb(
     assert children(graph, "events-broker") == [
         ("kubernetes:core/v1:Namespace", "events-broker-namespace"),
         ("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "events-broker-service-monitor"),
+        ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "events-broker-network-policy"),
         ("kubernetes:policy/v1:PodDisruptionBudget", "events-broker-pdb"),
         ("kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster", "events-broker-cluster"),
     ]
@@ -141,6 +143,50 @@ def test_the_broker_is_an_ha_cluster_with_guaranteed_resources_tls_and_a_pdb(
     assert [e["port"] for e in monitor["endpoints"]] == ["prometheus-tls", "prometheus-tls"]
     assert monitor["endpoints"][1]["path"] == "/metrics/detailed"
     assert monitor["endpoints"][1]["params"]["vhost"] == ["k8s"]
+
+
+def test_the_namespace_denies_ingress_except_what_a_network_policy_allows(
+    graph: Synthesis,
+) -> None:
+    assert spec(graph, "events-default-deny") == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    broker = by_name(graph, "events-broker-network-policy").inputs
+    assert broker["metadata"]["name"] == "k8s-rabbitmq-ingress"
+
+    def namespace(name: str) -> dict[str, Any]:
+        return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+    assert broker["spec"] == {
+        # The Cluster Operator labels the broker's pods with the cluster's name.
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "k8s-rabbitmq"}},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {
+                "from": [
+                    {
+                        "namespaceSelector": {},
+                        "podSelector": {"matchLabels": {"eventinfra/rabbitmq-client": "true"}},
+                    }
+                ],
+                "ports": [{"protocol": "TCP", "port": 5671}],
+            },
+            {
+                "from": [
+                    {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "k8s-rabbitmq"}}}
+                ]
+            },
+            {
+                "from": [namespace("rabbitmq-system"), namespace("keda")],
+                "ports": [{"protocol": "TCP", "port": 15671}],
+            },
+            {"from": [namespace("monitoring")], "ports": [{"protocol": "TCP", "port": 15691}]},
+        ],
+    }
+    consumer = spec(graph, "events-consumer-mailer-workload-deployment")
+    assert consumer["template"]["metadata"]["labels"]["eventinfra/rabbitmq-client"] == "true"
+    redis = spec(graph, "events-idempotency-network-policy")
+    assert redis["ingress"][0]["from"] == [
+        {"podSelector": {"matchLabels": {"eventinfra/idempotency-client": "true"}}}
+    ]
 
 
 def test_without_a_tls_secret_the_broker_keeps_its_plain_listeners() -> None:
@@ -437,14 +483,9 @@ def test_a_container_consumer_is_a_hardened_deployment_scaled_by_keda(graph: Syn
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
     env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
     assert env["LOG_LEVEL"] == "info"
-    assert env["RABBITMQ_URI"] == {"secretKeyRef": {"name": "k8s-mailer-rabbitmq", "key": "uri"}}
-    assert env["RABBITMQ_PASSWORD"] == {
-        "secretKeyRef": {"name": "k8s-mailer-rabbitmq", "key": "password"}
-    }
     assert env["RABBITMQ_QUEUE"] == "mailer"
-    assert env["IDEMPOTENCY_REDIS_URL"] == {
-        "secretKeyRef": {"name": "k8s-mailer-idempotency", "key": "url"}
-    }
+    assert env["RABBITMQ_CREDENTIALS_DIR"] == "/var/run/secrets/eventinfra/rabbitmq"
+    assert env["IDEMPOTENCY_CREDENTIALS_DIR"] == "/var/run/secrets/eventinfra/idempotency"
     assert (env["IDEMPOTENCY_KEY"], env["IDEMPOTENCY_TTL_SECONDS"]) == ("userId", "86400")
     assert spec(graph, f"{base}-pdb")["maxUnavailable"] == 1
 
@@ -645,3 +686,40 @@ def test_installed_operators_come_from_pinned_manifests_before_any_custom_resour
     assert len(custom) == 57
     for resource in custom:
         assert operator_urns <= set(resource.dependencies), resource.name
+
+
+def test_a_container_consumer_reads_its_credentials_from_files_not_the_environment(
+    graph: Synthesis,
+) -> None:
+    pod = spec(graph, "events-consumer-mailer-workload-deployment")["template"]["spec"]
+    (container,) = pod["containers"]
+    assert all("valueFrom" not in variable for variable in container["env"])
+    assert {
+        "name": "credentials",
+        "mountPath": "/var/run/secrets/eventinfra",
+        "readOnly": True,
+    } in (container["volumeMounts"])
+    volume = next(v for v in pod["volumes"] if v["name"] == "credentials")
+    assert volume["projected"]["defaultMode"] == 0o440
+    assert volume["projected"]["sources"] == [
+        {
+            "secret": {
+                "name": "k8s-mailer-rabbitmq",
+                "items": [
+                    {"key": key, "path": f"rabbitmq/{key}"}
+                    for key in ("username", "password", "uri", "host", "port", "vhost", "queue")
+                ],
+            }
+        },
+        {
+            "secret": {
+                "name": "k8s-mailer-idempotency",
+                "items": [
+                    {"key": "url", "path": "idempotency/url"},
+                    {"key": "key-prefix", "path": "idempotency/key-prefix"},
+                ],
+            }
+        },
+    ]
+    assert pod["securityContext"]["fsGroup"] == 10_001
+    assert pod["enableServiceLinks"] is False

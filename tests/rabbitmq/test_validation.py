@@ -55,3 +55,13 @@ def test_the_scaler_username_is_reserved_for_producers_and_consumers() -> None:
 
 def test_distinct_names_pass() -> None:
     assert reserved_name_problems(["user.signup", "order.placed"], ["api"], ["mailer"]) == []
+
+
+def test_a_promql_label_value_cannot_end_its_string_literal() -> None:
+    from eventinfra.rabbitmq.naming import promql_series
+
+    assert promql_series("m", vhost="k8s", queue="mailer") == 'm{vhost="k8s",queue="mailer"}'
+    assert promql_series("m", queue='a"} or vector(1) or m{x="\\') == (
+        'm{queue="a\\"} or vector(1) or m{x=\\"\\\\"}'
+    )
+    assert promql_series("m", queue="a\nb") == 'm{queue="a\\nb"}'

@@ -123,9 +123,14 @@ def run_check(args: argparse.Namespace) -> int:
         }
         print(json.dumps(document, indent=2, default=str))
     elif args.format == "sarif":
+        from eventinfra.check.locations import source_locations
         from eventinfra.check.sarif import to_sarif
 
-        print(json.dumps(to_sarif(report) if report else _empty_sarif(), indent=2))
+        if report is None:
+            print(json.dumps(_empty_sarif(), indent=2))
+        else:
+            locations = source_locations(synthesis.resources, program, args.stack)
+            print(json.dumps(to_sarif(report, locations=locations), indent=2))
     else:
         _print_plan(out, synthesis.resources, args.stack, broker)
         _print_violations(out, violations)

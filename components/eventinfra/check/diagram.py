@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from eventinfra.graph import RecordedResource, topology_name
 
@@ -36,7 +37,7 @@ class Flowchart:
 
     def edge(self, source: str, target: str, arrow: str = "-->", label: str | None = None) -> None:
         text = (
-            f'{source} {arrow}|"{_escape(label)}"| {target}'
+            f'{source} {arrow}|"{mermaid_text(label)}"| {target}'
             if label
             else f"{source} {arrow} {target}"
         )
@@ -45,7 +46,7 @@ class Flowchart:
 
     def render(self, title: str) -> str:
         # Front matter is YAML: quoted, a title like "shop / dev: event flow" stays one string.
-        lines = ["```mermaid", "---", f"title: {json.dumps(title)}", "---", "flowchart LR"]
+        lines = ["```mermaid", "---", f"title: {mermaid_title(title)}", "---", "flowchart LR"]
         lines += [f"  {node_id}{text}" for node_id, text in self.nodes.items()]
         lines += [f"  {edge}" for edge in self.edges]
         lines += [
@@ -60,8 +61,23 @@ class Flowchart:
         return "\n".join(lines) + "\n"
 
 
-def _escape(text: str) -> str:
-    return text.replace('"', "#quot;")
+# What a label may show as written. Everything else - quotes, `<`, `>`, `&`, backticks, `#`,
+# brackets, pipes, control characters, line breaks - becomes a Mermaid entity code (`#60;`),
+# so no value (a filter value, a name read from another stack) can end the label, the code fence
+# or the diagram, or reach the page as HTML or Markdown.
+_SAFE_LABEL: Final = re.compile(r"[A-Za-z0-9 .,:;_/=+@()*'!?%-]")
+_SAFE_TITLE: Final = re.compile(r"[A-Za-z0-9 .,:_/=+@()-]")
+
+
+def mermaid_text(text: str) -> str:
+    """`text` for a quoted Mermaid label: safe characters as they are, the rest as `#<code>;`."""
+    return "".join(c if _SAFE_LABEL.fullmatch(c) else f"#{ord(c)};" for c in text)
+
+
+def mermaid_title(text: str) -> str:
+    """The front matter's title: Mermaid does not decode entity codes there, so every character
+    outside the safe set becomes `_`; the YAML is one double-quoted line."""
+    return json.dumps("".join(c if _SAFE_TITLE.fullmatch(c) else "_" for c in text))
 
 
 def _json(value: Any) -> Any:
@@ -95,12 +111,12 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
     topics = {r.urn: r for r in resources if r.type == TOPIC}
 
     def topic_node(topic: RecordedResource) -> str:
-        return chart.node(topic, f'(["{_escape(_short(topic))}"]):::topic')
+        return chart.node(topic, f'(["{mermaid_text(_short(topic))}"]):::topic')
 
     def external_topic_node(arn: str) -> str:
         # A topic another stack owns (read through a StackReference): known by its ARN only.
         return chart.node(
-            f"topic:{arn}", f'(["{_escape(arn.rsplit(":", 1)[-1])} (other stack)"]):::topic'
+            f"topic:{arn}", f'(["{mermaid_text(arn.rsplit(":", 1)[-1])} (other stack)"]):::topic'
         )
 
     dead_letter_targets = {
@@ -113,17 +129,17 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
         allow = _json(queue.inputs.get("redriveAllowPolicy"))
         parked = isinstance(allow, Mapping) and allow.get("redrivePermission") == "denyAll"
         if parked:
-            return chart.node(queue, f'[("{_escape(_short(queue))}")]:::parking')
+            return chart.node(queue, f'[("{mermaid_text(_short(queue))}")]:::parking')
         if str(queue.outputs.get("arn")) in dead_letter_targets:
-            return chart.node(queue, f'[("{_escape(_short(queue))}")]:::deadletter')
-        return chart.node(queue, f'[["{_escape(_short(queue))}"]]:::queue')
+            return chart.node(queue, f'[("{mermaid_text(_short(queue))}")]:::deadletter')
+        return chart.node(queue, f'[["{mermaid_text(_short(queue))}"]]:::queue')
 
     for policy in (r for r in resources if r.type == IAM_POLICY):
         for topic_arn in _published_topics(policy):
             if (topic := by_arn.get(topic_arn)) is not None and topic.urn in topics:
                 producer = chart.node(
                     f"producer:{parent_name(policy)}",
-                    f'["{_escape(parent_name(policy))}"]:::producer',
+                    f'["{mermaid_text(parent_name(policy))}"]:::producer',
                 )
                 chart.edge(producer, topic_node(topic), label="publishes")
 
@@ -178,7 +194,7 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
         if source_queue is None or function is None:
             continue
         consumed_queues.add(source_queue.urn)
-        consumer = chart.node(function, f'("{_escape(_short(function))} (Lambda)"):::consumer')
+        consumer = chart.node(function, f'("{mermaid_text(_short(function))} (Lambda)"):::consumer')
         chart.edge(queue_node(source_queue), consumer)
 
     for queue in (r for r in resources if r.type == QUEUE and r.urn not in consumed_queues):
@@ -191,7 +207,7 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
             continue
         consumer = chart.node(
             f"external:{parent.urn}",
-            f'("{_escape(topology_name(parent, by_urn))} (external)"):::consumer',
+            f'("{mermaid_text(topology_name(parent, by_urn))} (external)"):::consumer',
         )
         chart.edge(queue_node(queue), consumer)
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from eventinfra.check.diagram import Flowchart
+from eventinfra.check.diagram import Flowchart, mermaid_text
 from eventinfra.graph import RecordedResource
 
 GROUP = "kubernetes:rabbitmq.com/v1beta1:"
@@ -37,10 +37,6 @@ def _spec(resource: RecordedResource) -> Mapping[str, Any]:
 def _name(resource: RecordedResource) -> str:
     metadata = resource.inputs.get("metadata")
     return str(metadata.get("name")) if isinstance(metadata, Mapping) else resource.name
-
-
-def _escape(text: str) -> str:
-    return text.replace('"', "#quot;")
 
 
 def rabbitmq_event_flow(resources: Iterable[RecordedResource], title: str) -> str:
@@ -97,27 +93,27 @@ def rabbitmq_event_flow(resources: Iterable[RecordedResource], title: str) -> st
     chart = Flowchart()
 
     def event_node(name: str) -> str:
-        return chart.node(f"exchange:{name}", f'(["{_escape(name)}"]):::topic')
+        return chart.node(f"exchange:{name}", f'(["{mermaid_text(name)}"]):::topic')
 
     def queue_node(name: str) -> str:
         if name in parking_queues:
-            return chart.node(f"queue:{name}", f'[("{_escape(name)}")]:::parking')
+            return chart.node(f"queue:{name}", f'[("{mermaid_text(name)}")]:::parking')
         if name in dead_letter_queues:
-            return chart.node(f"queue:{name}", f'[("{_escape(name)}")]:::deadletter')
-        return chart.node(f"queue:{name}", f'[["{_escape(name)}"]]:::queue')
+            return chart.node(f"queue:{name}", f'[("{mermaid_text(name)}")]:::deadletter')
+        return chart.node(f"queue:{name}", f'[["{mermaid_text(name)}"]]:::queue')
 
     for permission in of_kind("Permission"):
         user = usernames.get(str(permission.get("userReference", {}).get("name")), "")
         rights = permission.get("permissions", {})
         for exchange in anchored_names(str(rights.get("write", NOTHING))):
             if exchange in exchanges:
-                producer = chart.node(f"producer:{user}", f'["{_escape(user)}"]:::producer')
+                producer = chart.node(f"producer:{user}", f'["{mermaid_text(user)}"]:::producer')
                 chart.edge(producer, event_node(exchange), label="publishes")
         for queue in anchored_names(str(rights.get("read", NOTHING))):
             if queue in queues:
                 runtime = "container" if queue in containers else "external"
                 consumer = chart.node(
-                    f"consumer:{user}", f'("{_escape(user)} ({runtime})"):::consumer'
+                    f"consumer:{user}", f'("{mermaid_text(user)} ({runtime})"):::consumer'
                 )
                 chart.edge(queue_node(queue), consumer)
 

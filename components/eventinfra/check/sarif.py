@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from eventinfra.check.locations import SourceLocation
 from eventinfra.check.policy_runner import PolicyInfo, PolicyReport, Violation
 
 __all__ = ["SARIF_SCHEMA_URI", "SARIF_VERSION", "to_sarif"]
@@ -27,13 +30,22 @@ _FINGERPRINT_KEY: Final = "eventinfraPolicyViolation/v1"
 
 
 def to_sarif(
-    report: PolicyReport, *, tool_name: str = "eventinfra", artifact_uri: str | None = None
+    report: PolicyReport,
+    *,
+    tool_name: str = "eventinfra",
+    artifact_uri: str | None = None,
+    locations: Mapping[str, SourceLocation] | None = None,
+    root: Path | None = None,
 ) -> dict[str, Any]:
     """One SARIF run: a rule per policy, a result per violation, the URN as logical location.
 
-    `artifact_uri` (for example `"topology.yaml"`) adds a physical location to every result;
-    GitHub code scanning rejects results that have only logical locations.
+    GitHub code scanning rejects results that have only logical locations: `locations` (URN →
+    file and line, from `check.locations.source_locations`, key `""` for stack-wide violations)
+    gives each result the file and line that caused it, its URI relative to `root` (default: the
+    working directory, the repository root in CI); `artifact_uri` (for example
+    `"topology.yaml"`) is the file of a result without one.
     """
+    root = (root or Path.cwd()).resolve()
     rules = [_rule(policy) for policy in report.policies]
     rule_index = {policy.name: index for index, policy in enumerate(report.policies)}
     for violation in report.violations:
@@ -43,7 +55,11 @@ def to_sarif(
                 {"id": violation.policy_name, "shortDescription": _text(violation.description)}
             )
     results = [
-        _result(violation, rule_index[violation.policy_name], artifact_uri)
+        _result(
+            violation,
+            rule_index[violation.policy_name],
+            _physical_location(violation, locations or {}, root, artifact_uri),
+        )
         for violation in report.violations
     ]
     return {
@@ -119,7 +135,30 @@ def _is_absolute_uri(text: str) -> bool:
     return bool(parts.scheme and parts.netloc) and not any(c.isspace() for c in text)
 
 
-def _result(violation: Violation, rule_index: int, artifact_uri: str | None) -> dict[str, Any]:
+def _physical_location(
+    violation: Violation,
+    locations: Mapping[str, SourceLocation],
+    root: Path,
+    artifact_uri: str | None,
+) -> dict[str, Any] | None:
+    location = locations.get(violation.urn or "") or locations.get("")
+    if location is None:
+        return {"artifactLocation": {"uri": artifact_uri}} if artifact_uri else None
+    path = location.path.resolve()
+    artifact = (
+        {"uri": path.relative_to(root).as_posix(), "uriBaseId": "%SRCROOT%"}
+        if path.is_relative_to(root)
+        else {"uri": path.as_uri()}
+    )
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if location.line is not None:
+        physical["region"] = {"startLine": location.line}
+    return physical
+
+
+def _result(
+    violation: Violation, rule_index: int, physical: dict[str, Any] | None
+) -> dict[str, Any]:
     location: dict[str, Any] = {}
     if violation.urn:
         location["logicalLocations"] = [
@@ -129,8 +168,8 @@ def _result(violation: Violation, rule_index: int, artifact_uri: str | None) -> 
                 "kind": "resource",
             }
         ]
-    if artifact_uri:
-        location["physicalLocation"] = {"artifactLocation": {"uri": artifact_uri}}
+    if physical is not None:
+        location["physicalLocation"] = physical
     # The policy and resource identify a finding across runs even when its wording changes.
     identity = f"{violation.policy_pack}\n{violation.policy_name}\n{violation.urn or ''}"
     result: dict[str, Any] = {

@@ -154,6 +154,19 @@ def stack_settings_problems(
             )
         else:
             yield from place(prefix_key, physical_names.rabbitmq_prefix_problems(prefix, stack))
+        broker = settings.rabbitmq
+        yield from place(
+            ("rabbitmq",),
+            rabbitmq_rules.broker_settings_problems(
+                image=broker.image,
+                redis_image=broker.redis_image,
+                cpu=broker.cpu,
+                memory=broker.memory,
+                storage=broker.storage,
+                storage_class=broker.storage_class,
+                tls_secret=broker.tls_secret,
+            ),
+        )
     else:
         if not re.fullmatch(r"[A-Za-z0-9_-]+", prefix):
             yield from place(
@@ -350,6 +363,18 @@ def _runtime_problems(
                 f"is set, but runtime is {consumer.runtime!r}; expected either runtime "
                 f"{runtime!r} or no {runtime!r} block, not both.",
             )
+
+    container = consumer.container
+    if container is not None and consumer.runtime == "container":
+        for finding in rabbitmq_rules.container_problems(
+            image=container.image,
+            env=container.env,
+            cpu=container.resources.cpu,
+            memory=container.resources.memory,
+            min_replicas=container.replicas.min,
+            max_replicas=container.replicas.max,
+        ):
+            yield problem((*base, "container", *finding.key_path), finding.message)
 
     function = consumer.lambda_
     if function is None or consumer.runtime != "lambda":

@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from eventinfra.aws import defaults
 from eventinfra.idempotency_key import idempotency_key_problem
+from eventinfra.rabbitmq import defaults as rabbitmq_defaults
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,18 @@ class LambdaSettings(Model):
     environment: dict[str, str] = Field(default_factory=dict)
 
 
+# The Kubernetes quantity grammar; the sanity bounds (a forgotten unit) are in the backend's
+# validation, which places its messages at the key.
+QUANTITY_PATTERN = r"^\+?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$"
+
+
 class Resources(Model):
-    cpu: str = Field(pattern=r"^\d+(\.\d+)?m?$", description="a CPU quantity, like `250m`")
-    memory: str = Field(pattern=r"^\d+(Ki|Mi|Gi)?$", description="a memory quantity, like `256Mi`")
+    cpu: str = Field(pattern=QUANTITY_PATTERN, description="a CPU quantity, like `250m`")
+    memory: str = Field(pattern=QUANTITY_PATTERN, description="a memory quantity, like `256Mi`")
+
+
+# Pinned by tag or digest; the full OCI reference grammar is checked by the backend.
+IMAGE_PATTERN = r"^[^\s@]+(:[\w][\w.-]*(@sha(256|512):[0-9a-f]+)?|@sha(256|512):[0-9a-f]+)$"
 
 
 class Replicas(Model):
@@ -210,7 +220,7 @@ class ContainerSettings(Model):
     """A container consumer on Kubernetes, autoscaled by KEDA on its queue length."""
 
     image: str = Field(
-        pattern=r"^[^\s@]+(:[\w][\w.-]*(@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$",
+        pattern=IMAGE_PATTERN,
         description="an image pinned by tag or digest, like `ghcr.io/acme/mailer:1.4.2`",
     )
     command: list[str] | None = None
@@ -321,17 +331,39 @@ class RabbitMQSettings(Model):
     namespace: ComponentName = "events"
     replicas: Annotated[Int, InRange(1, 9, "RabbitMQ cluster sizes")] = 3
     storage: str = Field(
-        default="10Gi", pattern=r"^\d+(Mi|Gi|Ti)$", description="a volume size, like `10Gi`"
+        default="10Gi", pattern=QUANTITY_PATTERN, description="a volume size, like `10Gi`"
     )
     storage_class: str | None = None
-    cpu: str = Field(
-        default="2", pattern=r"^\d+(\.\d+)?m?$", description="a CPU quantity, like `2`"
-    )
+    cpu: str = Field(default="2", pattern=QUANTITY_PATTERN, description="a CPU quantity, like `2`")
     memory: str = Field(
-        default="4Gi", pattern=r"^\d+(Mi|Gi)$", description="a memory quantity, like `4Gi`"
+        default="4Gi", pattern=QUANTITY_PATTERN, description="a memory quantity, like `4Gi`"
+    )
+    image: str = Field(
+        default=rabbitmq_defaults.RABBITMQ_IMAGE,
+        pattern=IMAGE_PATTERN,
+        description="the broker image; pin it by digest in production, like "
+        "`rabbitmq:4.0.5-management@sha256:<64 hex>`",
+    )
+    redis_image: str = Field(
+        default=rabbitmq_defaults.REDIS_IMAGE,
+        pattern=IMAGE_PATTERN,
+        description="the idempotency store's Redis image; pin it by digest in production",
     )
     tls_secret: str | None = Field(
         default=None, description="A kubernetes.io/tls Secret; turns off non-TLS listeners."
+    )
+    operators_namespace: ComponentName = Field(
+        default=rabbitmq_defaults.OPERATORS_NAMESPACE,
+        description="Where the Cluster and Topology Operators run: they may reach the broker's "
+        "management API.",
+    )
+    keda_namespace: ComponentName = Field(
+        default=rabbitmq_defaults.KEDA_NAMESPACE,
+        description="Where KEDA runs: it may read queue lengths from the management API.",
+    )
+    monitoring_namespace: ComponentName = Field(
+        default=rabbitmq_defaults.MONITORING_NAMESPACE,
+        description="Where Prometheus runs: it may scrape the broker's metrics port.",
     )
     install_operators: Bool = Field(
         default=False,

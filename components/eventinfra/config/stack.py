@@ -43,6 +43,11 @@ def load_stack_config(project_dir: Path | None = None) -> PlatformConfig:
     )
 
 
+def stack_file_path(project_dir: Path, stack: str) -> Path:
+    """Where Pulumi reads a stack's config (`stackConfigDir` from Pulumi.yaml)."""
+    return _stack_file(project_dir, stack)
+
+
 def _stack_file(project_dir: Path, stack: str) -> Path:
     """Where Pulumi reads this stack's config: `stackConfigDir` from Pulumi.yaml."""
     config_dir = project_dir

@@ -5,7 +5,9 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eventinfra.rabbitmq import defaults
+from eventinfra.contract import raise_for, under
+from eventinfra.rabbitmq import defaults, naming
+from eventinfra.rabbitmq import validation as rules
 
 
 class RabbitMQBrokerArgs(TypedDict):
@@ -24,7 +26,13 @@ class RabbitMQBrokerArgs(TypedDict):
     """A kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt): TLS only, no plain listeners."""
     vhost: pulumi.Input[str]
     """The vhost whose queues are scraped per queue (the `/metrics/detailed` endpoint)."""
+    client_labels: NotRequired[dict[str, str]]
+    """Pod labels (any namespace) that may open AMQP connections; without it, no NetworkPolicy."""
+    operators_namespace: NotRequired[str]
+    keda_namespace: NotRequired[str]
+    monitoring_namespace: NotRequired[str]
     image: NotRequired[str]
+    """The broker image (default `defaults.RABBITMQ_IMAGE`); pin it by digest in production."""
     labels: NotRequired[dict[str, str]]
     depends_on: NotRequired[list[pulumi.Resource]]
     """What must exist first: the operators' manifests when eventinfra installs them."""
@@ -45,6 +53,22 @@ class RabbitMQBroker(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RabbitMQBrokerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        image = args.get("image", defaults.RABBITMQ_IMAGE)
+        raise_for(
+            "RabbitMQBroker",
+            name,
+            [
+                *under(("image",), rules.image_problems(image)),
+                *under(("cpu",), rules.cpu_problems(args["cpu"])),
+                *under(("memory",), rules.memory_problems(args["memory"])),
+                *under(
+                    ("storage",),
+                    rules.memory_problems(
+                        args["storage"], minimum=defaults.MIN_STORAGE_BYTES, what="volume size"
+                    ),
+                ),
+            ],
+        )
         super().__init__("eventinfra:index:RabbitMQBroker", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=args.get("depends_on", []))
         labels = args.get("labels", {})
@@ -67,7 +91,7 @@ class RabbitMQBroker(pulumi.ComponentResource):
             persistence["storageClassName"] = str(args.get("storage_class"))
         spec: dict[str, object] = {
             "replicas": args["replicas"],
-            "image": args.get("image", defaults.RABBITMQ_IMAGE),
+            "image": image,
             "resources": {"requests": resources, "limits": dict(resources)},
             "persistence": persistence,
             "rabbitmq": {
@@ -99,6 +123,8 @@ class RabbitMQBroker(pulumi.ComponentResource):
             spec={"max_unavailable": 1, "selector": {"match_labels": pod_selector}},
             opts=child,
         )
+        if "client_labels" in args:
+            self._network_policy(name, args, pod_selector, labels, child)
         endpoint: dict[str, object] = {
             "port": "prometheus-tls" if self.tls else "prometheus",
             "scheme": "https" if self.tls else "http",
@@ -134,3 +160,66 @@ class RabbitMQBroker(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"namespace": self.namespace, "cluster_name": self.cluster_name})
+
+    def _network_policy(
+        self,
+        name: str,
+        args: RabbitMQBrokerArgs,
+        pod_selector: dict[str, str],
+        labels: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """Who may reach the broker's pods (the operator's): the namespace denies the rest."""
+
+        def from_namespace(key: str, default: str) -> dict[str, object]:
+            namespace = str(args.get(key, default))
+            return {
+                "namespace_selector": {"match_labels": {naming.NAMESPACE_NAME_LABEL: namespace}}
+            }
+
+        def tcp(*ports: int) -> list[dict[str, object]]:
+            return [{"protocol": "TCP", "port": port} for port in ports]
+
+        metrics_port = defaults.PROMETHEUS_TLS_PORT if self.tls else defaults.PROMETHEUS_PORT
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata={
+                "name": f"{self.cluster_name}-ingress",
+                "namespace": self.namespace,
+                "labels": labels,
+            },
+            spec={
+                "pod_selector": {"match_labels": pod_selector},
+                "policy_types": ["Ingress"],
+                "ingress": [
+                    # Clients: consumers here, producers anywhere, when their pods carry the label.
+                    {
+                        "from_": [
+                            {
+                                "namespace_selector": {},
+                                "pod_selector": {"match_labels": args.get("client_labels", {})},
+                            }
+                        ],
+                        "ports": tcp(self.amqp_port),
+                    },
+                    # Clustering (epmd, inter-node, CLI tools) among the broker's own pods.
+                    {"from_": [{"pod_selector": {"match_labels": pod_selector}}]},
+                    # The operators reconcile users, queues and policies through the management
+                    # API; KEDA reads queue lengths from it.
+                    {
+                        "from_": [
+                            from_namespace("operators_namespace", defaults.OPERATORS_NAMESPACE),
+                            from_namespace("keda_namespace", defaults.KEDA_NAMESPACE),
+                        ],
+                        "ports": tcp(self.management_port),
+                    },
+                    {
+                        "from_": [
+                            from_namespace("monitoring_namespace", defaults.MONITORING_NAMESPACE)
+                        ],
+                        "ports": tcp(metrics_port),
+                    },
+                ],
+            },
+            opts=child,
+        )

@@ -207,7 +207,7 @@ def alert_group(consumer: str, vhost_name: str, args: RabbitMQConsumerArgs) -> d
     """DLQ not empty, no consumer, ready messages growing or waiting too long."""
 
     def series(metric: str, queue: str) -> str:
-        return f'{metric}{{vhost="{vhost_name}",queue="{queue}"}}'
+        return naming.promql_series(metric, vhost=vhost_name, queue=queue)
 
     queue = naming.consumer_queue(consumer)
     dead_letters = naming.dead_letter_queue(consumer)

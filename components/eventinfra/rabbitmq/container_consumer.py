@@ -5,7 +5,9 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eventinfra.rabbitmq import defaults
+from eventinfra.contract import Finding, raise_for, under
+from eventinfra.rabbitmq import defaults, naming
+from eventinfra.rabbitmq import validation as rules
 
 
 class RedisIdempotencyArgs(TypedDict):
@@ -49,6 +51,22 @@ class ContainerConsumerArgs(TypedDict):
     """What must exist first: the operators' manifests when eventinfra installs them."""
 
 
+RABBITMQ_SECRET_KEYS = ("username", "password", "uri", "host", "port", "vhost", "queue")
+"""The consumer's RabbitMQ Secret, as files under `RABBITMQ_CREDENTIALS_DIR`."""
+IDEMPOTENCY_SECRET_KEYS = ("url", "key-prefix")
+"""The consumer's Redis Secret, as files under `IDEMPOTENCY_CREDENTIALS_DIR`."""
+CREDENTIAL_FILE_MODE = 0o440  # owner root, group fsGroup (the consumer's): read-only, no others
+
+
+def _secret_files(secret: str, keys: tuple[str, ...], folder: str) -> dict[str, Any]:
+    return {
+        "secret": {
+            "name": secret,
+            "items": [{"key": key, "path": f"{folder}/{key}"} for key in keys],
+        }
+    }
+
+
 class ContainerConsumer(pulumi.ComponentResource):
     """Deployment (non-root, read-only, probed), PDB, ScaledObject and TriggerAuthentication."""
 
@@ -57,6 +75,7 @@ class ContainerConsumer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ContainerConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        raise_for("ContainerConsumer", name, _args_problems(args))
         super().__init__("eventinfra:index:ContainerConsumer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # KEDA objects need KEDA's CRDs first.
@@ -68,32 +87,35 @@ class ContainerConsumer(pulumi.ComponentResource):
         labels = {**args["labels"], **selector}
         metadata = {"name": self.deployment_name, "namespace": namespace, "labels": labels}
 
-        def from_secret(variable: str, secret: str, key: str) -> dict[str, Any]:
-            return {
-                "name": variable,
-                "value_from": {"secret_key_ref": {"name": secret, "key": key}},
-            }
-
+        # Credentials are files of one projected Secret volume, never environment variables:
+        # those leak into crash reports, `kubectl describe` and every child process.
         credentials = args["credentials_secret"]
         env: list[dict[str, Any]] = [
             {"name": key, "value": value} for key, value in sorted(args["env"].items())
         ]
         env += [
-            from_secret("RABBITMQ_URI", credentials, "uri"),
-            from_secret("RABBITMQ_USERNAME", credentials, "username"),
-            from_secret("RABBITMQ_PASSWORD", credentials, "password"),
+            {"name": "RABBITMQ_CREDENTIALS_DIR", "value": naming.RABBITMQ_CREDENTIALS_DIR},
             {"name": "RABBITMQ_QUEUE", "value": args["queue"]},
             {"name": "RABBITMQ_VHOST", "value": args["vhost"]},
+        ]
+        sources: list[dict[str, Any]] = [
+            _secret_files(credentials, RABBITMQ_SECRET_KEYS, "rabbitmq"),
         ]
         idempotency = args["idempotency"]
         if idempotency is not None:
             env += [
-                from_secret("IDEMPOTENCY_REDIS_URL", idempotency["secret_name"], "url"),
+                {
+                    "name": "IDEMPOTENCY_CREDENTIALS_DIR",
+                    "value": naming.IDEMPOTENCY_CREDENTIALS_DIR,
+                },
                 {"name": "IDEMPOTENCY_KEY_PREFIX", "value": idempotency["key_prefix"]},
                 {"name": "IDEMPOTENCY_TTL_SECONDS", "value": str(idempotency["ttl_seconds"])},
             ]
             if idempotency["key"] is not None:
                 env.append({"name": "IDEMPOTENCY_KEY", "value": idempotency["key"]})
+            sources.append(
+                _secret_files(idempotency["secret_name"], IDEMPOTENCY_SECRET_KEYS, "idempotency")
+            )
 
         resources = {"cpu": args["cpu"], "memory": args["memory"]}
 
@@ -118,7 +140,14 @@ class ContainerConsumer(pulumi.ComponentResource):
                 "capabilities": {"drop": ["ALL"]},
             },
             # The root filesystem is read-only; /tmp is the one writable place.
-            "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
+            "volume_mounts": [
+                {"name": "tmp", "mount_path": "/tmp"},
+                {
+                    "name": "credentials",
+                    "mount_path": naming.CREDENTIALS_DIR,
+                    "read_only": True,
+                },
+            ],
         }
         if args["command"]:
             container["command"] = list(args["command"])
@@ -138,10 +167,24 @@ class ContainerConsumer(pulumi.ComponentResource):
                             "run_as_non_root": True,
                             "run_as_user": defaults.RUN_AS_USER,
                             "run_as_group": defaults.RUN_AS_USER,
+                            # The credential files belong to this group, readable by it only.
+                            "fs_group": defaults.RUN_AS_USER,
                             "seccomp_profile": {"type": "RuntimeDefault"},
                         },
+                        # No `<SERVICE>_SERVICE_HOST` variables: the consumer's environment is
+                        # what the topology and eventinfra set, nothing the namespace adds.
+                        "enable_service_links": False,
                         "containers": [container],
-                        "volumes": [{"name": "tmp", "empty_dir": {}}],
+                        "volumes": [
+                            {"name": "tmp", "empty_dir": {}},
+                            {
+                                "name": "credentials",
+                                "projected": {
+                                    "sources": sources,
+                                    "default_mode": CREDENTIAL_FILE_MODE,
+                                },
+                            },
+                        ],
                     },
                 },
             },
@@ -198,3 +241,16 @@ class ContainerConsumer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, authentication]),
         )
         self.register_outputs({"deployment_name": self.deployment_name})
+
+
+def _args_problems(args: ContainerConsumerArgs) -> list[Finding]:
+    """The workload rules the loader checks too, placed at these Args' own keys."""
+    return [
+        *under(("image",), rules.image_problems(args["image"])),
+        *under(("env",), rules.environment_problems(args["env"])),
+        *under(("cpu",), rules.cpu_problems(args["cpu"])),
+        *under(("memory",), rules.memory_problems(args["memory"])),
+        *under(
+            ("min_replicas",), rules.replica_problems(args["min_replicas"], args["max_replicas"])
+        ),
+    ]

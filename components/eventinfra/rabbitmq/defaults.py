@@ -4,6 +4,8 @@ from typing import Final
 
 # --- RabbitMQ ---
 # Pinned broker image: the Cluster Operator's own default moves with each operator release.
+# `rabbitmq.image` in the settings overrides it; pin it by digest (`name:tag@sha256:…`) in
+# production, which no default here can do offline (the digest is the registry's).
 RABBITMQ_IMAGE: Final = "rabbitmq:4.0.5-management"
 # A minority partition pauses instead of accepting writes it may later discard (split brain).
 CLUSTER_PARTITION_HANDLING: Final = "pause_minority"
@@ -12,6 +14,8 @@ AMQP_PORT: Final = 5672
 AMQPS_PORT: Final = 5671
 MANAGEMENT_PORT: Final = 15672
 MANAGEMENT_TLS_PORT: Final = 15671
+PROMETHEUS_PORT: Final = 15692  # the rabbitmq_prometheus plugin's listener
+PROMETHEUS_TLS_PORT: Final = 15691
 # Quorum queues: replicated (Raft), durable, with delivery-limit and at-least-once dead-lettering.
 QUEUE_TYPE: Final = "quorum"
 # The Topology Operator keeps the queue (and its messages) when the Queue resource is deleted.
@@ -38,12 +42,27 @@ PROBE_PERIOD_SECONDS: Final = 10
 LIVENESS_PATH: Final = "/healthz"
 READINESS_PATH: Final = "/readyz"
 RUN_AS_USER: Final = 10_001  # any non-root UID: runAsNonRoot rejects images whose user is root
+# Sanity bounds on container resources: a CPU above this is almost always a forgotten `m`
+# (`250` is 250 cores), a memory below the runtimes' minimum a forgotten unit (`256` is bytes).
+MAX_CPU_CORES: Final = 64
+MIN_MEMORY_BYTES: Final = 6 * 1024**2  # runc refuses memory limits below 6 MiB
+MIN_STORAGE_BYTES: Final = 100 * 1024**2  # below this a volume size is a forgotten unit
 TERMINATION_GRACE_SECONDS: Final = 60  # time to finish and ack in-flight messages
 
+# --- Network: who may reach the broker (the namespace denies all other ingress) ---
+# The namespaces the operators' release manifests install into, and the Prometheus Operator's
+# usual one; `rabbitmq.operators_namespace`, `keda_namespace`, `monitoring_namespace` override.
+OPERATORS_NAMESPACE: Final = "rabbitmq-system"
+KEDA_NAMESPACE: Final = "keda"
+MONITORING_NAMESPACE: Final = "monitoring"
+
 # --- Idempotency store (Redis, one per platform) ---
-REDIS_IMAGE: Final = "redis:7.4.2-alpine"
+REDIS_IMAGE: Final = "redis:7.4.2-alpine"  # `rabbitmq.redis_image` overrides it
 REDIS_PORT: Final = 6379
-REDIS_UID: Final = 999  # the redis user of the official image
+# Not the image's own `redis` user (999): a UID of 10,000 or more matches no account on the node
+# (checkov CKV_K8S_40). The official image runs as whatever user it is started as; fsGroup makes
+# the data volume writable for it.
+REDIS_UID: Final = 10_002
 REDIS_STORAGE: Final = "1Gi"
 REDIS_CPU: Final = "250m"
 REDIS_MEMORY: Final = "256Mi"

@@ -7,13 +7,15 @@ consumer gets its own Redis ACL user that may only touch keys under its prefix; 
 URL is in its own Secret (`url`). Consumers write `SET <prefix><id> <result> NX EX <ttl>`.
 """
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from eventinfra.contract import raise_for, under
 from eventinfra.rabbitmq import defaults
+from eventinfra.rabbitmq import validation as rules
 
 
 class IdempotencyClientArgs(TypedDict):
@@ -36,6 +38,8 @@ class RedisIdempotencyStoreArgs(TypedDict):
     """The consumers that may use the store, each confined to its own key prefix."""
     storage_class: str | None
     """Storage class of the append-only file's volume; None: the cluster's default."""
+    image: NotRequired[str]
+    """The Redis image (default `defaults.REDIS_IMAGE`); pin it by digest in production."""
     labels: dict[str, str]
     """Labels of every object."""
     client_labels: dict[str, str]
@@ -54,6 +58,8 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
         args: RedisIdempotencyStoreArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        image = args.get("image", defaults.REDIS_IMAGE)
+        raise_for("RedisIdempotencyStore", name, under(("image",), rules.image_problems(image)))
         super().__init__("eventinfra:index:RedisIdempotencyStore", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         namespace, base = args["namespace"], args["object_name"]
@@ -157,7 +163,7 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
                         "containers": [
                             {
                                 "name": "redis",
-                                "image": defaults.REDIS_IMAGE,
+                                "image": image,
                                 "args": [
                                     "--aclfile",
                                     "/etc/redis/users.acl",

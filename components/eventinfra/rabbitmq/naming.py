@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 DEAD_LETTER_SUFFIX = ".dead-letter"
@@ -9,6 +10,35 @@ UNROUTABLE_SUFFIX = ".unroutable"
 PARKING_SUFFIX = ".parking"
 # KEDA's user: `management` tag, vhost access, no permission (reads queue lengths only).
 SCALER_USERNAME = "eventinfra-keda"
+
+# Pods with this label (any namespace) may open AMQP connections to the broker: every container
+# consumer has it; a producer's pods need it too.
+RABBITMQ_CLIENT_LABEL = "eventinfra/rabbitmq-client"
+# The label Kubernetes sets on every namespace (1.22+): NetworkPolicies select namespaces by it.
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+# Where a container consumer reads its credentials: files of a projected Secret volume, never
+# environment variables (which leak into crash dumps, `kubectl describe` and child processes).
+CREDENTIALS_DIR = "/var/run/secrets/eventinfra"
+RABBITMQ_CREDENTIALS_DIR = CREDENTIALS_DIR + "/rabbitmq"
+IDEMPOTENCY_CREDENTIALS_DIR = CREDENTIALS_DIR + "/idempotency"
+# The environment eventinfra gives every container consumer; a user's `env` may not shadow it.
+# The credential names clients read by convention are reserved too: the credentials are files.
+INJECTED_ENV = frozenset(
+    {
+        "RABBITMQ_CREDENTIALS_DIR",
+        "RABBITMQ_QUEUE",
+        "RABBITMQ_VHOST",
+        "IDEMPOTENCY_CREDENTIALS_DIR",
+        "IDEMPOTENCY_KEY_PREFIX",
+        "IDEMPOTENCY_TTL_SECONDS",
+        "IDEMPOTENCY_KEY",
+        "RABBITMQ_URI",
+        "RABBITMQ_USERNAME",
+        "RABBITMQ_PASSWORD",
+        "IDEMPOTENCY_REDIS_URL",
+    }
+)
 
 
 def k8s_slug(name: str) -> str:
@@ -45,3 +75,13 @@ def anchored(*names: str) -> str:
     """A permission or policy regex matching exactly these names, like `^(a\\.b|c)$`."""
     escaped = [re.escape(name) for name in sorted(names)]
     return f"^{escaped[0]}$" if len(escaped) == 1 else f"^({'|'.join(escaped)})$"
+
+
+def promql_series(metric: str, **labels: str) -> str:
+    """`metric{vhost="k8s",queue="mailer"}`, each label value a quoted PromQL string literal.
+
+    PromQL string literals use Go's escapes, of which JSON's are a subset: no value can end
+    the literal and add matchers or operators to the expression.
+    """
+    matchers = ",".join(f"{label}={json.dumps(value)}" for label, value in labels.items())
+    return f"{metric}{{{matchers}}}"

@@ -71,6 +71,11 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 "storage": rabbitmq.storage,
                 "storage_class": rabbitmq.storage_class,
                 "tls_secret": rabbitmq.tls_secret,
+                "image": rabbitmq.image,
+                "client_labels": {naming.RABBITMQ_CLIENT_LABEL: "true"},
+                "operators_namespace": rabbitmq.operators_namespace,
+                "keda_namespace": rabbitmq.keda_namespace,
+                "monitoring_namespace": rabbitmq.monitoring_namespace,
                 "vhost": self.vhost,
                 "labels": labels,
                 "depends_on": after,
@@ -79,6 +84,14 @@ class RabbitMQPlatform(pulumi.ComponentResource):
         )
         self.namespace = broker.namespace
         namespace = broker.namespace
+        # Nothing reaches a pod here unless a NetworkPolicy allows it: the broker's own, the
+        # idempotency store's.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata={"name": f"{prefix}-default-deny", "namespace": namespace, "labels": labels},
+            spec={"pod_selector": {}, "policy_types": ["Ingress"]},
+            opts=child,
+        )
         cluster_reference = {"name": self.cluster_name, "namespace": namespace}
         k8s.apiextensions.CustomResource(
             f"{name}-vhost",
@@ -180,6 +193,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                         for c in idempotent
                     ],
                     "storage_class": rabbitmq.storage_class,
+                    "image": rabbitmq.redis_image,
                     "labels": labels,
                     "client_labels": {IDEMPOTENCY_CLIENT_LABEL: "true"},
                 },
@@ -222,11 +236,15 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                         if consumer_name in idempotent
                         else None
                     ),
-                    "labels": (
-                        {**labels, IDEMPOTENCY_CLIENT_LABEL: "true"}
-                        if consumer_name in idempotent
-                        else labels
-                    ),
+                    "labels": {
+                        **labels,
+                        naming.RABBITMQ_CLIENT_LABEL: "true",
+                        **(
+                            {IDEMPOTENCY_CLIENT_LABEL: "true"}
+                            if consumer_name in idempotent
+                            else {}
+                        ),
+                    },
                     "depends_on": after,
                 }
             self.consumers[consumer_name] = RabbitMQConsumer(
@@ -280,8 +298,12 @@ def parking_alerts(vhost: str, events: list[str]) -> dict[str, Any]:
             {
                 "alert": "EventUnroutableMessagesParked",
                 "expr": (
-                    f'rabbitmq_detailed_queue_messages{{vhost="{vhost}",'
-                    f'queue="{naming.parking_queue(event)}"}} > 0'
+                    naming.promql_series(
+                        "rabbitmq_detailed_queue_messages",
+                        vhost=vhost,
+                        queue=naming.parking_queue(event),
+                    )
+                    + " > 0"
                 ),
                 "for": defaults.DEAD_LETTER_ALERT_FOR,
                 "labels": {"severity": "warning", "event": event},

@@ -183,14 +183,33 @@ def image_tag(image: str) -> str | None:
     return last_segment.split(":", 1)[1] if ":" in last_segment else None
 
 
-@resource_validator(WORKLOADS)
+# The broker's pods run the image the RabbitmqCluster names; without one, the Cluster Operator's
+# default, which changes with every operator release.
+RABBITMQ_CLUSTER: Final = "kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster"
+
+
+@resource_validator((*WORKLOADS, RABBITMQ_CLUSTER))
 def _check_image_pinned(
     args: ResourceValidationArgs, report_violation: ReportResourceViolation
 ) -> None:
-    kind = KIND[args.resource_type]
-    for container in containers(pod_spec(args.resource_type, args.props)):
-        name = container_name(container)
-        image = get(container, "image")
+    if args.resource_type == RABBITMQ_CLUSTER:
+        image = get(args.props, "spec", "image")
+        if image is None:
+            report_violation(
+                f"RabbitmqCluster '{args.name}' must name its image (spec.image), because "
+                "without one the Cluster Operator runs its own default, which changes with "
+                "every operator release. Set rabbitmq.image to a release tag or a digest "
+                "(rabbitmq:4.0.5-management@sha256:…)."
+            )
+            return
+        targets = [("RabbitmqCluster", "rabbitmq", image)]
+    else:
+        kind = KIND[args.resource_type]
+        targets = [
+            (kind, container_name(container), get(container, "image"))
+            for container in containers(pod_spec(args.resource_type, args.props))
+        ]
+    for kind, name, image in targets:
         if not isinstance(image, str) or not image:
             raise Unknown(f"container '{name}' has no image to check")
         if _DIGEST.search(image):
@@ -214,7 +233,8 @@ def _check_image_pinned(
 
 k8s_image_pinned = ResourceValidationPolicy(
     name="k8s-image-pinned",
-    description="Every container image has an explicit tag other than latest, or a digest.",
+    description="Every container image, the RabbitMQ broker's included, has an explicit tag "
+    "other than latest, or a digest.",
     validate=_check_image_pinned,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eventinfra_policies.kubernetes import security
-from tests.policies.factories import UNKNOWN, check_resource
+from tests.policies.factories import UNKNOWN, Res, check_resource
 from tests.policies.kubernetes.factories import (
     deployment,
     messages,
@@ -129,3 +129,36 @@ def test_unknown_image_is_not_applicable() -> None:
     resource = with_container(deployment(), image=UNKNOWN)
     outcome = check_resource(security.k8s_image_pinned, resource)
     assert outcome.violations == [] and "image can't be known" in outcome.not_applicable
+
+
+def rabbitmq_cluster(**spec: object) -> Res:
+    return Res(
+        "kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster",
+        "events-broker-cluster",
+        {"metadata": {"name": "k8s-rabbitmq"}, "spec": {"replicas": 3, **spec}},
+    )
+
+
+@pytest.mark.parametrize(
+    "image", ["rabbitmq:4.0.5-management", "rabbitmq:4.0.5-management@sha256:" + "c" * 64]
+)
+def test_a_broker_with_a_pinned_image_passes(image: str) -> None:
+    assert messages(security.k8s_image_pinned, rabbitmq_cluster(image=image)) == []
+
+
+def test_a_broker_without_an_image_fails() -> None:
+    assert messages(security.k8s_image_pinned, rabbitmq_cluster()) == [
+        "RabbitmqCluster 'events-broker-cluster' must name its image (spec.image), because "
+        "without one the Cluster Operator runs its own default, which changes with every "
+        "operator release. Set rabbitmq.image to a release tag or a digest "
+        "(rabbitmq:4.0.5-management@sha256:…)."
+    ]
+
+
+@pytest.mark.parametrize("image", ["rabbitmq:latest", "rabbitmq"])
+def test_a_broker_with_a_moving_image_fails(image: str) -> None:
+    (message,) = messages(security.k8s_image_pinned, rabbitmq_cluster(image=image))
+    assert message.startswith(
+        "RabbitmqCluster 'events-broker-cluster' must pin the image of container 'rabbitmq' to "
+    )
+    assert f"(found {image!r})" in message
