@@ -38,9 +38,9 @@ def schema_text() -> str:
 
 
 def main(argv: list[str]) -> int:
-    """Write the schema to the path given (default: provider/schema.json in the checkout)."""
-    default = Path(__file__).resolve().parents[3] / "provider" / "schema.json"
-    target = Path(argv[0]) if argv else default
+    """Write the schema to the path given (default: provider/schema.json below the current
+    folder, the checkout's root)."""
+    target = Path(argv[0] if argv else "provider/schema.json")
     target.write_text(schema_text(), encoding="utf-8")
     print(f"wrote {target}")
     return 0
