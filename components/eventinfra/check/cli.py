@@ -24,6 +24,7 @@ from eventinfra.config.loader import SETTINGS_KEY
 from eventinfra.config.stack import TOPOLOGY_OVERRIDE_ENV
 from eventinfra.errors import EventInfraError
 from eventinfra.graph import RecordedResource
+from eventinfra.ops.cli import add_ops_parsers, run_ops
 
 if TYPE_CHECKING:
     from eventinfra.check.policy_runner import PolicyReport
@@ -70,9 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-policies", action="store_true", help="run no policies (the summary says so)"
     )
     add_docs_parser(commands)
+    add_ops_parsers(commands)
     args = parser.parse_args(argv)
     if args.command == "docs":
         return run_docs(args)
+    if args.command in ("dlq", "replay"):
+        return run_ops(args)
     return run_check(args)
 
 
