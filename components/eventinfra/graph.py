@@ -25,6 +25,8 @@ class RecordedResource:
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
+    retain_on_delete: bool = False
+    """Left in the cloud when the program stops declaring it (`retain_on_delete`)."""
     provider: str = ""
     id: str | None = None
     """The provider's id for a custom resource (None for components)."""

@@ -483,6 +483,10 @@ def test_parking_queue_keeps_unconsumed_events_for_14_days() -> None:
     )
     queue = graph.named("invoice-paid-parking-queue")
     assert queue.inputs["messageRetentionSeconds"] == 1_209_600
+    # The update that adds the event's first consumer drops the component: the queue, and what
+    # is parked in it, stays for `eventinfra replay`; its subscription goes, so nothing new arrives.
+    assert queue.retain_on_delete is True
+    assert not graph.named("invoice-paid-parking-subscription").retain_on_delete
     assert json.loads(queue.inputs["redriveAllowPolicy"]) == {"redrivePermission": "denyAll"}
     subscription = graph.named("invoice-paid-parking-subscription").inputs
     assert subscription["endpoint"] == queue.outputs["arn"]

@@ -75,7 +75,11 @@ class ParkingQueue(pulumi.ComponentResource):
             kms_master_key_id=args["kms_key_arn"],
             redrive_allow_policy=iam.json_string({"redrivePermission": "denyAll"}),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
+            # Kept when the platform drops it: the update that adds the event's first consumer
+            # removes this component, and the parked events must wait for `eventinfra replay`.
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.get("protect", False), retain_on_delete=True
+            ),
         )
         queue_policy = aws.sqs.QueuePolicy(
             f"{name}-queue-policy",

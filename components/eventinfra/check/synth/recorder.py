@@ -62,6 +62,7 @@ class _Record:
     secret_outputs: tuple[str, ...]
     source_position: str | None
     aliases: tuple[str, ...] = ()
+    retain_on_delete: bool = False
 
     def freeze(self) -> RecordedResource:
         return RecordedResource(
@@ -82,6 +83,7 @@ class _Record:
             secret_outputs=self.secret_outputs,
             source_position=self.source_position,
             aliases=self.aliases,
+            retain_on_delete=self.retain_on_delete,
         )
 
 
@@ -235,6 +237,9 @@ class _RecordingMonitor(MockMonitor):
                 aliases=_alias_urns(
                     request, self.records.get(request.parent), self.stack, self.project
                 ),
+                retain_on_delete=request.retainOnDelete
+                if request.HasField("retainOnDelete")
+                else False,
             )
         )
         return resource_pb2.RegisterResourceResponse(
