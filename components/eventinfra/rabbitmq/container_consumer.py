@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from eventinfra.rabbitmq import defaults
+from eventinfra.rabbitmq.resources import KEDA_API_VERSION, custom_resource
 
 
 class IdempotencyArgs(TypedDict):
@@ -162,20 +163,21 @@ class ContainerConsumer(pulumi.ComponentResource):
         tls_secret = args["tls_secret"]
         if tls_secret is not None:
             secret_refs.append({"parameter": "ca", "name": tls_secret, "key": "ca.crt"})
-        authentication = k8s.apiextensions.CustomResource(
+        authentication = custom_resource(
             f"{name}-trigger-authentication",
-            api_version="keda.sh/v1alpha1",
-            kind="TriggerAuthentication",
-            metadata={**metadata, "name": f"{self.deployment_name}-rabbitmq"},
-            spec={"secretTargetRef": secret_refs},
+            KEDA_API_VERSION,
+            "TriggerAuthentication",
+            {"secretTargetRef": secret_refs},
+            object_name=f"{self.deployment_name}-rabbitmq",
+            namespace=namespace,
+            labels=labels,
             opts=custom,
         )
-        k8s.apiextensions.CustomResource(
+        custom_resource(
             f"{name}-scaled-object",
-            api_version="keda.sh/v1alpha1",
-            kind="ScaledObject",
-            metadata=metadata,
-            spec={
+            KEDA_API_VERSION,
+            "ScaledObject",
+            {
                 "scaleTargetRef": {"name": self.deployment_name},
                 "minReplicaCount": args["min_replicas"],
                 "maxReplicaCount": args["max_replicas"],
@@ -197,6 +199,9 @@ class ContainerConsumer(pulumi.ComponentResource):
                     }
                 ],
             },
+            object_name=self.deployment_name,
+            namespace=namespace,
+            labels=labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, authentication]),
         )
         self.register_outputs({"deployment_name": self.deployment_name})
