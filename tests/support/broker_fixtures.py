@@ -10,7 +10,8 @@ first. ``EVENTINFRA_RABBITMQ_DIR`` puts the node's data and logs under that dire
 pytest's tmp dir (handy for CI artifacts).
 
 ``rabbitmq_vhost`` (function): a fresh, uniquely named vhost on that broker, with full
-permissions for the harness admin, deleted afterwards (its queues and policies go with it).
+permissions for the harness admin, deleted afterwards (its queues and policies go with it), and
+so is every user the test created: users are node-wide, a vhost's deletion leaves them behind.
 Afterwards it checks the node log: if a node-level supervisor gave up during the test (the node
 is then broken for every later test), the broker is restarted and the test fails with the name.
 """
@@ -70,6 +71,7 @@ def rabbitmq_vhost(rabbitmq: LocalRabbitMQ) -> Iterator[str]:
     name = f"t-{secrets.token_hex(4)}"
     v = rabbitmq.q(name)
     log_offset = rabbitmq.log_size()
+    users_before = rabbitmq.usernames()
     rabbitmq.http("PUT", f"/api/vhosts/{v}", expect=(201, 204))
     rabbitmq.http(
         "PUT",
@@ -80,6 +82,8 @@ def rabbitmq_vhost(rabbitmq: LocalRabbitMQ) -> Iterator[str]:
     yield name
     if rabbitmq.running:
         rabbitmq.http("DELETE", f"/api/vhosts/{v}", expect=(204, 404))
+        for user in sorted(rabbitmq.usernames() - users_before):
+            rabbitmq.http("DELETE", f"/api/users/{rabbitmq.q(user)}", expect=(204, 404))
     if rabbitmq.log_size() < log_offset:  # the log does not rotate; be safe anyway
         log_offset = 0
     broken = rabbitmq.fatal_log_errors(since=log_offset)

@@ -433,6 +433,10 @@ class LocalRabbitMQ:
                 )
         return resp
 
+    def usernames(self) -> set[str]:
+        """Every user on the node (users are node-wide, not per vhost)."""
+        return {user["name"] for user in self.http("GET", "/api/users", expect=200).json()}
+
     def amqp_params(
         self, user: str | None = None, password: str | None = None, vhost: str = "/", **kwargs: Any
     ) -> pika.ConnectionParameters:

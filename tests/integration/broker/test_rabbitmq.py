@@ -162,6 +162,14 @@ class AppliedTopology:
                     what=f"policy {name} on its queue",
                 )
 
+    def remove(self, broker: LocalRabbitMQ) -> None:
+        """Delete the vhost and the users: users are node-wide and outlive their vhost."""
+        if not broker.running:  # a restart failed: no API to clean up through
+            return
+        broker.http("DELETE", f"/api/vhosts/{broker.q(self.vhost)}", expect=(204, 404))
+        for username in self.passwords:
+            broker.http("DELETE", f"/api/users/{broker.q(username)}", expect=(204, 404))
+
 
 def _recorded_password(graph: Synthesis, secret: RecordedResource) -> str:
     """The RandomPassword result recorded beside the Secret (same parent component)."""
@@ -176,10 +184,11 @@ def _recorded_password(graph: Synthesis, secret: RecordedResource) -> str:
 
 
 @pytest.fixture
-def topology(rabbitmq: LocalRabbitMQ, graph: Synthesis) -> AppliedTopology:
+def topology(rabbitmq: LocalRabbitMQ, graph: Synthesis) -> Iterator[AppliedTopology]:
     applied = AppliedTopology(graph)
     applied.apply(rabbitmq)
-    return applied
+    yield applied
+    applied.remove(rabbitmq)
 
 
 # --- helpers -----------------------------------------------------------------------------------
