@@ -1,11 +1,12 @@
 # make check  — set up (first time only) and plan the dev stack offline: `make check STACK=prod`
 # make test   — set up, then lint, type-check and run every test (what CI runs)
+# make test-fast — lint, type-check and the offline tests in parallel: no real broker
 VENV   ?= .venv
 PYTHON ?= python3
 STACK  ?= dev
 BIN    := $(VENV)/bin
 
-.PHONY: setup check test lint schemas
+.PHONY: setup check test test-fast lint schemas
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +24,14 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Two workers: the build machines have two cores. loadgroup keeps the real-broker tests on one
+# worker (their xdist_group, see tests/conftest.py), so one RabbitMQ node starts, not two.
 test: lint
 	bash .ci/install-rabbitmq
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+test-fast: lint
+	$(BIN)/pytest -n auto --dist loadgroup -m "not broker"
 
 schemas: setup
 	$(BIN)/python -m eventinfra.config.json_schemas
