@@ -7,6 +7,7 @@ import copy
 import json
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -772,7 +773,36 @@ def test_manifest_from_recorded_refuses_inputs_that_contradict_the_token() -> No
         manifest_from_recorded("kubernetes:apps/v1:Deployment", {"kind": "StatefulSet"})
 
 
-_EVENT_LOOP = asyncio.new_event_loop()
+class _InlineExecutor(ThreadPoolExecutor):
+    """Runs the mock monitor's calls on the loop's own thread; no worker thread is started.
+
+    The SDK sends each registration through `loop.run_in_executor`, and the mock monitor gives
+    every worker thread an event loop of its own that nothing ever closes.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:  # handed to the awaiting coroutine, as a worker would
+            future.set_exception(error)
+        return future
+
+
+@pytest.fixture
+def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """The thread's current event loop, which pulumi.runtime.test runs on; closed afterwards.
+
+    An event loop left open is reported only when it is garbage-collected, as a ResourceWarning
+    that filterwarnings = error turns into a failure of whichever later test the collection
+    happens in.
+    """
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(_InlineExecutor())
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 class _Recorder(pulumi.runtime.Mocks):
@@ -787,14 +817,13 @@ class _Recorder(pulumi.runtime.Mocks):
         return {}
 
 
-def test_what_the_mock_monitor_sees_from_pulumi_kubernetes_validates() -> None:
+def test_what_the_mock_monitor_sees_from_pulumi_kubernetes_validates(
+    event_loop: asyncio.AbstractEventLoop,
+) -> None:
     """Findings: CustomResource registers as kubernetes:<group>/<version>:<Kind>; typed args
     arrive with Kubernetes' camelCase keys, numbers as floats, secrets wrapped; a CustomResource's
     dict spec is passed through untranslated (so it must already use camelCase)."""
     recorder = _Recorder()
-    # pulumi.runtime.test runs on the thread's current event loop, which a synthesis run before
-    # this test may have unset: set one, so that the test passes in any order.
-    asyncio.set_event_loop(_EVENT_LOOP)
     pulumi.runtime.set_mocks(recorder, preview=False)
     import pulumi_kubernetes as k8s
 

@@ -8,6 +8,11 @@ import pulumi_kubernetes as k8s
 from eventinfra.contract import raise_for, under
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq import validation as rules
+from eventinfra.rabbitmq.resources import (
+    PROMETHEUS_API_VERSION,
+    RABBITMQ_API_VERSION,
+    custom_resource,
+)
 
 
 class RabbitMQBrokerArgs(TypedDict):
@@ -103,12 +108,14 @@ class RabbitMQBroker(pulumi.ComponentResource):
         }
         if tls_secret is not None:
             spec["tls"] = {"secretName": tls_secret, "disableNonTLSListeners": True}
-        k8s.apiextensions.CustomResource(
+        custom_resource(
             f"{name}-cluster",
-            api_version="rabbitmq.com/v1beta1",
-            kind="RabbitmqCluster",
-            metadata={"name": self.cluster_name, "namespace": self.namespace, "labels": labels},
-            spec=spec,
+            RABBITMQ_API_VERSION,
+            "RabbitmqCluster",
+            spec,
+            object_name=self.cluster_name,
+            namespace=self.namespace,
+            labels=labels,
             opts=child,
         )
         # The Cluster Operator labels the broker's pods and Services with these.
@@ -145,18 +152,20 @@ class RabbitMQBroker(pulumi.ComponentResource):
                 "vhost": [args["vhost"]],
             },
         }
-        k8s.apiextensions.CustomResource(
+        custom_resource(
             f"{name}-service-monitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="ServiceMonitor",
-            metadata={"name": self.cluster_name, "namespace": self.namespace, "labels": labels},
-            spec={
+            PROMETHEUS_API_VERSION,
+            "ServiceMonitor",
+            {
                 "selector": {
                     "matchLabels": {**pod_selector, "app.kubernetes.io/component": "rabbitmq"}
                 },
                 "namespaceSelector": {"matchNames": [self.namespace]},
                 "endpoints": [endpoint, detailed],
             },
+            object_name=self.cluster_name,
+            namespace=self.namespace,
+            labels=labels,
             opts=child,
         )
         self.register_outputs({"namespace": self.namespace, "cluster_name": self.cluster_name})

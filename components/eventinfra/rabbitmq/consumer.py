@@ -4,10 +4,10 @@ from typing import Any, NotRequired, TypedDict
 from urllib.parse import quote
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq.container_consumer import ContainerConsumer, ContainerConsumerArgs
+from eventinfra.rabbitmq.resources import PROMETHEUS_API_VERSION, custom_resource, topology_object
 from eventinfra.rabbitmq.user import RabbitMQUser
 
 
@@ -59,18 +59,19 @@ class RabbitMQConsumer(pulumi.ComponentResource):
         consumer, base = args["consumer"], args["object_name"]
         after = args.get("depends_on", [])
         namespace, vhost, labels = args["namespace"], args["vhost"], args["labels"]
-        cluster_reference = {"name": args["cluster_name"], "namespace": namespace}
         self.queue_name = naming.consumer_queue(consumer)
         self.dead_letter_queue_name = naming.dead_letter_queue(consumer)
         dead_letter_exchange = naming.dead_letter_exchange(consumer)
 
-        def topology(role: str, kind: str, spec: dict[str, Any], **extra: Any) -> Any:
-            return k8s.apiextensions.CustomResource(
+        def topology(role: str, kind: str, spec: dict[str, Any], **extra: Any) -> None:
+            topology_object(
                 f"{name}-{role}",
-                api_version="rabbitmq.com/v1beta1",
-                kind=kind,
-                metadata={"name": f"{base}-{role}", "namespace": namespace, "labels": labels},
-                spec={**spec, "rabbitmqClusterReference": cluster_reference},
+                kind,
+                spec,
+                object_name=f"{base}-{role}",
+                namespace=namespace,
+                cluster_name=args["cluster_name"],
+                labels=labels,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after, **extra),
             )
 
@@ -177,12 +178,14 @@ class RabbitMQConsumer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        k8s.apiextensions.CustomResource(
+        custom_resource(
             f"{name}-alerts",
-            api_version="monitoring.coreos.com/v1",
-            kind="PrometheusRule",
-            metadata={"name": f"{base}-alerts", "namespace": namespace, "labels": labels},
-            spec={"groups": [alert_group(consumer, vhost, args)]},
+            PROMETHEUS_API_VERSION,
+            "PrometheusRule",
+            {"groups": [alert_group(consumer, vhost, args)]},
+            object_name=f"{base}-alerts",
+            namespace=namespace,
+            labels=labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
 

@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 from eventinfra.contract import Finding, raise_for, under
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq import validation as rules
+from eventinfra.rabbitmq.resources import KEDA_API_VERSION, custom_resource
 
 
 class RedisIdempotencyArgs(TypedDict):
@@ -203,20 +204,21 @@ class ContainerConsumer(pulumi.ComponentResource):
         tls_secret = args["tls_secret"]
         if tls_secret is not None:
             secret_refs.append({"parameter": "ca", "name": tls_secret, "key": "ca.crt"})
-        authentication = k8s.apiextensions.CustomResource(
+        authentication = custom_resource(
             f"{name}-trigger-authentication",
-            api_version="keda.sh/v1alpha1",
-            kind="TriggerAuthentication",
-            metadata={**metadata, "name": f"{self.deployment_name}-rabbitmq"},
-            spec={"secretTargetRef": secret_refs},
+            KEDA_API_VERSION,
+            "TriggerAuthentication",
+            {"secretTargetRef": secret_refs},
+            object_name=f"{self.deployment_name}-rabbitmq",
+            namespace=namespace,
+            labels=labels,
             opts=custom,
         )
-        k8s.apiextensions.CustomResource(
+        custom_resource(
             f"{name}-scaled-object",
-            api_version="keda.sh/v1alpha1",
-            kind="ScaledObject",
-            metadata=metadata,
-            spec={
+            KEDA_API_VERSION,
+            "ScaledObject",
+            {
                 "scaleTargetRef": {"name": self.deployment_name},
                 "minReplicaCount": args["min_replicas"],
                 "maxReplicaCount": args["max_replicas"],
@@ -238,6 +240,9 @@ class ContainerConsumer(pulumi.ComponentResource):
                     }
                 ],
             },
+            object_name=self.deployment_name,
+            namespace=namespace,
+            labels=labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, authentication]),
         )
         self.register_outputs({"deployment_name": self.deployment_name})

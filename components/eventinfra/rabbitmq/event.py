@@ -3,9 +3,9 @@
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from eventinfra.rabbitmq import defaults, naming
+from eventinfra.rabbitmq.resources import topology_object
 
 
 class RabbitMQEventArgs(TypedDict):
@@ -38,18 +38,19 @@ class RabbitMQEvent(pulumi.ComponentResource):
         super().__init__("eventinfra:index:RabbitMQEvent", name, None, opts)
         event, base = args["event"], args["object_name"]
         namespace, vhost, labels = args["namespace"], args["vhost"], args.get("labels", {})
-        cluster_reference = {"name": args["cluster_name"], "namespace": namespace}
         self.exchange_name = naming.event_exchange(event)
         unroutable = naming.unroutable_exchange(event)
         self.parking_queue_name = naming.parking_queue(event)
 
-        def resource(role: str, kind: str, spec: dict[str, Any], **extra: Any) -> Any:
-            return k8s.apiextensions.CustomResource(
+        def resource(role: str, kind: str, spec: dict[str, Any], **extra: Any) -> None:
+            topology_object(
                 f"{name}-{role}",
-                api_version="rabbitmq.com/v1beta1",
-                kind=kind,
-                metadata={"name": f"{base}-{role}", "namespace": namespace, "labels": labels},
-                spec={**spec, "rabbitmqClusterReference": cluster_reference},
+                kind,
+                spec,
+                object_name=f"{base}-{role}",
+                namespace=namespace,
+                cluster_name=args["cluster_name"],
+                labels=labels,
                 opts=pulumi.ResourceOptions(
                     parent=self, depends_on=args.get("depends_on", []), **extra
                 ),

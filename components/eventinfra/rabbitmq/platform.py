@@ -13,6 +13,7 @@ from eventinfra.rabbitmq.consumer import RabbitMQConsumer
 from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs
 from eventinfra.rabbitmq.event import RabbitMQEvent
 from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
+from eventinfra.rabbitmq.resources import PROMETHEUS_API_VERSION, custom_resource, topology_object
 from eventinfra.rabbitmq.user import RabbitMQUser
 
 IDEMPOTENCY_CLIENT_LABEL = "eventinfra/idempotency-client"
@@ -92,13 +93,14 @@ class RabbitMQPlatform(pulumi.ComponentResource):
             spec={"pod_selector": {}, "policy_types": ["Ingress"]},
             opts=child,
         )
-        cluster_reference = {"name": self.cluster_name, "namespace": namespace}
-        k8s.apiextensions.CustomResource(
+        topology_object(
             f"{name}-vhost",
-            api_version="rabbitmq.com/v1beta1",
-            kind="Vhost",
-            metadata={"name": f"{prefix}-vhost", "namespace": namespace, "labels": labels},
-            spec={"name": self.vhost, "rabbitmqClusterReference": cluster_reference},
+            "Vhost",
+            {"name": self.vhost},
+            object_name=f"{prefix}-vhost",
+            namespace=namespace,
+            cluster_name=self.cluster_name,
+            labels=labels,
             opts=custom,
         )
         common: dict[str, Any] = {
@@ -269,12 +271,14 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 opts=child,
             )
 
-        k8s.apiextensions.CustomResource(
+        custom_resource(
             f"{name}-parking-alerts",
-            api_version="monitoring.coreos.com/v1",
-            kind="PrometheusRule",
-            metadata={"name": f"{prefix}-parking-alerts", "namespace": namespace, "labels": labels},
-            spec={"groups": [parking_alerts(self.vhost, list(topology.events))]},
+            PROMETHEUS_API_VERSION,
+            "PrometheusRule",
+            {"groups": [parking_alerts(self.vhost, list(topology.events))]},
+            object_name=f"{prefix}-parking-alerts",
+            namespace=namespace,
+            labels=labels,
             opts=custom,
         )
         self.register_outputs(

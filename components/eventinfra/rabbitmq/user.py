@@ -7,6 +7,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from eventinfra.rabbitmq import defaults
+from eventinfra.rabbitmq.resources import topology_object
 
 
 class PermissionsArgs(TypedDict):
@@ -62,7 +63,6 @@ class RabbitMQUser(pulumi.ComponentResource):
         super().__init__("eventinfra:index:RabbitMQUser", name, None, opts)
         after = args.get("depends_on", [])
         child = pulumi.ResourceOptions(parent=self, depends_on=after)
-        cluster_reference = {"name": args["cluster_name"], "namespace": args["namespace"]}
         labels = args.get("labels", {})
         self.username = args["username"]
         self.secret_name = args["secret_name"]
@@ -96,37 +96,31 @@ class RabbitMQUser(pulumi.ComponentResource):
             opts=child,
         )
         # CustomResource.metadata is the input mapping, not an Output: order by depends_on.
-        user = k8s.apiextensions.CustomResource(
+        user = topology_object(
             f"{name}-user",
-            api_version="rabbitmq.com/v1beta1",
-            kind="User",
-            metadata={
-                "name": args["object_name"],
-                "namespace": args["namespace"],
-                "labels": labels,
-            },
-            spec={
+            "User",
+            {
                 "tags": args.get("tags", []),
                 "importCredentialsSecret": {"name": secret.metadata.name},
-                "rabbitmqClusterReference": cluster_reference,
             },
+            object_name=args["object_name"],
+            namespace=args["namespace"],
+            cluster_name=args["cluster_name"],
+            labels=labels,
             opts=child,
         )
-        k8s.apiextensions.CustomResource(
+        topology_object(
             f"{name}-permission",
-            api_version="rabbitmq.com/v1beta1",
-            kind="Permission",
-            metadata={
-                "name": args["object_name"],
-                "namespace": args["namespace"],
-                "labels": labels,
-            },
-            spec={
+            "Permission",
+            {
                 "vhost": args["vhost"],
                 "userReference": {"name": args["object_name"]},
                 "permissions": dict(args["permissions"]),
-                "rabbitmqClusterReference": cluster_reference,
             },
+            object_name=args["object_name"],
+            namespace=args["namespace"],
+            cluster_name=args["cluster_name"],
+            labels=labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, user]),
         )
         self.register_outputs({"secret_name": self.secret_name, "username": self.username})

@@ -5,7 +5,7 @@ graph of `stacks/Pulumi.k8s.yaml` (never written again here) and are applied thr
 the way the Messaging Topology Operator applies them; the passwords are the recorded
 `RandomPassword` results. Then the generated users publish and consume over AMQP.
 
-Version notes (see tests/test_rabbitmq_broker.py): a quorum queue delivers a message
+Version notes (see tests/integration/broker/test_harness.py): a quorum queue delivers a message
 `delivery-limit + 1` times, and its `limit + 1`-th return dead-letters it (3.10 and 4.x alike for
 `basic.reject` with requeue, which is what a failing consumer sends here). On 3.x every return
 counts (nack, a consumer that goes away); from 4.3 only `basic.reject` does.
@@ -31,8 +31,7 @@ import requests
 from eventinfra.check.synth import Synthesis, synthesize
 from eventinfra.graph import RecordedResource
 from tests.support import REPOSITORY
-from tests.support.broker_fixtures import rabbitmq  # noqa: F401  (the session's broker fixture)
-from tests.support.rabbitmq_broker import RabbitMQBroker
+from tests.support.rabbitmq_broker import LocalRabbitMQ
 
 TOPOLOGY = "kubernetes:rabbitmq.com/v1beta1:"
 
@@ -66,7 +65,7 @@ class AppliedTopology:
             self.passwords[username] = _recorded_password(graph, secret)
             self.tags[username] = list(user["spec"].get("tags", []))
 
-    def apply(self, broker: RabbitMQBroker) -> None:
+    def apply(self, broker: LocalRabbitMQ) -> None:
         """PUT/POST each object as the Topology Operator's controllers do."""
         q = broker.q
         vhost = q(self.vhost)
@@ -163,6 +162,14 @@ class AppliedTopology:
                     what=f"policy {name} on its queue",
                 )
 
+    def remove(self, broker: LocalRabbitMQ) -> None:
+        """Delete the vhost and the users: users are node-wide and outlive their vhost."""
+        if not broker.running:  # a restart failed: no API to clean up through
+            return
+        broker.http("DELETE", f"/api/vhosts/{broker.q(self.vhost)}", expect=(204, 404))
+        for username in self.passwords:
+            broker.http("DELETE", f"/api/users/{broker.q(username)}", expect=(204, 404))
+
 
 def _recorded_password(graph: Synthesis, secret: RecordedResource) -> str:
     """The RandomPassword result recorded beside the Secret (same parent component)."""
@@ -177,10 +184,11 @@ def _recorded_password(graph: Synthesis, secret: RecordedResource) -> str:
 
 
 @pytest.fixture
-def topology(rabbitmq: RabbitMQBroker, graph: Synthesis) -> AppliedTopology:  # noqa: F811
+def topology(rabbitmq: LocalRabbitMQ, graph: Synthesis) -> Iterator[AppliedTopology]:
     applied = AppliedTopology(graph)
     applied.apply(rabbitmq)
-    return applied
+    yield applied
+    applied.remove(rabbitmq)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -198,9 +206,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = ""
 
 
 @contextmanager
-def channel_as(
-    broker: RabbitMQBroker, topology: AppliedTopology, user: str | None
-) -> Iterator[Any]:
+def channel_as(broker: LocalRabbitMQ, topology: AppliedTopology, user: str | None) -> Iterator[Any]:
     password = topology.passwords[user] if user is not None else None
     connection = pika.BlockingConnection(broker.amqp_params(user, password, topology.vhost))
     try:
@@ -254,7 +260,7 @@ def refused(action: Callable[[], Any]) -> int:
 
 
 def test_a_confirmed_publish_reaches_exactly_the_subscribed_consumers_queues(
-    rabbitmq: RabbitMQBroker,  # noqa: F811
+    rabbitmq: LocalRabbitMQ,
     topology: AppliedTopology,
 ) -> None:
     with channel_as(rabbitmq, topology, "accounts-api") as channel:
@@ -277,7 +283,7 @@ def test_a_confirmed_publish_reaches_exactly_the_subscribed_consumers_queues(
 
 
 def test_an_unroutable_event_is_parked_not_lost(
-    rabbitmq: RabbitMQBroker,  # noqa: F811
+    rabbitmq: LocalRabbitMQ,
     topology: AppliedTopology,
 ) -> None:
     # invoice.paid has no consumer; a confirm with mandatory still succeeds (no basic.return),
@@ -298,7 +304,7 @@ def test_an_unroutable_event_is_parked_not_lost(
 
 
 def test_a_producer_can_publish_only_to_its_own_events_exchange(
-    rabbitmq: RabbitMQBroker,  # noqa: F811
+    rabbitmq: LocalRabbitMQ,
     topology: AppliedTopology,
 ) -> None:
     with channel_as(rabbitmq, topology, "accounts-api") as channel:
@@ -313,7 +319,7 @@ def test_a_producer_can_publish_only_to_its_own_events_exchange(
 
 
 def test_a_consumer_can_read_only_its_own_queue(
-    rabbitmq: RabbitMQBroker,  # noqa: F811
+    rabbitmq: LocalRabbitMQ,
     topology: AppliedTopology,
 ) -> None:
     with channel_as(rabbitmq, topology, "mailer") as channel:
@@ -329,7 +335,7 @@ def test_a_consumer_can_read_only_its_own_queue(
 
 
 def test_kedas_user_reads_queue_lengths_but_no_message(
-    rabbitmq: RabbitMQBroker,  # noqa: F811
+    rabbitmq: LocalRabbitMQ,
     topology: AppliedTopology,
 ) -> None:
     with channel_as(rabbitmq, topology, "accounts-api") as channel:
@@ -349,7 +355,7 @@ def test_kedas_user_reads_queue_lengths_but_no_message(
 
 
 def test_a_message_rejected_delivery_limit_times_lands_in_the_dead_letter_queue(
-    rabbitmq: RabbitMQBroker,  # noqa: F811
+    rabbitmq: LocalRabbitMQ,
     topology: AppliedTopology,
 ) -> None:
     (policy,) = [p["spec"] for p in topology.objects["Policy"] if p["spec"]["name"] == "mailer"]
@@ -398,7 +404,7 @@ CONSUMER_THAT_DIES = textwrap.dedent(
 
 
 def test_a_consumer_that_dies_without_acking_loses_nothing(
-    rabbitmq: RabbitMQBroker,  # noqa: F811
+    rabbitmq: LocalRabbitMQ,
     topology: AppliedTopology,
 ) -> None:
     with channel_as(rabbitmq, topology, "accounts-api") as channel:
@@ -433,7 +439,7 @@ def test_a_consumer_that_dies_without_acking_loses_nothing(
 
 
 def test_a_broker_restart_loses_no_confirmed_message(
-    rabbitmq: RabbitMQBroker,  # noqa: F811
+    rabbitmq: LocalRabbitMQ,
     topology: AppliedTopology,
 ) -> None:
     sent = [f'{{"userId": "u-{n}"}}'.encode() for n in range(100)]
