@@ -29,8 +29,7 @@ from eventinfra.ops.outputs import parse_outputs
 from eventinfra.ops.rabbitmq import RabbitMQBackend, connection_parameters
 from eventinfra.rabbitmq import naming
 from tests.support import REPOSITORY
-from tests.support.broker_fixtures import rabbitmq, rabbitmq_vhost  # noqa: F401
-from tests.support.rabbitmq_broker import RabbitMQBroker
+from tests.support.rabbitmq_broker import LocalRabbitMQ
 
 EVENT = "user.signup"
 PARKED_EVENT = "invoice.paid"
@@ -40,7 +39,7 @@ MESSAGES = 6
 
 
 class Topology:
-    def __init__(self, broker: RabbitMQBroker, vhost: str, tmp_path: Path) -> None:
+    def __init__(self, broker: LocalRabbitMQ, vhost: str, tmp_path: Path) -> None:
         self.broker, self.vhost = broker, vhost
         v, q = broker.q(vhost), broker.q
         for exchange in (EVENT, PARKED_EVENT):
@@ -156,7 +155,7 @@ class Topology:
 
 
 @pytest.fixture
-def topology(rabbitmq: RabbitMQBroker, rabbitmq_vhost: str, tmp_path: Path) -> Topology:  # noqa: F811
+def topology(rabbitmq: LocalRabbitMQ, rabbitmq_vhost: str, tmp_path: Path) -> Topology:
     return Topology(rabbitmq, rabbitmq_vhost, tmp_path)
 
 
@@ -296,7 +295,7 @@ def test_a_crash_between_publish_and_ack_leaves_a_duplicate_never_a_loss(
 
 def test_messages_survive_a_broker_restart_in_the_middle_of_a_redrive(
     topology: Topology,
-    rabbitmq: RabbitMQBroker,  # noqa: F811
+    rabbitmq: LocalRabbitMQ,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sent = topology.fill("mailer.dead-letter", MESSAGES)
