@@ -18,6 +18,10 @@ from eventinfra.config.loader import PlatformConfig, load_platform_config
 from eventinfra.config.models import Settings, Topology
 from eventinfra.config.stack import load_stack_config
 from eventinfra.errors import ConfigError, EventInfraError, Problem
+from eventinfra.kafka.cluster import KafkaCluster, KafkaClusterArgs
+from eventinfra.kafka.consumer import KafkaConsumer, KafkaConsumerArgs
+from eventinfra.kafka.platform import KafkaPlatform
+from eventinfra.kafka.user import KafkaAccess, KafkaAccessArgs
 from eventinfra.rabbitmq.broker import RabbitMQBroker, RabbitMQBrokerArgs
 from eventinfra.rabbitmq.consumer import RabbitMQConsumer, RabbitMQConsumerArgs
 from eventinfra.rabbitmq.container_consumer import ContainerConsumer, ContainerConsumerArgs
@@ -46,6 +50,13 @@ __all__ = [
     "EventTopicArgs",
     "IdempotencyStore",
     "IdempotencyStoreArgs",
+    "KafkaAccess",
+    "KafkaAccessArgs",
+    "KafkaCluster",
+    "KafkaClusterArgs",
+    "KafkaConsumer",
+    "KafkaConsumerArgs",
+    "KafkaPlatform",
     "LambdaConsumer",
     "LambdaConsumerArgs",
     "LambdaFunctionArgs",

@@ -388,7 +388,7 @@ def test_an_unknown_stack_exits_2_listing_the_stacks(capsys: pytest.CaptureFixtu
     assert err == (
         "error: Project 'eventinfra' has no stack 'staging': expected its settings in "
         f"{REPOSITORY / 'stacks' / 'Pulumi.staging.yaml'}, and the stacks that exist are "
-        "'dev', 'k8s', 'prod'.\n"
+        "'dev', 'k8s', 'kafka', 'prod'.\n"
     )
 
 
@@ -534,7 +534,9 @@ def test_a_policy_config_that_is_a_folder_says_so(
         str(tmp_path),
     )
     assert code == EXIT_INVALID
-    assert err.endswith(f"error: The policy config file {tmp_path} is a folder; expected a JSON file of policy settings.\n")
+    assert err.endswith(
+        f"error: The policy config file {tmp_path} is a folder; expected a JSON file of policy settings.\n"
+    )
 
 
 def test_a_binary_mock_values_file_exits_2_without_a_traceback(

@@ -21,6 +21,22 @@ class RedisIdempotencyArgs(TypedDict):
     ttl_seconds: int
 
 
+class BrokerBindingArgs(TypedDict):
+    """How the container reaches another broker than RabbitMQ (the kafka backend's), and how
+    KEDA scales it: replaces the RabbitMQ variables, trigger and TriggerAuthentication."""
+
+    name: str
+    """The broker's name: the TriggerAuthentication is `<object_name>-<name>`."""
+    env: list[dict[str, Any]]
+    volumes: list[dict[str, Any]]
+    """Secret volumes (credentials as files), mounted read-only by `volume_mounts`."""
+    volume_mounts: list[dict[str, Any]]
+    triggers: list[dict[str, Any]]
+    """The KEDA triggers without their `authenticationRef` (KEDA scales to the largest)."""
+    secret_refs: list[dict[str, str]]
+    """The TriggerAuthentication's `secretTargetRef` entries."""
+
+
 class ContainerConsumerArgs(TypedDict):
     object_name: str
     """metadata.name of the Deployment and its KEDA objects."""
@@ -37,14 +53,17 @@ class ContainerConsumerArgs(TypedDict):
     """Ready plus unacknowledged messages per replica that KEDA aims for."""
     port: int
     """The health port: GET /healthz (liveness) and /readyz (readiness) must answer there."""
-    queue: str
-    vhost: str
-    credentials_secret: str
+    queue: NotRequired[str]
+    """RabbitMQ: the consumer's queue (this and the next four: unless `binding` is given)."""
+    vhost: NotRequired[str]
+    credentials_secret: NotRequired[str]
     """The consumer's RabbitMQ Secret (`uri`, `username`, `password`, ...)."""
-    scaler_secret: str
+    scaler_secret: NotRequired[str]
     """Secret with `host`: the management API URL of KEDA's read-only monitoring user."""
-    tls_secret: str | None
+    tls_secret: NotRequired[str | None]
     """The broker's TLS Secret, whose `ca.crt` KEDA trusts."""
+    binding: NotRequired[BrokerBindingArgs]
+    """Another broker's variables, volumes and KEDA trigger, instead of RabbitMQ's."""
     idempotency: RedisIdempotencyArgs | None
     labels: dict[str, str]
     depends_on: NotRequired[list[pulumi.Resource]]
@@ -76,17 +95,11 @@ class ContainerConsumer(pulumi.ComponentResource):
                 "value_from": {"secret_key_ref": {"name": secret, "key": key}},
             }
 
-        credentials = args["credentials_secret"]
+        binding = args.get("binding") or _rabbitmq_binding(args)
         env: list[dict[str, Any]] = [
             {"name": key, "value": value} for key, value in sorted(args["env"].items())
         ]
-        env += [
-            from_secret("RABBITMQ_URI", credentials, "uri"),
-            from_secret("RABBITMQ_USERNAME", credentials, "username"),
-            from_secret("RABBITMQ_PASSWORD", credentials, "password"),
-            {"name": "RABBITMQ_QUEUE", "value": args["queue"]},
-            {"name": "RABBITMQ_VHOST", "value": args["vhost"]},
-        ]
+        env += binding["env"]
         idempotency = args["idempotency"]
         if idempotency is not None:
             env += [
@@ -120,7 +133,7 @@ class ContainerConsumer(pulumi.ComponentResource):
                 "capabilities": {"drop": ["ALL"]},
             },
             # The root filesystem is read-only; /tmp is the one writable place.
-            "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}],
+            "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}, *binding["volume_mounts"]],
         }
         if args["command"]:
             container["command"] = list(args["command"])
@@ -143,7 +156,7 @@ class ContainerConsumer(pulumi.ComponentResource):
                             "seccomp_profile": {"type": "RuntimeDefault"},
                         },
                         "containers": [container],
-                        "volumes": [{"name": "tmp", "empty_dir": {}}],
+                        "volumes": [{"name": "tmp", "empty_dir": {}}, *binding["volumes"]],
                     },
                 },
             },
@@ -158,16 +171,13 @@ class ContainerConsumer(pulumi.ComponentResource):
                 opts=child,
             )
 
-        secret_refs = [{"parameter": "host", "name": args["scaler_secret"], "key": "host"}]
-        tls_secret = args["tls_secret"]
-        if tls_secret is not None:
-            secret_refs.append({"parameter": "ca", "name": tls_secret, "key": "ca.crt"})
+        authentication_name = f"{self.deployment_name}-{binding['name']}"
         authentication = k8s.apiextensions.CustomResource(
             f"{name}-trigger-authentication",
             api_version="keda.sh/v1alpha1",
             kind="TriggerAuthentication",
-            metadata={**metadata, "name": f"{self.deployment_name}-rabbitmq"},
-            spec={"secretTargetRef": secret_refs},
+            metadata={**metadata, "name": authentication_name},
+            spec={"secretTargetRef": binding["secret_refs"]},
             opts=custom,
         )
         k8s.apiextensions.CustomResource(
@@ -182,21 +192,50 @@ class ContainerConsumer(pulumi.ComponentResource):
                 "pollingInterval": defaults.KEDA_POLLING_INTERVAL_SECONDS,
                 "cooldownPeriod": defaults.KEDA_COOLDOWN_SECONDS,
                 "triggers": [
-                    {
-                        "type": "rabbitmq",
-                        # protocol http: the management API's count includes unacknowledged
-                        # messages, so in-flight work keeps its replicas.
-                        "metadata": {
-                            "protocol": "http",
-                            "mode": "QueueLength",
-                            "value": str(args["target_queue_length"]),
-                            "queueName": args["queue"],
-                            "vhostName": args["vhost"],
-                        },
-                        "authenticationRef": {"name": f"{self.deployment_name}-rabbitmq"},
-                    }
+                    {**trigger, "authenticationRef": {"name": authentication_name}}
+                    for trigger in binding["triggers"]
                 ],
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, authentication]),
         )
         self.register_outputs({"deployment_name": self.deployment_name})
+
+
+def _rabbitmq_binding(args: ContainerConsumerArgs) -> BrokerBindingArgs:
+    """RabbitMQ credentials as variables from the user's Secret; KEDA on the queue's length."""
+
+    def from_secret(variable: str, key: str) -> dict[str, Any]:
+        secret = args["credentials_secret"]
+        return {"name": variable, "value_from": {"secret_key_ref": {"name": secret, "key": key}}}
+
+    secret_refs = [{"parameter": "host", "name": args["scaler_secret"], "key": "host"}]
+    tls_secret = args.get("tls_secret")
+    if tls_secret is not None:
+        secret_refs.append({"parameter": "ca", "name": tls_secret, "key": "ca.crt"})
+    return {
+        "name": "rabbitmq",
+        "env": [
+            from_secret("RABBITMQ_URI", "uri"),
+            from_secret("RABBITMQ_USERNAME", "username"),
+            from_secret("RABBITMQ_PASSWORD", "password"),
+            {"name": "RABBITMQ_QUEUE", "value": args["queue"]},
+            {"name": "RABBITMQ_VHOST", "value": args["vhost"]},
+        ],
+        "volumes": [],
+        "volume_mounts": [],
+        # protocol http: the management API's count includes unacknowledged messages, so
+        # in-flight work keeps its replicas.
+        "triggers": [
+            {
+                "type": "rabbitmq",
+                "metadata": {
+                    "protocol": "http",
+                    "mode": "QueueLength",
+                    "value": str(args["target_queue_length"]),
+                    "queueName": args["queue"],
+                    "vhostName": args["vhost"],
+                },
+            }
+        ],
+        "secret_refs": secret_refs,
+    }
