@@ -57,6 +57,29 @@ NOT_HOSTED: Final[dict[str, tuple[str, str]]] = {
         "annotation in its __init__ method",
         _NO_ARGS + " It takes a Python `PlatformConfig`; it needs args like `SnsSqsPlatformArgs`.",
     ),
+    "KafkaPlatform": (
+        "ComponentResource 'KafkaPlatform' requires an argument named 'args' with a type "
+        "annotation in its __init__ method",
+        _NO_ARGS + " It takes a Python `PlatformConfig`; it needs args like `SnsSqsPlatformArgs`.",
+    ),
+    "KafkaCluster": (
+        "Can not determine resource reference for type 'Resource' used in "
+        "'KafkaClusterArgs.depends_on': 'Resource.pulumi_type' is not defined. This may be "
+        "due to an outdated version of 'pulumi'.",
+        _DEPENDS_ON,
+    ),
+    "KafkaConsumer": (
+        "Can not determine resource reference for type 'Resource' used in "
+        "'ContainerConsumerArgs.depends_on': 'Resource.pulumi_type' is not defined. This may be "
+        "due to an outdated version of 'pulumi'.",
+        _DEPENDS_ON,
+    ),
+    "KafkaAccess": (
+        "Can not determine resource reference for type 'Resource' used in "
+        "'KafkaAccessArgs.depends_on': 'Resource.pulumi_type' is not defined. This may be "
+        "due to an outdated version of 'pulumi'.",
+        _DEPENDS_ON,
+    ),
     "RabbitMQBroker": (
         "Can not determine resource reference for type 'Resource' used in "
         "'RabbitMQBrokerArgs.depends_on': 'Resource.pulumi_type' is not defined. This may be "
