@@ -2,7 +2,7 @@
 
 import pulumi
 
-from eventinfra import RabbitMQPlatform, SnsSqsPlatform, load_stack_config
+from eventinfra import KafkaPlatform, RabbitMQPlatform, SnsSqsPlatform, load_stack_config
 
 config = load_stack_config()
 
@@ -26,6 +26,25 @@ def export_rabbitmq(platform: RabbitMQPlatform) -> None:
     )
 
 
+def export_kafka(platform: KafkaPlatform) -> None:
+    pulumi.export("namespace", platform.namespace)
+    pulumi.export("kafka_cluster", platform.cluster_name)
+    pulumi.export("bootstrap", platform.bootstrap)
+    pulumi.export("topics", platform.topics)
+    pulumi.export("consumer_groups", {name: c.group for name, c in platform.consumers.items()})
+    pulumi.export(
+        "dead_letter_topics",
+        {name: c.dead_letter_topic for name, c in platform.consumers.items()},
+    )
+    pulumi.export(
+        "credential_secrets",
+        {
+            **{name: p.secret_name for name, p in platform.producers.items()},
+            **{name: c.credentials.secret_name for name, c in platform.consumers.items()},
+        },
+    )
+
+
 def export_aws(platform: SnsSqsPlatform) -> None:
     pulumi.export("topic_arns", platform.topic_arns)
     pulumi.export("queue_urls", platform.consumer_queue_urls)
@@ -39,5 +58,7 @@ def export_aws(platform: SnsSqsPlatform) -> None:
 
 if config.settings.broker == "rabbitmq":
     export_rabbitmq(RabbitMQPlatform("events", config))
+elif config.settings.broker == "kafka":
+    export_kafka(KafkaPlatform("events", config))
 else:
     export_aws(SnsSqsPlatform.from_config("events", config))

@@ -25,7 +25,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
 fi
-"$VENV/bin/python" -m pip install --quiet -r requirements-test.txt -e ".[aws,rabbitmq]"
+"$VENV/bin/python" -m pip install --quiet -r requirements-test.txt -e ".[aws,rabbitmq,kafka]"
 
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .

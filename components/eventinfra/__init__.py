@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from eventinfra.config.models import Settings, Topology
     from eventinfra.config.stack import load_stack_config
     from eventinfra.errors import ConfigError, EventInfraError, Problem
+    from eventinfra.kafka.cluster import KafkaCluster, KafkaClusterArgs
+    from eventinfra.kafka.consumer import KafkaConsumer, KafkaConsumerArgs
+    from eventinfra.kafka.platform import KafkaPlatform
+    from eventinfra.kafka.user import KafkaAccess, KafkaAccessArgs
     from eventinfra.rabbitmq.broker import RabbitMQBroker, RabbitMQBrokerArgs
     from eventinfra.rabbitmq.consumer import RabbitMQConsumer, RabbitMQConsumerArgs
     from eventinfra.rabbitmq.container_consumer import ContainerConsumer, ContainerConsumerArgs
@@ -47,6 +51,13 @@ __version__ = "0.2.0"
 
 # Where each public name is defined.
 _MODULES = {
+    "KafkaAccess": "eventinfra.kafka.user",
+    "KafkaAccessArgs": "eventinfra.kafka.user",
+    "KafkaCluster": "eventinfra.kafka.cluster",
+    "KafkaClusterArgs": "eventinfra.kafka.cluster",
+    "KafkaConsumer": "eventinfra.kafka.consumer",
+    "KafkaConsumerArgs": "eventinfra.kafka.consumer",
+    "KafkaPlatform": "eventinfra.kafka.platform",
     "AlarmTarget": "eventinfra.aws.alarms",
     "AlarmTargetArgs": "eventinfra.aws.alarms",
     "ConfigError": "eventinfra.errors",
@@ -136,6 +147,13 @@ __all__ = [
     "EventTopicArgs",
     "IdempotencyStore",
     "IdempotencyStoreArgs",
+    "KafkaAccess",
+    "KafkaAccessArgs",
+    "KafkaCluster",
+    "KafkaClusterArgs",
+    "KafkaConsumer",
+    "KafkaConsumerArgs",
+    "KafkaPlatform",
     "LambdaConsumer",
     "LambdaConsumerArgs",
     "LambdaFunctionArgs",

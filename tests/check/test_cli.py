@@ -407,7 +407,7 @@ def test_an_unknown_stack_exits_2_listing_the_stacks(capsys: pytest.CaptureFixtu
     assert err == (
         "error: Project 'eventinfra' has no stack 'staging': expected its settings in "
         f"{REPOSITORY / 'stacks' / 'Pulumi.staging.yaml'}, and the stacks that exist are "
-        "'dev', 'k8s', 'prod'.\n"
+        "'dev', 'k8s', 'kafka', 'prod'.\n"
     )
 
 

@@ -552,13 +552,13 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
         [("topology.yaml", 1, "events", "expected at least one entry, found {}.")],
     ),
     "settings_broker": (
-        dict(settings=st(lambda s: s.__setitem__("broker", "kafka"))),
+        dict(settings=st(lambda s: s.__setitem__("broker", "pulsar"))),
         [
             (
                 "Pulumi.dev.yaml",
                 4,
                 "config.eventinfra:settings.broker",
-                "expected 'sns-sqs' or 'rabbitmq', found 'kafka'.",
+                "expected 'sns-sqs', 'rabbitmq' or 'kafka', found 'pulsar'.",
             )
         ],
     ),
@@ -613,7 +613,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
                 "Pulumi.dev.yaml",
                 11,
                 "config.eventinfra:settings.protekt",
-                "is not a known key; expected one of: broker, topology, name_prefix, queues, alarms, log_retention_days, protect, tags, rabbitmq.",
+                "is not a known key; expected one of: broker, topology, name_prefix, queues, alarms, log_retention_days, protect, tags, rabbitmq, kafka.",
             )
         ],
     ),

@@ -19,6 +19,8 @@ from eventinfra.config.models import Consumer, Settings, Topology
 from eventinfra.config.yaml_reader import YamlDocument, read_text_file, read_yaml
 from eventinfra.contract import Finding, under
 from eventinfra.errors import ConfigError, Problem
+from eventinfra.kafka import validation as kafka_rules
+from eventinfra.kafka.topics import topic_settings
 from eventinfra.keypaths import KeyPath, format_key_path
 from eventinfra.rabbitmq import validation as rabbitmq_rules
 
@@ -118,6 +120,19 @@ def load_platform_config(
     if topology is None:
         raise ConfigError(settings_problems + problems)
     config = PlatformConfig(stack, settings, topology, topology_path, project_dir.resolve())
+    if settings.broker == "kafka":
+        topics_key: KeyPath = (*settings_base, "kafka", "topics")
+        settings_problems += [
+            Problem(
+                stack_file,
+                format_key_path((*topics_key, *finding.key_path)),
+                finding.message,
+                settings_doc.line_of((*topics_key, *finding.key_path)) if settings_doc else None,
+            )
+            for finding in kafka_rules.topic_settings_problems(
+                settings.kafka.topics, topology.events
+            )
+        ]
     problems = settings_problems + list(_cross_checks(config, doc))
     if problems:
         raise ConfigError(problems)
@@ -140,7 +155,7 @@ def stack_settings_problems(
     prefix = settings.name_prefix or stack
     prefix_key: KeyPath = ("name_prefix",)
     subject = f"the prefix {prefix!r}" + ("" if settings.name_prefix else " (the stack name)")
-    if settings.broker == "rabbitmq":
+    if settings.broker in ("rabbitmq", "kafka"):
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", prefix):
             yield from place(
                 prefix_key,
@@ -148,11 +163,12 @@ def stack_settings_problems(
                     Finding(
                         (),
                         f"expected a prefix of lowercase letters, digits and '-' (it names "
-                        f"Kubernetes objects and the RabbitMQ vhost), found {subject}.",
+                        f"Kubernetes objects and the {_broker_names[settings.broker]}), "
+                        f"found {subject}.",
                     )
                 ],
             )
-        else:
+        elif settings.broker == "rabbitmq":
             yield from place(prefix_key, physical_names.rabbitmq_prefix_problems(prefix, stack))
         broker = settings.rabbitmq
         yield from place(
@@ -181,6 +197,9 @@ def stack_settings_problems(
             )
         yield from place(("tags",), aws_rules.tag_problems(settings.tags, key=()))
     yield from place(("alarms",), aws_rules.alarm_period_problems(settings.alarms.period_seconds))
+
+
+_broker_names = {"rabbitmq": "RabbitMQ vhost", "kafka": "Kafka cluster and users"}
 
 
 def _stack_document(stack_file: Path | None) -> YamlDocument | None:
@@ -213,6 +232,8 @@ def cross_check_problems(
     declared = ", ".join(repr(e) for e in topology.events)
     if config.settings.broker == "rabbitmq":
         yield from problems((), physical_names.rabbitmq_name_problems(config))
+    elif config.settings.broker == "kafka":
+        yield from _kafka_problems(config, problem)
     else:
         yield from problems((), physical_names.aws_name_problems(config))
     for event_name, event in topology.events.items():
@@ -265,6 +286,33 @@ def cross_check_problems(
                     ("consumers", name, "subscribes", index, "filter"),
                     rabbitmq_rules.filter_problems(subscription.filter),
                 )
+
+
+def _kafka_problems(
+    config: PlatformConfig, problem: Callable[[KeyPath, str], Problem]
+) -> Iterator[Problem]:
+    """The kafka broker's rules: topic names, filters, and replicas a group can use.
+
+    `kafka.topics` (stack settings) naming undeclared events is reported by the loader, in
+    the stack file."""
+    topology, kafka = config.topology, config.settings.kafka
+    for finding in kafka_rules.topic_problems(topology.events, topology.consumers):
+        yield problem(finding.key_path, finding.message)
+    for name, consumer in topology.consumers.items():
+        for index, subscription in enumerate(consumer.subscribes):
+            for finding in kafka_rules.filter_problems(subscription.filter):
+                yield problem(("consumers", name, "subscribes", index, "filter"), finding.message)
+        if consumer.container is None or consumer.runtime != "container":
+            continue
+        partitions = {
+            s.event: topic_settings(kafka, s.event).partitions
+            for s in consumer.subscribes
+            if s.event in topology.events
+        }
+        for finding in kafka_rules.max_replicas_problems(
+            consumer.container.replicas.max, partitions
+        ):
+            yield problem(("consumers", name, "container", *finding.key_path), finding.message)
 
 
 def _consumer_problems(
@@ -341,7 +389,11 @@ def _runtime_problems(
 ) -> Iterator[Problem]:
     settings = config.settings
     base: KeyPath = ("consumers", name)
-    broker_runtimes = {"sns-sqs": ("lambda", "external"), "rabbitmq": ("container", "external")}
+    broker_runtimes = {
+        "sns-sqs": ("lambda", "external"),
+        "rabbitmq": ("container", "external"),
+        "kafka": ("container", "external"),
+    }
     allowed = broker_runtimes[settings.broker]
     if consumer.runtime not in allowed:
         yield problem(

@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from eventinfra.aws import defaults
 from eventinfra.idempotency_key import idempotency_key_problem
+from eventinfra.kafka import defaults as kafka_defaults
 from eventinfra.rabbitmq import defaults as rabbitmq_defaults
 
 
@@ -372,12 +373,65 @@ class RabbitMQSettings(Model):
     )
 
 
+class KafkaTopicSettings(Model):
+    """One event's topic on the `kafka` broker, where it differs from the `kafka:` defaults."""
+
+    partitions: Annotated[Int, InRange(1, 10_000, "Kafka partitions per topic")] | None = None
+    retention_hours: Annotated[Int, InRange(1, 87_600, "at most ten years")] | None = None
+    cleanup_policy: Literal["delete", "compact", "compact,delete"] | None = Field(
+        default=None,
+        description="`delete` (default: events expire after the retention) or `compact` (keep "
+        "the latest event per key).",
+    )
+
+
+class KafkaSettings(Model):
+    """The Kafka cluster on Kubernetes, managed by Strimzi (used when `broker: kafka`)."""
+
+    namespace: ComponentName = "events"
+    replicas: Annotated[Int, InRange(1, 99, "Kafka broker counts")] = 3
+    storage: str = Field(
+        default="20Gi", pattern=r"^\d+(Mi|Gi|Ti)$", description="a volume size, like `20Gi`"
+    )
+    storage_class: str | None = None
+    cpu: str = Field(
+        default="2", pattern=r"^\d+(\.\d+)?m?$", description="a CPU quantity, like `2`"
+    )
+    memory: str = Field(
+        default="4Gi", pattern=r"^\d+(Mi|Gi)$", description="a memory quantity, like `4Gi`"
+    )
+    partitions: Annotated[Int, InRange(1, 10_000, "Kafka partitions per topic")] = (
+        kafka_defaults.PARTITIONS
+    )
+    retention_hours: Annotated[Int, InRange(1, 87_600, "at most ten years")] = (
+        kafka_defaults.RETENTION_HOURS
+    )
+    topics: dict[EventName, KafkaTopicSettings] = Field(
+        default_factory=dict, description="Per-event topic settings, by event name."
+    )
+    tls: Bool = Field(
+        default=True,
+        description="A TLS listener with client certificates (mTLS); false: a plain listener "
+        "with SCRAM-SHA-512 passwords (development only).",
+    )
+    rack_topology_key: str | None = Field(
+        default=None,
+        description="Spread replicas over this node label's values, like "
+        "`topology.kubernetes.io/zone` (rack awareness).",
+    )
+    install_operators: Bool = Field(
+        default=False,
+        description="Install Strimzi and KEDA from pinned release manifests; by default they "
+        "must already be installed.",
+    )
+
+
 class Settings(Model):
     """One environment's settings: `eventinfra:settings` in `stacks/Pulumi.<stack>.yaml`."""
 
     model_config = ConfigDict(title="eventinfra stack settings")
 
-    broker: Literal["sns-sqs", "rabbitmq"] = "sns-sqs"
+    broker: Literal["sns-sqs", "rabbitmq", "kafka"] = "sns-sqs"
     topology: str = Field(description="The topology file, relative to the project folder.")
     name_prefix: str | None = Field(
         default=None,
@@ -396,6 +450,7 @@ class Settings(Model):
     )
     tags: dict[str, str] = Field(default_factory=dict)
     rabbitmq: RabbitMQSettings = RabbitMQSettings()
+    kafka: KafkaSettings = KafkaSettings()
 
     @field_validator("log_retention_days")
     @classmethod

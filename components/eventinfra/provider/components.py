@@ -65,6 +65,17 @@ NOT_HOSTED: Final[dict[str, tuple[str, str]]] = {
         "It takes a Python `PlatformConfig`; it needs language-neutral args like "
         "`SnsSqsPlatformArgs`, and its building blocks must be hostable first.",
     ),
+    "KafkaPlatform": (
+        _no_args("KafkaPlatform"),
+        "It takes a Python `PlatformConfig`; it needs language-neutral args like "
+        "`SnsSqsPlatformArgs`, and its building blocks must be hostable first.",
+    ),
+    "KafkaCluster": (_no_resource_reference("KafkaClusterArgs"), _DEPENDS_ON),
+    "KafkaConsumer": (
+        _no_resource_reference("ContainerConsumerArgs"),
+        _DEPENDS_ON + " (It builds its Args from `ContainerConsumerArgs`.)",
+    ),
+    "KafkaAccess": (_no_resource_reference("KafkaAccessArgs"), _DEPENDS_ON),
     "RabbitMQBroker": (_no_resource_reference("RabbitMQBrokerArgs"), _DEPENDS_ON),
     "RabbitMQEvent": (_no_resource_reference("RabbitMQEventArgs"), _DEPENDS_ON),
     "RabbitMQUser": (_no_resource_reference("RabbitMQUserArgs"), _DEPENDS_ON),

@@ -22,6 +22,22 @@ class RedisIdempotencyArgs(TypedDict):
     ttl_seconds: int
 
 
+class BrokerBindingArgs(TypedDict):
+    """How the container reaches another broker than RabbitMQ (the kafka backend's), and how
+    KEDA scales it: replaces the RabbitMQ variables, trigger and TriggerAuthentication."""
+
+    name: str
+    """The broker's name: the TriggerAuthentication is `<object_name>-<name>`."""
+    env: list[dict[str, Any]]
+    volumes: list[dict[str, Any]]
+    """Secret volumes (credentials as files), mounted read-only by `volume_mounts`."""
+    volume_mounts: list[dict[str, Any]]
+    triggers: list[dict[str, Any]]
+    """The KEDA triggers without their `authenticationRef` (KEDA scales to the largest)."""
+    secret_refs: list[dict[str, str]]
+    """The TriggerAuthentication's `secretTargetRef` entries."""
+
+
 class ContainerConsumerArgs(TypedDict):
     object_name: str
     """metadata.name of the Deployment and its KEDA objects."""
@@ -38,14 +54,17 @@ class ContainerConsumerArgs(TypedDict):
     """Ready plus unacknowledged messages per replica that KEDA aims for."""
     port: int
     """The health port: GET /healthz (liveness) and /readyz (readiness) must answer there."""
-    queue: str
-    vhost: str
-    credentials_secret: str
+    queue: NotRequired[str]
+    """RabbitMQ: the consumer's queue (this and the next four: unless `binding` is given)."""
+    vhost: NotRequired[str]
+    credentials_secret: NotRequired[str]
     """The consumer's RabbitMQ Secret (`uri`, `username`, `password`, ...)."""
-    scaler_secret: str
+    scaler_secret: NotRequired[str]
     """Secret with `host`: the management API URL of KEDA's read-only monitoring user."""
-    tls_secret: str | None
+    tls_secret: NotRequired[str | None]
     """The broker's TLS Secret, whose `ca.crt` KEDA trusts."""
+    binding: NotRequired[BrokerBindingArgs]
+    """Another broker's variables, volumes and KEDA trigger, instead of RabbitMQ's."""
     idempotency: RedisIdempotencyArgs | None
     labels: dict[str, str]
     depends_on: NotRequired[list[pulumi.Resource]]
@@ -88,20 +107,18 @@ class ContainerConsumer(pulumi.ComponentResource):
         labels = {**args["labels"], **selector}
         metadata = {"name": self.deployment_name, "namespace": namespace, "labels": labels}
 
-        # Credentials are files of one projected Secret volume, never environment variables:
-        # those leak into crash reports, `kubectl describe` and every child process.
-        credentials = args["credentials_secret"]
+        # Credentials are files of Secret volumes, never environment variables: those leak into
+        # crash reports, `kubectl describe` and every child process.
+        binding = args.get("binding") or _rabbitmq_binding(args)
         env: list[dict[str, Any]] = [
             {"name": key, "value": value} for key, value in sorted(args["env"].items())
         ]
-        env += [
-            {"name": "RABBITMQ_CREDENTIALS_DIR", "value": naming.RABBITMQ_CREDENTIALS_DIR},
-            {"name": "RABBITMQ_QUEUE", "value": args["queue"]},
-            {"name": "RABBITMQ_VHOST", "value": args["vhost"]},
-        ]
-        sources: list[dict[str, Any]] = [
-            _secret_files(credentials, RABBITMQ_SECRET_KEYS, "rabbitmq"),
-        ]
+        env += binding["env"]
+        sources: list[dict[str, Any]] = []
+        if "binding" not in args:
+            sources.append(
+                _secret_files(args["credentials_secret"], RABBITMQ_SECRET_KEYS, "rabbitmq")
+            )
         idempotency = args["idempotency"]
         if idempotency is not None:
             env += [
@@ -141,15 +158,19 @@ class ContainerConsumer(pulumi.ComponentResource):
                 "capabilities": {"drop": ["ALL"]},
             },
             # The root filesystem is read-only; /tmp is the one writable place.
-            "volume_mounts": [
-                {"name": "tmp", "mount_path": "/tmp"},
+            "volume_mounts": [{"name": "tmp", "mount_path": "/tmp"}, *binding["volume_mounts"]],
+        }
+        volumes: list[dict[str, Any]] = [{"name": "tmp", "empty_dir": {}}, *binding["volumes"]]
+        if sources:
+            container["volume_mounts"].append(
+                {"name": "credentials", "mount_path": naming.CREDENTIALS_DIR, "read_only": True}
+            )
+            volumes.append(
                 {
                     "name": "credentials",
-                    "mount_path": naming.CREDENTIALS_DIR,
-                    "read_only": True,
-                },
-            ],
-        }
+                    "projected": {"sources": sources, "default_mode": CREDENTIAL_FILE_MODE},
+                }
+            )
         if args["command"]:
             container["command"] = list(args["command"])
         k8s.apps.v1.Deployment(
@@ -176,16 +197,7 @@ class ContainerConsumer(pulumi.ComponentResource):
                         # what the topology and eventinfra set, nothing the namespace adds.
                         "enable_service_links": False,
                         "containers": [container],
-                        "volumes": [
-                            {"name": "tmp", "empty_dir": {}},
-                            {
-                                "name": "credentials",
-                                "projected": {
-                                    "sources": sources,
-                                    "default_mode": CREDENTIAL_FILE_MODE,
-                                },
-                            },
-                        ],
+                        "volumes": volumes,
                     },
                 },
             },
@@ -200,16 +212,13 @@ class ContainerConsumer(pulumi.ComponentResource):
                 opts=child,
             )
 
-        secret_refs = [{"parameter": "host", "name": args["scaler_secret"], "key": "host"}]
-        tls_secret = args["tls_secret"]
-        if tls_secret is not None:
-            secret_refs.append({"parameter": "ca", "name": tls_secret, "key": "ca.crt"})
+        authentication_name = f"{self.deployment_name}-{binding['name']}"
         authentication = custom_resource(
             f"{name}-trigger-authentication",
             KEDA_API_VERSION,
             "TriggerAuthentication",
-            {"secretTargetRef": secret_refs},
-            object_name=f"{self.deployment_name}-rabbitmq",
+            {"secretTargetRef": binding["secret_refs"]},
+            object_name=authentication_name,
             namespace=namespace,
             labels=labels,
             opts=custom,
@@ -225,19 +234,8 @@ class ContainerConsumer(pulumi.ComponentResource):
                 "pollingInterval": defaults.KEDA_POLLING_INTERVAL_SECONDS,
                 "cooldownPeriod": defaults.KEDA_COOLDOWN_SECONDS,
                 "triggers": [
-                    {
-                        "type": "rabbitmq",
-                        # protocol http: the management API's count includes unacknowledged
-                        # messages, so in-flight work keeps its replicas.
-                        "metadata": {
-                            "protocol": "http",
-                            "mode": "QueueLength",
-                            "value": str(args["target_queue_length"]),
-                            "queueName": args["queue"],
-                            "vhostName": args["vhost"],
-                        },
-                        "authenticationRef": {"name": f"{self.deployment_name}-rabbitmq"},
-                    }
+                    {**trigger, "authenticationRef": {"name": authentication_name}}
+                    for trigger in binding["triggers"]
                 ],
             },
             object_name=self.deployment_name,
@@ -259,3 +257,37 @@ def _args_problems(args: ContainerConsumerArgs) -> list[Finding]:
             ("min_replicas",), rules.replica_problems(args["min_replicas"], args["max_replicas"])
         ),
     ]
+
+
+def _rabbitmq_binding(args: ContainerConsumerArgs) -> BrokerBindingArgs:
+    """RabbitMQ: credentials as the files of the consumer's Secret (mounted by the caller);
+    KEDA on the queue's length through the management API."""
+    secret_refs = [{"parameter": "host", "name": args["scaler_secret"], "key": "host"}]
+    tls_secret = args.get("tls_secret")
+    if tls_secret is not None:
+        secret_refs.append({"parameter": "ca", "name": tls_secret, "key": "ca.crt"})
+    return {
+        "name": "rabbitmq",
+        "env": [
+            {"name": "RABBITMQ_CREDENTIALS_DIR", "value": naming.RABBITMQ_CREDENTIALS_DIR},
+            {"name": "RABBITMQ_QUEUE", "value": args["queue"]},
+            {"name": "RABBITMQ_VHOST", "value": args["vhost"]},
+        ],
+        "volumes": [],
+        "volume_mounts": [],
+        # protocol http: the management API's count includes unacknowledged messages, so
+        # in-flight work keeps its replicas.
+        "triggers": [
+            {
+                "type": "rabbitmq",
+                "metadata": {
+                    "protocol": "http",
+                    "mode": "QueueLength",
+                    "value": str(args["target_queue_length"]),
+                    "queueName": args["queue"],
+                    "vhostName": args["vhost"],
+                },
+            }
+        ],
+        "secret_refs": secret_refs,
+    }

@@ -1,0 +1,1 @@
+"""The Kafka-on-Kubernetes backend: Strimzi resources, container consumers, Redis idempotency."""

@@ -1,0 +1,238 @@
+"""KafkaConsumer: a consumer's group, dead-letter topic, credentials, alerts and workload."""
+
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from eventinfra.kafka import defaults, naming
+from eventinfra.kafka.topic import kafka_topic
+from eventinfra.kafka.user import KafkaAccess, consumer_acls
+from eventinfra.rabbitmq.container_consumer import (
+    BrokerBindingArgs,
+    ContainerConsumer,
+    ContainerConsumerArgs,
+)
+
+
+class KafkaConsumerArgs(TypedDict):
+    consumer: str
+    """The consumer's name: its group id and the base of its dead-letter topic's name."""
+    object_name: str
+    """Base of the Kubernetes object names (`<prefix>-<consumer>`), also its KafkaUser."""
+    topics: list[str]
+    """The subscribed events' topics."""
+    namespace: pulumi.Input[str]
+    cluster_name: str
+    bootstrap: str
+    tls: bool
+    cluster_ca_secret: str
+    replicas: int
+    min_insync_replicas: int
+    labels: dict[str, str]
+    container: NotRequired[ContainerConsumerArgs | None]
+    """The container workload (without `binding`: it is added here); None: an external consumer
+    (dead-letter topic and credentials only)."""
+    depends_on: NotRequired[list[pulumi.Resource]]
+
+
+class KafkaConsumer(pulumi.ComponentResource):
+    """A consumer group with a dead-letter topic, least-privilege ACLs and lag alerts.
+
+    Kafka keeps events whether or not anyone reads them, so a consumer needs no queue: its
+    group's committed offsets are its position. What it cannot process goes to its own
+    dead-letter topic, written by the consumer itself (Kafka has no broker-side redelivery
+    limit), with the reason in the record's headers.
+    """
+
+    group: str
+    dead_letter_topic: str
+    credentials: KafkaAccess
+    workload: ContainerConsumer | None
+
+    def __init__(
+        self, name: str, args: KafkaConsumerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:KafkaConsumer", name, None, opts)
+        consumer, base = args["consumer"], args["object_name"]
+        after = args.get("depends_on", [])
+        namespace, labels = args["namespace"], args["labels"]
+        self.group = naming.consumer_group(consumer)
+        self.dead_letter_topic = naming.dead_letter_topic(consumer)
+        dead_letters = kafka_topic(
+            f"{name}-dead-letter-topic",
+            parent=self,
+            object_name=f"{base}-dead-letter",
+            topic=self.dead_letter_topic,
+            namespace=namespace,
+            cluster_name=args["cluster_name"],
+            partitions=defaults.DEAD_LETTER_PARTITIONS,
+            replicas=args["replicas"],
+            min_insync_replicas=args["min_insync_replicas"],
+            retention_hours=defaults.DEAD_LETTER_RETENTION_HOURS,
+            cleanup_policy=defaults.CLEANUP_POLICY,
+            labels=labels,
+            depends_on=after,
+        )
+        self.credentials = KafkaAccess(
+            f"{name}-kafka",
+            {
+                "namespace": namespace,
+                "cluster_name": args["cluster_name"],
+                "user_name": base,
+                "tls": args["tls"],
+                "acls": consumer_acls(args["topics"], self.group, self.dead_letter_topic),
+                "labels": labels,
+                "depends_on": after,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-alerts",
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata={"name": f"{base}-alerts", "namespace": namespace, "labels": labels},
+            spec={"groups": [alert_group(consumer)]},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+        container = args.get("container")
+        self.workload = None
+        if container is not None:
+            binding = kafka_binding(
+                consumer=consumer,
+                topics=args["topics"],
+                bootstrap=args["bootstrap"],
+                tls=args["tls"],
+                credentials_secret=self.credentials.secret_name,
+                cluster_ca_secret=args["cluster_ca_secret"],
+                lag_threshold=container["target_queue_length"],
+            )
+            self.workload = ContainerConsumer(
+                f"{name}-workload",
+                {**container, "binding": binding},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[dead_letters]),
+            )
+        self.register_outputs(
+            {
+                "group": self.group,
+                "dead_letter_topic": self.dead_letter_topic,
+                "secret_name": self.credentials.secret_name,
+            }
+        )
+
+
+def kafka_binding(
+    *,
+    consumer: str,
+    topics: list[str],
+    bootstrap: str,
+    tls: bool,
+    credentials_secret: str,
+    cluster_ca_secret: str,
+    lag_threshold: int,
+) -> BrokerBindingArgs:
+    """Credentials mounted as files, the runtime's Kafka variables, and one KEDA `kafka` trigger
+    per topic (KEDA scales to the largest), on the group's lag."""
+    security = "tls" if tls else "scram-sha-512"
+    env = [
+        {"name": "EVENTINFRA_BROKER", "value": "kafka"},
+        {"name": "EVENTINFRA_SERVICE", "value": consumer},
+        {"name": "EVENTINFRA_KAFKA_BOOTSTRAP", "value": bootstrap},
+        {"name": "EVENTINFRA_KAFKA_SECURITY", "value": security},
+        {"name": "EVENTINFRA_KAFKA_CREDENTIALS_DIR", "value": defaults.CREDENTIALS_DIR},
+        {"name": "EVENTINFRA_KAFKA_TOPICS", "value": ",".join(topics)},
+        {"name": "EVENTINFRA_KAFKA_GROUP", "value": naming.consumer_group(consumer)},
+        {
+            "name": "EVENTINFRA_KAFKA_DEAD_LETTER_TOPIC",
+            "value": naming.dead_letter_topic(consumer),
+        },
+    ]
+    volumes: list[dict[str, Any]] = [
+        {"name": "kafka-credentials", "secret": {"secret_name": credentials_secret}}
+    ]
+    mounts: list[dict[str, Any]] = [
+        {"name": "kafka-credentials", "mount_path": defaults.CREDENTIALS_DIR, "read_only": True}
+    ]
+    metadata: dict[str, str] = {
+        "bootstrapServers": bootstrap,
+        "consumerGroup": naming.consumer_group(consumer),
+        "lagThreshold": str(lag_threshold),
+        "activationLagThreshold": str(defaults.ACTIVATION_LAG_THRESHOLD),
+        "offsetResetPolicy": defaults.OFFSET_RESET_POLICY,
+        "excludePersistentLag": str(defaults.EXCLUDE_PERSISTENT_LAG).lower(),
+    }
+    if tls:
+        ca_file = f"{defaults.CLUSTER_CA_DIR}/{defaults.CA_CERT_KEY}"
+        env.append({"name": "EVENTINFRA_KAFKA_CA_FILE", "value": ca_file})
+        volumes.append({"name": "kafka-cluster-ca", "secret": {"secret_name": cluster_ca_secret}})
+        mounts.append(
+            {"name": "kafka-cluster-ca", "mount_path": defaults.CLUSTER_CA_DIR, "read_only": True}
+        )
+        metadata["tls"] = "enable"
+        secret_refs = [
+            {"parameter": "ca", "name": cluster_ca_secret, "key": defaults.CA_CERT_KEY},
+            {"parameter": "cert", "name": credentials_secret, "key": "user.crt"},
+            {"parameter": "key", "name": credentials_secret, "key": "user.key"},
+        ]
+    else:
+        metadata["sasl"] = "scram_sha512"
+        secret_refs = [
+            {"parameter": "username", "name": credentials_secret, "key": "username"},
+            {"parameter": "password", "name": credentials_secret, "key": "password"},
+        ]
+    return {
+        "name": "kafka",
+        "env": env,
+        "volumes": volumes,
+        "volume_mounts": mounts,
+        "triggers": [
+            {"type": "kafka", "metadata": {**metadata, "topic": topic}} for topic in topics
+        ],
+        "secret_refs": secret_refs,
+    }
+
+
+def alert_group(consumer: str) -> dict[str, Any]:
+    """Dead-letter topic growing, lag growing, lag with no group member (Kafka Exporter)."""
+    group = naming.consumer_group(consumer)
+    dead_letters = naming.dead_letter_topic(consumer)
+    lag = f'sum(kafka_consumergroup_lag{{consumergroup="{group}"}})'
+    window = defaults.LAG_GROWING_WINDOW
+    labels = {"consumer": consumer, "consumergroup": group}
+
+    def rule(alert: str, expr: str, duration: str, severity: str, summary: str) -> dict[str, Any]:
+        return {
+            "alert": alert,
+            "expr": expr,
+            "for": duration,
+            "labels": {"severity": severity, **labels},
+            "annotations": {"summary": summary},
+        }
+
+    return {
+        "name": f"eventinfra-{consumer}",
+        "rules": [
+            rule(
+                "EventConsumerDeadLetters",
+                f'sum(delta(kafka_topic_partition_current_offset{{topic="{dead_letters}"}}'
+                f"[{defaults.DEAD_LETTER_WINDOW}])) > 0",
+                defaults.DEAD_LETTER_ALERT_FOR,
+                "critical",
+                f"{consumer} wrote events it could not process to {dead_letters}.",
+            ),
+            rule(
+                "EventConsumerLagGrowing",
+                f"deriv({lag}[{window}:1m]) > 0 and {lag} > 0",
+                window,
+                "warning",
+                f"The lag of consumer group {group} has grown for {window}.",
+            ),
+            rule(
+                "EventConsumerNoMembers",
+                f'max(kafka_consumergroup_members{{consumergroup="{group}"}}) == 0 and {lag} > 0',
+                "10m",
+                "critical",
+                f"Consumer group {group} has lag and no member for 10 minutes.",
+            ),
+        ],
+    }

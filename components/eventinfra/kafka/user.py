@@ -1,0 +1,129 @@
+"""KafkaAccess: one application's KafkaUser with literal ACLs, its credentials in a Secret."""
+
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from eventinfra.kafka import defaults
+
+
+class AclArgs(TypedDict):
+    """Operations on one literal resource: never a prefix, never `*`."""
+
+    resource_type: str
+    """`topic` or `group`."""
+    name: str
+    operations: list[str]
+
+
+class KafkaAccessArgs(TypedDict):
+    namespace: pulumi.Input[str]
+    cluster_name: str
+    user_name: str
+    """metadata.name of the KafkaUser: the principal (`CN=<name>` with TLS) and the name of the
+    Secret the User Operator writes (`user.crt`, `user.key`, `ca.crt` with TLS)."""
+    tls: bool
+    """Client certificates; False: SCRAM-SHA-512 with a password from this component's Secret."""
+    acls: list[AclArgs]
+    labels: NotRequired[dict[str, str]]
+    depends_on: NotRequired[list[pulumi.Resource]]
+
+
+class KafkaAccess(pulumi.ComponentResource):
+    """A KafkaUser whose ACLs name each topic and group literally (`authorization: simple`).
+
+    With TLS the User Operator issues the client certificate into the Secret named like the
+    user. With SCRAM-SHA-512 this component generates the password (random, secret) into
+    `<user>-password` (`username`, `password`), and the KafkaUser reads it from there, so KEDA
+    and the application find both keys in one Secret.
+    """
+
+    user_name: str
+    secret_name: str
+    """The Secret an application mounts its credentials from."""
+
+    def __init__(
+        self, name: str, args: KafkaAccessArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("eventinfra:index:KafkaAccess", name, None, opts)
+        after = args.get("depends_on", [])
+        child = pulumi.ResourceOptions(parent=self, depends_on=after)
+        labels = {**args.get("labels", {}), "strimzi.io/cluster": args["cluster_name"]}
+        namespace = args["namespace"]
+        self.user_name = args["user_name"]
+        authentication: dict[str, Any]
+        if args["tls"]:
+            self.secret_name = self.user_name
+            authentication = {"type": "tls"}
+        else:
+            self.secret_name = f"{self.user_name}-password"
+            password = pulumi.Output.secret(
+                random.RandomPassword(
+                    f"{name}-password",
+                    length=defaults.PASSWORD_LENGTH,
+                    special=False,
+                    opts=child,
+                ).result
+            )
+            k8s.core.v1.Secret(
+                f"{name}-credentials",
+                metadata={"name": self.secret_name, "namespace": namespace, "labels": labels},
+                type="Opaque",
+                string_data={"username": self.user_name, "password": password},
+                opts=child,
+            )
+            authentication = {
+                "type": "scram-sha-512",
+                "password": {
+                    "valueFrom": {"secretKeyRef": {"name": self.secret_name, "key": "password"}}
+                },
+            }
+        k8s.apiextensions.CustomResource(
+            f"{name}-user",
+            api_version=defaults.API_VERSION,
+            kind="KafkaUser",
+            metadata={"name": self.user_name, "namespace": namespace, "labels": labels},
+            spec={
+                "authentication": authentication,
+                "authorization": {
+                    "type": "simple",
+                    "acls": [
+                        {
+                            "type": "allow",
+                            "resource": {
+                                "type": acl["resource_type"],
+                                "name": acl["name"],
+                                "patternType": "literal",
+                            },
+                            "operations": list(acl["operations"]),
+                        }
+                        for acl in args["acls"]
+                    ],
+                },
+            },
+            opts=child,
+        )
+        self.register_outputs({"user_name": self.user_name, "secret_name": self.secret_name})
+
+
+def producer_acls(topics: list[str]) -> list[AclArgs]:
+    """Write and Describe on each topic (Write also allows idempotent produce, Kafka ≥ 3.0)."""
+    return [
+        {"resource_type": "topic", "name": topic, "operations": ["Write", "Describe"]}
+        for topic in topics
+    ]
+
+
+def consumer_acls(topics: list[str], group: str, dead_letter_topic: str) -> list[AclArgs]:
+    """Read and Describe on its topics, Read on its own group, Write on its dead-letter topic."""
+    acls: list[AclArgs] = [
+        {"resource_type": "topic", "name": topic, "operations": ["Read", "Describe"]}
+        for topic in topics
+    ]
+    acls.append({"resource_type": "group", "name": group, "operations": ["Read"]})
+    acls.append(
+        {"resource_type": "topic", "name": dead_letter_topic, "operations": ["Write", "Describe"]}
+    )
+    return acls

@@ -1,0 +1,99 @@
+"""Every rule of the kafka backend, as functions over plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from eventinfra.contract import Finding
+from eventinfra.kafka import naming
+
+
+def filter_problems(filter_policy: Mapping[str, Any] | None) -> list[Finding]:
+    """A consumer group reads every event of its topics: Kafka has no broker-side filter."""
+    if filter_policy is None:
+        return []
+    return [
+        Finding(
+            (),
+            "is not supported on the 'kafka' broker, where a consumer group reads every event "
+            "of its topics; expected no filter (filter in the consumer, or publish a separate "
+            f"event), found {dict(filter_policy)!r}.",
+        )
+    ]
+
+
+def topic_problems(events: Collection[str], consumers: Collection[str]) -> list[Finding]:
+    """Topic names Kafka refuses: too long, or colliding with another's in metric names (a '.'
+    where the other has '_'), dead-letter topics included (keys relative to the topology)."""
+    owners: dict[str, tuple[tuple[str, str], str]] = {}
+    names: set[str] = set()
+    findings = []
+    topics = [(("events", e), naming.event_topic(e), f"the topic of event {e!r}") for e in events]
+    topics += [
+        (("consumers", c), naming.dead_letter_topic(c), f"the dead-letter topic of consumer {c!r}")
+        for c in consumers
+    ]
+    for owner, topic, role in topics:
+        if len(topic) > naming.TOPIC_MAX_LENGTH:
+            findings.append(
+                Finding(
+                    owner,
+                    f"gives the Kafka topic name {topic!r} ({role}, {len(topic)} characters); "
+                    f"expected at most {naming.TOPIC_MAX_LENGTH}.",
+                )
+            )
+        key = naming.metric_collision_key(topic)
+        if key in owners and topic in names:
+            findings.append(
+                Finding(
+                    owner,
+                    f"gives the Kafka topic name {topic!r} ({role}), which is already "
+                    f"{owners[key][1]}; expected another name.",
+                )
+            )
+        elif key in owners:
+            other_owner, other_role = owners[key]
+            findings.append(
+                Finding(
+                    owner,
+                    f"gives the Kafka topic name {topic!r} ({role}), which Kafka refuses beside "
+                    f"{other_role} (from {'.'.join(other_owner)}): names that differ only in '.' "
+                    "and '_' collide in its metrics; expected another name.",
+                )
+            )
+        else:
+            owners[key] = (owner, role)
+        names.add(topic)
+    return findings
+
+
+def topic_settings_problems(topics: Collection[str], events: Collection[str]) -> list[Finding]:
+    """`kafka.topics` may only name declared events (keys relative to `kafka.topics`)."""
+    declared = ", ".join(repr(e) for e in events)
+    return [
+        Finding(
+            (topic,),
+            f"names no declared event; expected one of {declared}, found {topic!r}.",
+        )
+        for topic in topics
+        if topic not in events
+    ]
+
+
+def max_replicas_problems(max_replicas: int, partitions: Mapping[str, int]) -> list[Finding]:
+    """A consumer group gives each partition to one member: more replicas than the smallest
+    subscribed topic's partitions sit idle (keys relative to the consumer's `container`)."""
+    if not partitions:
+        return []
+    event, fewest = min(partitions.items(), key=lambda item: (item[1], item[0]))
+    if max_replicas <= fewest:
+        return []
+    return [
+        Finding(
+            ("replicas", "max"),
+            f"expected at most {fewest}, the partitions of topic {event!r}, as a consumer group "
+            f"gives each partition to one member and the others sit idle; found {max_replicas} "
+            "(lower it, or raise the topic's partitions in `kafka.topics`).",
+        )
+    ]

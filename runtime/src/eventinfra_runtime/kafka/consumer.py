@@ -1,0 +1,170 @@
+"""KafkaEventConsumer: manual commits after processing, Redis idempotency, dead-letter topic."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import signal
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer
+
+from eventinfra_runtime import envelope, tracing
+from eventinfra_runtime.errors import InvalidEventError
+from eventinfra_runtime.kafka.settings import KafkaSettings
+from eventinfra_runtime.rabbitmq.idempotency import (
+    AlreadyCompleted,
+    Effects,
+    RedisIdempotencyStore,
+)
+from eventinfra_runtime.validation import validate
+
+__all__ = ["DEAD_LETTER_REASON", "Handler", "KafkaEventConsumer"]
+
+Handler = Callable[[envelope.ReceivedEvent], Effects | None]
+DEAD_LETTER_REASON: Final = envelope.REJECTION_REASON
+"""Header with why a record went to the dead-letter topic (`invalid: ...`, `poison: ...`)."""
+DEAD_LETTER_SOURCE: Final = "eventinfra-source"
+"""Header with the source `topic/partition/offset` of a dead-lettered record."""
+# Kafka has no redelivery counter: a failing record is retried in place this many times, then
+# dead-lettered, so one poison record does not stop its partition for ever.
+MAX_ATTEMPTS: Final = 3
+_POLL_SECONDS: Final = 0.5
+log = logging.getLogger("eventinfra.kafka")
+
+
+class KafkaEventConsumer:
+    """Consumes its group's topics one record at a time until `stop()` or SIGTERM.
+
+    A record's offset is committed only after its outcome is durable: the completed
+    idempotency record (with the handler's Redis effects, in one transaction), or the
+    acknowledged write to the dead-letter topic. A consumer killed in between reads the record
+    again; the idempotency store turns that into a duplicate, so effects happen once.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        settings: KafkaSettings,
+        store: RedisIdempotencyStore,
+        schemas: Mapping[str, Mapping[str, Any]],
+        *,
+        service: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        if not settings.group or not settings.topics or not settings.dead_letter_topic:
+            raise ValueError("KafkaEventConsumer needs a group, topics and a dead-letter topic.")
+        self.handler, self.settings, self.store = handler, settings, store
+        self.schemas, self.service, self.idempotency_key = schemas, service, idempotency_key
+        self.dead_letter_topic = settings.dead_letter_topic
+        self.counts: dict[str, int] = {}
+        self._stopping = False
+        client = settings.client_config()
+        self.consumer = Consumer(
+            {
+                **client,
+                "group.id": settings.group,
+                "enable.auto.commit": False,
+                # A new group starts from the oldest stored event: nothing published before the
+                # consumer existed is skipped.
+                "auto.offset.reset": "earliest",
+                "enable.partition.eof": False,
+            }
+        )
+        self.dead_letters = Producer({**client, "acks": "all", "enable.idempotence": True})
+
+    def stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def run(self, install_signal_handlers: bool = True) -> None:
+        if install_signal_handlers:
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
+        self.consumer.subscribe(list(self.settings.topics))
+        try:
+            while not self._stopping:
+                message = self.consumer.poll(_POLL_SECONDS)
+                if message is None:
+                    continue
+                if message.error() is not None:
+                    log.warning("kafka error: %s", message.error())
+                    continue
+                outcome = self.process(message)
+                self.counts[outcome] = self.counts.get(outcome, 0) + 1
+                self.consumer.commit(message=message, asynchronous=False)
+        finally:
+            self.consumer.close()  # leaves the group at once: its partitions move now
+            self.dead_letters.flush(30)
+
+    def process(self, message: Message) -> str:
+        headers = _headers(message)
+        event_type = headers.get(envelope.EVENT_TYPE) or message.topic() or ""
+        event_id = headers.get(envelope.EVENT_ID, "")
+        try:
+            payload = json.loads(message.value() or b"")
+            if event_type not in self.schemas:
+                raise InvalidEventError(event_type, "$", "no schema is configured for it")
+            validate(event_type, self.schemas[event_type], payload)
+        except (ValueError, InvalidEventError) as error:
+            self._dead_letter(message, f"invalid: {error}")
+            return "dead-lettered-invalid"
+        identity = payload.get(self.idempotency_key) if self.idempotency_key else event_id
+        key = self.store.key(self.service, identity if identity is not None else event_id)
+        event = envelope.ReceivedEvent(
+            event_id=event_id,
+            event_type=event_type,
+            schema_version=headers.get(envelope.SCHEMA_VERSION, ""),
+            payload=payload,
+            attempt=1,
+            trace=tracing.child_of(headers.get(envelope.TRACEPARENT)),
+            message_id=f"{message.topic()}/{message.partition()}/{message.offset()}",
+        )
+        last_error: Exception | None = None
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                token = self.store.begin(key)
+            except AlreadyCompleted:
+                return "duplicate"
+            try:
+                effects = self.handler(dataclasses.replace(event, attempt=attempt))
+            except Exception as error:  # the handler's failure, whatever it is
+                self.store.release(key, token)
+                last_error = error
+                continue
+            self.store.complete(key, token, effects)
+            return "processed"
+        self._dead_letter(message, f"poison: {type(last_error).__name__}: {last_error}")
+        return "dead-lettered-poison"
+
+    def _dead_letter(self, message: Message, reason: str) -> None:
+        errors: list[KafkaError] = []
+
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            if error is not None:
+                errors.append(error)
+
+        source = f"{message.topic()}/{message.partition()}/{message.offset()}"
+        self.dead_letters.produce(
+            self.dead_letter_topic,
+            value=message.value(),
+            key=message.key(),
+            headers=[
+                *(message.headers() or []),
+                (DEAD_LETTER_REASON, reason),
+                (DEAD_LETTER_SOURCE, source),
+            ],
+            on_delivery=delivered,
+        )
+        if self.dead_letters.flush(30) or errors:
+            # Not committed: the record is read again after the restart this causes.
+            raise RuntimeError(f"the dead-letter topic did not acknowledge {source}: {errors!r}")
+
+
+def _headers(message: Message) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for header in message.headers() or []:
+        name, value = header[0], header[1]
+        found[str(name)] = value.decode() if isinstance(value, bytes) else str(value or "")
+    return found
