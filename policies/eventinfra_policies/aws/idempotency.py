@@ -65,6 +65,10 @@ def _is_sqs_arn(arn: Any) -> bool:
     return isinstance(arn, str) and arn.startswith("arn:aws:sqs:")
 
 
+def _known_role(policy: Res) -> Any:
+    return policy.known("role")
+
+
 def _function_index(stack: Stack) -> Mapping[str, Res]:
     """Functions by name, ARN and qualified ARN (an ESM's functionName may be any of them)."""
     return stack.index(FUNCTION, "name", "arn", "qualifiedArn", "id")
@@ -238,10 +242,12 @@ def _check_idempotency(args: StackValidationArgs, report_violation: ReportViolat
             table_name = function.get("environment", "variables", env_var)
             if table_name and str(table_name) in tables_by_name:
                 wired.append(tables_by_name[str(table_name)])
+            role_names = (role_arn, short_name_from_arn(role_arn))
             role_documents = [
                 p.json("policy")
-                for p in stack.of(IAM_ROLE_POLICY)
-                if p.known("role") in (role_arn, short_name_from_arn(role_arn))
+                for p in stack.lookup(IAM_ROLE_POLICY, _known_role).matching(
+                    role_names.__contains__, *role_names
+                )
             ]
             wired += _granted_tables(role_documents, tables_by_arn)
             verdict(function, str(queue_arn), wired, "Lambda function")
