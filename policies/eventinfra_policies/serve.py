@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from inspect import isawaitable
-from typing import Any
+from typing import Any, Final
 
 import pulumi_policy.policy as sdk
 from google.protobuf import json_format
@@ -166,8 +167,16 @@ class _SharedPropertiesServicer(sdk._PolicyAnalyzerServicer):
             )
 
 
+# An AnalyzeStack of 16,000 resources keeps every resource's properties alive while each stack
+# policy wraps them again, so each cyclic collection walks all of them and the default thresholds
+# made the call superlinear: 4.2 s CPU at 1,000 consumers against 2.2 s with these (0.25 / 0.18 s
+# at 100), for the same verdicts. The pack process serves one engine run and then exits.
+GC_THRESHOLDS: Final = (10_000, 50, 1_000)
+
+
 def serve() -> None:
     """Serve the Analyzer protocol until the engine stops the process (this never returns)."""
+    gc.set_threshold(*GC_THRESHOLDS)
     # PolicyPack builds its servicer from this module global; the pack process serves only this
     # pack, so replacing it here changes nothing else.
     sdk._PolicyAnalyzerServicer = _SharedPropertiesServicer  # type: ignore[misc]
