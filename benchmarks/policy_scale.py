@@ -31,6 +31,7 @@ from tests.support import REPOSITORY
 
 PACK = REPOSITORY / "policies"
 RATIO_TARGET = 2.0
+GROWTH_TARGET = 11.0  # 100 → 1,000 consumers: linear, with a margin (issue 13)
 
 NO_OP_PACK = """\
 from pulumi_policy import PolicyPack, ResourceValidationPolicy, StackValidationPolicy
@@ -123,6 +124,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nTarget full ≤ {RATIO_TARGET:g} x no-op at {size} consumers: {verdict} "
         f"({full / baseline:.2f})."
     )
+    by_size = {size: (full, baseline) for size, _, full, baseline in rows}
+    if 100 in by_size and 1000 in by_size:
+        for label, column in (("full pack", 0), ("no-op pack", 1)):
+            growth = by_size[1000][column] / by_size[100][column]
+            verdict = "met" if growth <= GROWTH_TARGET else "MISSED"
+            print(
+                f"Growth 100 → 1,000 consumers, {label}: {growth:.1f}x "
+                f"(target ≤ {GROWTH_TARGET:g}x, for the full pack): {verdict}."
+            )
     return 0
 
 

@@ -42,6 +42,11 @@ from typing import Any
 REPOSITORY = Path(__file__).resolve().parents[1]
 STACK = "bench"
 VARIANTS = ("eventinfra", "pulumi_aws", "generic")
+CHECK = "check"  # the whole `eventinfra check` of the eventinfra program (see measure_check)
+FLOOR = "generic"  # what the whole check is compared with (issue 13)
+CHECK_RATIO_TARGET = 2.0
+GROWTH_TARGET = 11.0  # 100 → 1,000 consumers
+CHECK_MEMORY_RATIO_TARGET = 1.5
 BASELINE = "pulumi_aws"  # what the targets compare against (see the module docstring)
 TIME_RATIO_TARGET = 1.5
 TARGET_SIZE = 1000
@@ -277,10 +282,88 @@ def measure(program_dir: Path, graph_out: Path | None) -> dict[str, Any]:
     }
 
 
-def run_worker(program_dir: Path, graph_out: Path | None = None) -> dict[str, Any]:
+def measure_check(program_dir: Path) -> dict[str, Any]:
+    """The whole `eventinfra check --format json` (full pack, every policy mandatory), in this
+    process, timed as a whole and per phase; stdout is hashed, so a change of answer shows."""
+    import contextlib
+    import importlib
+    import io
+    import resource
+    import time
+
+    for module in PRELOADED_MODULES:
+        importlib.import_module(module)
+    from eventinfra.check import cli, policy_runner
+    from eventinfra.check import synth as synth_package
+
+    phases: dict[str, float] = {}
+
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def cpu_now() -> float:  # this process and its finished children (the pack processes)
+        return time.process_time() + children_cpu()
+
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started, cpu_started = time.perf_counter(), cpu_now()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                phases[name] = time.perf_counter() - started
+                phases[f"{name}_cpu"] = cpu_now() - cpu_started
+
+        return wrapper
+
+    synth_package.synthesize = timed("synthesis", synth_package.synthesize)  # type: ignore[assignment]
+    policy_runner.evaluate_policies = timed("policies", policy_runner.evaluate_policies)  # type: ignore[assignment]
+    config = program_dir / "all-mandatory.json"
+    config.write_text('{"all": "mandatory"}')
+    argv = ["check", "--program", str(program_dir), "--stack", STACK, "--format", "json"]
+    argv += ["--policy-pack", str(REPOSITORY / "policies"), "--policy-config", str(config)]
+    output = io.StringIO()
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started, cpu_started, children_started = (
+        time.perf_counter(),
+        time.process_time(),
+        children_cpu(),
+    )
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(io.StringIO()):
+        code = cli.main(argv)
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started + children_cpu() - children_started
+    document = json.loads(output.getvalue())
+    # Where the pack and its config were found is not an answer (and differs per temporary folder).
+    answer = {**document, "policies": {**document["policies"], "path": None, "config": None}}
+    return {
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,  # this process and the pack processes
+        "synthesis_seconds": phases["synthesis"],
+        "policy_seconds": phases["policies"],
+        "synthesis_cpu_seconds": phases["synthesis_cpu"],
+        "policy_cpu_seconds": phases["policies_cpu"],
+        "rss_before_kib": rss_before,
+        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "pack_peak_rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        "exit_code": code,
+        "violations": len(document["violations"]),
+        "output_digest": hashlib.sha256(json.dumps(answer).encode()).hexdigest(),
+        "verdicts_digest": hashlib.sha256(
+            json.dumps(document["violations"], sort_keys=True).encode()
+        ).hexdigest(),
+    }
+
+
+def run_worker(
+    program_dir: Path, graph_out: Path | None = None, *, check: bool = False
+) -> dict[str, Any]:
     command = [sys.executable, __file__, "--worker", str(program_dir)]
     if graph_out is not None:
         command += ["--graph-out", str(graph_out)]
+    if check:
+        command.append("--check")
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"The run of {program_dir} failed:\n{result.stderr}")
@@ -361,7 +444,7 @@ def report(sizes: list[Size]) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size in sizes:
-        paths = {len(run["critical_path"]) for runs in size.runs.values() for run in runs}
+        paths = {len(run["critical_path"]) for v in VARIANTS for run in size.runs[v]}
         program = size.program_mib("eventinfra")
         lines.append(
             f"| {size.consumers:,} | {size.peak_mib('eventinfra'):.0f} "
@@ -372,12 +455,79 @@ def report(sizes: list[Size]) -> str:
         )
     lines.append("")
     lines += verdicts(sizes)
+    lines += ["", *check_report(sizes)]
     return "\n".join(lines)
+
+
+def check_report(sizes: list[Size]) -> list[str]:
+    """The whole `eventinfra check` against the generic floor (issue 13's three ratios)."""
+    lines = [
+        "| consumers | check s (synthesis + policies + rest) | generic floor s | check / floor "
+        "| check / floor CPU | check peak MiB (pack process) | floor peak MiB | memory ratio "
+        "| violations |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        check = size.median(CHECK, "wall_seconds")
+        synthesis = size.median(CHECK, "synthesis_seconds")
+        policies = size.median(CHECK, "policy_seconds")
+        floor = size.median(FLOOR, "wall_seconds")
+        peak, floor_peak = size.peak_mib(CHECK), size.peak_mib(FLOOR)
+        pack = size.median(CHECK, "pack_peak_rss_kib") / 1024
+        lines.append(
+            f"| {size.consumers:,} | {check:.2f} ({synthesis:.2f} + {policies:.2f} + "
+            f"{check - synthesis - policies:.2f}) | {floor:.2f} | {check / floor:.2f} "
+            f"| {size.median(CHECK, 'cpu_seconds') / size.median(FLOOR, 'cpu_seconds'):.2f} "
+            f"| {peak:.0f} ({pack:.0f}) | {floor_peak:.0f} | {peak / floor_peak:.2f} "
+            f"| {size.runs[CHECK][0]['violations']} |"
+        )
+    lines.append("")
+    for size in sizes:
+        if size.consumers in (100, TARGET_SIZE):
+            ratio = size.median(CHECK, "wall_seconds") / size.median(FLOOR, "wall_seconds")
+            cpu = size.median(CHECK, "cpu_seconds") / size.median(FLOOR, "cpu_seconds")
+            met = "met" if ratio <= CHECK_RATIO_TARGET else "MISSED"
+            lines.append(
+                f"- Whole check vs the generic floor at {size.consumers:,} consumers: wall "
+                f"{ratio:.2f} (target ≤ {CHECK_RATIO_TARGET:g}): {met}; CPU {cpu:.2f}."
+            )
+    small = next((size for size in sizes if size.consumers == 100), None)
+    large = next((size for size in sizes if size.consumers == TARGET_SIZE), None)
+    if small is not None and large is not None:
+        for label, key in (("synthesis", "synthesis"), ("policy evaluation", "policy")):
+            growth = large.median(CHECK, f"{key}_seconds") / small.median(CHECK, f"{key}_seconds")
+            cpu = large.median(CHECK, f"{key}_cpu_seconds") / small.median(
+                CHECK, f"{key}_cpu_seconds"
+            )
+            met = "met" if max(growth, cpu) <= GROWTH_TARGET else "MISSED"
+            lines.append(
+                f"- Growth 100 → {TARGET_SIZE:,} consumers, {label}: wall {growth:.1f}x, CPU "
+                f"{cpu:.1f}x (target ≤ {GROWTH_TARGET:g}x): {met}."
+            )
+        floor_growth = large.median(FLOOR, "wall_seconds") / small.median(FLOOR, "wall_seconds")
+        floor_cpu = large.median(FLOOR, "cpu_seconds") / small.median(FLOOR, "cpu_seconds")
+        lines.append(
+            f"- Growth 100 → {TARGET_SIZE:,} consumers, generic floor: wall {floor_growth:.1f}x, "
+            f"CPU {floor_cpu:.1f}x."
+        )
+        memory = large.peak_mib(CHECK) / large.peak_mib(FLOOR)
+        met = "met" if memory <= CHECK_MEMORY_RATIO_TARGET else "MISSED"
+        lines.append(
+            f"- Peak memory of the check vs the floor at {TARGET_SIZE:,} consumers: {memory:.2f} "
+            f"(target ≤ {CHECK_MEMORY_RATIO_TARGET:g}): {met}."
+        )
+    for size in sizes:
+        digests = sorted({run["output_digest"][:16] for run in size.runs[CHECK]})
+        lines.append(
+            f"- Check output at {size.consumers:,} consumers (resources and verdicts, JSON, "
+            f"without the pack's and config's paths), sha256: {', '.join(digests)}."
+        )
+    return lines
 
 
 def verdicts(sizes: list[Size]) -> list[str]:
     lengths = {
-        len(run["critical_path"]) for size in sizes for runs in size.runs.values() for run in runs
+        len(run["critical_path"]) for size in sizes for v in VARIANTS for run in size.runs[v]
     }
     chain = " → ".join(sizes[-1].runs["eventinfra"][0]["critical_path"])
     out = [
@@ -421,9 +571,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--graph-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
-        print(json.dumps(measure(args.worker, args.graph_out)))
+        measured = (
+            measure_check(args.worker) if args.check else measure(args.worker, args.graph_out)
+        )
+        print(json.dumps(measured))
         return 0
 
     sizes = []
@@ -432,7 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             programs = {variant: Path(scratch) / f"{variant}-{consumers}" for variant in VARIANTS}
             write_eventinfra_project(programs["eventinfra"], consumers)
             graph_file = Path(scratch) / f"graph-{consumers}.json"
-            runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in VARIANTS}
+            runs: dict[str, list[dict[str, Any]]] = {variant: [] for variant in (*VARIANTS, CHECK)}
             runs["eventinfra"].append(run_worker(programs["eventinfra"], graph_file))
             for variant in VARIANTS[1:]:
                 write_baseline_project(programs[variant], variant, graph_file)
@@ -442,6 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for variant in VARIANTS:
                     if not (variant == "eventinfra" and repeat == 0):
                         runs[variant].append(run_worker(programs[variant]))
+                runs[CHECK].append(run_worker(programs["eventinfra"], check=True))
             for variant in VARIANTS[1:]:
                 if runs[variant][0]["inputs_digest"] != runs["eventinfra"][0]["inputs_digest"]:
                     raise SystemExit(

@@ -280,6 +280,51 @@ class Res:
         return tags(self.props)
 
 
+class Lookup:
+    """Resources by a value read from each, for rules that used to scan every resource of a type
+    per checked resource (quadratic on large stacks), with the scan's exact outcome.
+
+    `matching` considers, in stack order, every resource whose read value equals one of
+    `values` and every resource whose value is neither a string nor None (tested with `wanted`,
+    as the scan did); None never matches. A resource whose value could not be read stopped the
+    scan with `Unknown`, so `matching` raises at the first such position too, after the earlier
+    matches.
+    """
+
+    def __init__(self, resources: Sequence[Res], read: Callable[[Res], Any]) -> None:
+        self._by_value: dict[str, list[int]] = {}
+        self._other: list[int] = []
+        self._first_unknown: tuple[int, Unknown] | None = None
+        self._resources = list(resources)
+        self._values: list[Any] = []
+        for position, resource in enumerate(self._resources):
+            try:
+                value = read(resource)
+            except Unknown as error:
+                self._values.append(_MISSING)
+                if self._first_unknown is None:
+                    self._first_unknown = (position, error)
+                continue
+            self._values.append(value)
+            if isinstance(value, str):
+                self._by_value.setdefault(value, []).append(position)
+            elif value is not None:
+                self._other.append(position)
+
+    def matching(self, wanted: Callable[[Any], bool], *values: str) -> Iterator[Res]:
+        """The resources, in stack order, whose value passes `wanted` (which must be false for
+        None and for every string not in `values`); raises `Unknown` where the scan would have."""
+        positions = sorted({*self._other, *(p for v in values for p in self._by_value.get(v, ()))})
+        stop = self._first_unknown[0] if self._first_unknown is not None else len(self._resources)
+        for position in positions:
+            if position > stop:
+                break
+            if wanted(self._values[position]):
+                yield self._resources[position]
+        if self._first_unknown is not None:
+            raise Unknown(self._first_unknown[1].reason)
+
+
 class Stack:
     """A per-call view of the stack: resources by type and by ARN/name/URL. Never shared."""
 
@@ -290,6 +335,7 @@ class Stack:
         self._by_type: dict[str, list[Res]] = {}
         self._joins: dict[Callable[[Stack], Any], Any] = {}
         self._indexes: dict[tuple[str, tuple[str, ...]], Mapping[str, Res]] = {}
+        self._lookups: dict[tuple[str, Callable[[Res], Any]], Lookup] = {}
         for resource in self.resources:
             self._by_type.setdefault(resource.type, []).append(resource)
 
@@ -298,6 +344,16 @@ class Stack:
         if join not in self._joins:
             self._joins[join] = join(self)
         return cast(_Join, self._joins[join])
+
+    def lookup(self, type_: str, read: Callable[[Res], Any]) -> Lookup:
+        """`Lookup` of the resources of `type_` by `read(resource)`, built once per policy call.
+
+        `read` must be a module-level function (it keys the cache)."""
+        key = (type_, read)
+        found = self._lookups.get(key)
+        if found is None:
+            found = self._lookups[key] = Lookup(self.of(type_), read)
+        return found
 
     def of(self, *types: str) -> list[Res]:
         return [r for t in types for r in self._by_type.get(t, [])]
@@ -459,11 +515,19 @@ def queue_policies(stack: Stack, queue: Res) -> list[Any]:
     if inline:
         documents.append(inline)
     urls = {queue.known("url"), queue.known("id")} - {None, ""}
-    for policy in stack.of(QUEUE_POLICY):
-        url = policy.get("queueUrl")
-        if url in urls:
-            documents.append(policy.json("policy"))
+    by_url = stack.lookup(QUEUE_POLICY, _queue_url)
+    strings = [url for url in urls if isinstance(url, str)]
+    for policy in by_url.matching(lambda url: url in urls, *strings):
+        documents.append(policy.json("policy"))
     return [d for d in documents if d]
+
+
+def _queue_url(policy: Res) -> Any:
+    return policy.get("queueUrl")
+
+
+def _arn(resource: Res) -> Any:
+    return resource.get("arn")
 
 
 def topic_policies(stack: Stack, topic: Res) -> list[Any]:
@@ -472,19 +536,32 @@ def topic_policies(stack: Stack, topic: Res) -> list[Any]:
     if inline:
         documents.append(inline)
     arn = topic.known("arn")
-    for policy in stack.of(TOPIC_POLICY):
-        if arn and policy.get("arn") == arn:
+    if arn:  # the scan this replaces read no policy's ARN for a topic without one
+        wanted = [arn] if isinstance(arn, str) else []
+        for policy in stack.lookup(TOPIC_POLICY, _arn).matching(lambda a: a == arn, *wanted):
             documents.append(policy.json("policy"))
     return [d for d in documents if d]
 
 
 def alarms_on(stack: Stack, namespace: str, dimension: str, value: str) -> list[Res]:
     """Metric alarms in `namespace` whose dimension `dimension` equals `value`."""
-    found = []
-    for alarm in stack.of(ALARM):
+    lookup = stack.lookup(ALARM, _ALARM_DIMENSION_READERS[namespace, dimension])
+    wanted = [value] if isinstance(value, str) else []
+    return list(lookup.matching(lambda found: found == value, *wanted))
+
+
+def _dimension_reader(namespace: str, dimension: str) -> Callable[[Res], Any]:
+    def read(alarm: Res) -> Any:
         if alarm.known("namespace") != namespace:
-            continue
+            return None
         dimensions = alarm.known("dimensions")
-        if isinstance(dimensions, Mapping) and get(dimensions, dimension) == value:
-            found.append(alarm)
-    return found
+        return get(dimensions, dimension) if isinstance(dimensions, Mapping) else None
+
+    return read
+
+
+# One reader per (namespace, dimension) the rules ask about: the reader keys `Stack.lookup`.
+_ALARM_DIMENSION_READERS: Final = {
+    key: _dimension_reader(*key)
+    for key in (("AWS/SQS", "QueueName"), ("AWS/Lambda", "FunctionName"))
+}

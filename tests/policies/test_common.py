@@ -58,3 +58,35 @@ def test_an_unknown_skips_only_its_resource_and_is_reported_after_the_violations
         "could not check 'a': string value at .size can't be known during preview; "
         "checked again during `pulumi up`"
     )
+
+
+def _owns(gadget: StackResource) -> object:
+    return gadget.get("owns")
+
+
+def test_a_lookup_gives_what_a_scan_gives_and_stops_where_the_scan_met_an_unknown() -> None:
+    @stack_validator([WIDGET])
+    def check(stack: Stack, widget: StackResource, report_violation: ReportViolation) -> None:
+        owners = stack.lookup(GADGET, _owns).matching(lambda owns: owns == widget.name, widget.name)
+        report_violation(f"Widget '{widget.name}': {[g.name for g in owners]}.", widget.urn)
+
+    resources = [
+        Res(WIDGET, "a"),
+        Res(WIDGET, "b"),
+        Res(GADGET, "g", {"owns": "a"}),
+        Res(GADGET, "h", {"owns": None}),
+        Res(GADGET, "i", {"owns": "b"}),
+        Res(GADGET, "k", {"owns": "a"}),
+    ]
+    assert check_stack(_policy(check), resources).messages == [
+        "Widget 'a': ['g', 'k'].",
+        "Widget 'b': ['i'].",
+    ]
+    # A scan meeting j's unknown value stopped there: both widgets are left unchecked.
+    outcome = check_stack(_policy(check), [*resources, Res(GADGET, "j", {"owns": UNKNOWN})])
+    assert outcome.messages == []
+    assert outcome.not_applicable == (
+        "could not check 'a': string value at .owns can't be known during preview; "
+        "'b': string value at .owns can't be known during preview; "
+        "checked again during `pulumi up`"
+    )

@@ -65,6 +65,10 @@ def _is_sqs_arn(arn: Any) -> bool:
     return isinstance(arn, str) and arn.startswith("arn:aws:sqs:")
 
 
+def _known_role(policy: Res) -> Any:
+    return policy.known("role")
+
+
 def _function_index(stack: Stack) -> Mapping[str, Res]:
     """Functions by name, ARN and qualified ARN (an ESM's functionName may be any of them)."""
     return stack.index(FUNCTION, "name", "arn", "qualifiedArn", "id")
@@ -168,13 +172,32 @@ def _ttl_enabled(table: Res) -> bool:
     return truthy(table.get("ttl", "enabled"))
 
 
-def _granted_tables(documents: list[Any], tables_by_arn: Mapping[str, Res]) -> list[Res]:
+class _TableArns:
+    """Tables by ARN, and by lower-cased ARN for the statements whose resources hold no pattern
+    character: those cover exactly the ARNs they equal (IAM matches case-insensitively here, as
+    `resource_covers` does), so a lookup replaces a match against every table of the stack."""
+
+    def __init__(self, tables_by_arn: Mapping[str, Res]) -> None:
+        self.items = list(tables_by_arn.items())
+        self.positions: dict[str, list[int]] = {}
+        for position, (arn, _) in enumerate(self.items):
+            self.positions.setdefault(arn.lower(), []).append(position)
+
+    def covered(self, statement: Mapping[str, Any]) -> list[Res]:
+        patterns = [str(r) for r in as_list(statement.get("Resource"))]
+        if any(character in pattern for pattern in patterns for character in "*?["):
+            return [t for arn, t in self.items if resource_covers(statement, arn)]
+        positions = sorted({p for r in patterns for p in self.positions.get(r.lower(), ())})
+        return [self.items[position][1] for position in positions]
+
+
+def _granted_tables(documents: list[Any], tables: _TableArns) -> list[Res]:
     found = []
     for document in documents:
         for statement in statements(document):
             if not any(allows(statement, a) for a in IDEMPOTENCY_WRITE_ACTIONS):
                 continue
-            found += [t for arn, t in tables_by_arn.items() if resource_covers(statement, arn)]
+            found += tables.covered(statement)
     return found
 
 
@@ -191,7 +214,7 @@ def _check_idempotency(args: StackValidationArgs, report_violation: ReportViolat
     stack = Stack(args)
     env_var = str(args.get_config().get("tableEnvVar") or DEFAULT_TABLE_ENV_VAR)
     tables_by_name = stack.index(TABLE, "name", "id")
-    tables_by_arn = stack.index(TABLE, "arn")
+    tables_by_arn = _TableArns(stack.index(TABLE, "arn"))
     queues = stack.index(QUEUE, "arn")
     functions = _function_index(stack)
 
@@ -238,10 +261,12 @@ def _check_idempotency(args: StackValidationArgs, report_violation: ReportViolat
             table_name = function.get("environment", "variables", env_var)
             if table_name and str(table_name) in tables_by_name:
                 wired.append(tables_by_name[str(table_name)])
+            role_names = (role_arn, short_name_from_arn(role_arn))
             role_documents = [
                 p.json("policy")
-                for p in stack.of(IAM_ROLE_POLICY)
-                if p.known("role") in (role_arn, short_name_from_arn(role_arn))
+                for p in stack.lookup(IAM_ROLE_POLICY, _known_role).matching(
+                    role_names.__contains__, *role_names
+                )
             ]
             wired += _granted_tables(role_documents, tables_by_arn)
             verdict(function, str(queue_arn), wired, "Lambda function")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 from eventinfra.graph import RecordedResource
@@ -54,11 +55,13 @@ def critical_path(resources: Sequence[RecordedResource]) -> list[RecordedResourc
     for urn, preds in predecessors.items():
         for pred in preds:
             successors[pred].append(urn)
-    ready = sorted((urn for urn, count in waiting.items() if count == 0), key=order.__getitem__)
+    # A heap of (registration index, URN): the earliest ready resource first, without re-sorting.
+    ready = [(order[urn], urn) for urn, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
     length: dict[str, int] = {}
     previous: dict[str, str | None] = {}
     while ready:
-        urn = ready.pop(0)
+        _, urn = heapq.heappop(ready)
         best = min(
             predecessors[urn],
             key=lambda pred: (-length[pred], order[pred]),
@@ -69,8 +72,7 @@ def critical_path(resources: Sequence[RecordedResource]) -> list[RecordedResourc
         for successor in successors[urn]:
             waiting[successor] -= 1
             if waiting[successor] == 0:
-                ready.append(successor)
-                ready.sort(key=order.__getitem__)
+                heapq.heappush(ready, (order[successor], successor))
     if not length:
         return []
     end: str | None = min(length, key=lambda urn: (-length[urn], order[urn]))

@@ -11,7 +11,7 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 
 from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.settings import SETTINGS as PULUMI_SETTINGS
 from pulumi.runtime.stack import run_in_stack
 
 from eventinfra.check.mock_values import CloudEnvironment, MockValues, load_mock_values
@@ -77,6 +78,32 @@ def _rare_garbage_collection() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
+
+
+async def _drain_pending_outputs() -> None:
+    """Wait for every pending Output, one `asyncio.wait` per wave, before the SDK's own wait.
+
+    The SDK's end-of-program loop (`wait_for_rpcs`) waits for the FIRST of all pending Outputs to
+    complete, then again for all the others: quadratic in the number of Outputs, 40 % of a large
+    run's CPU (benchmarks/RESULTS.md). Waiting for all of them at once, wave after wave (an Output
+    created while waiting joins the next wave), ends in the same state: successful Outputs remove
+    themselves from the SDK's set, failed ones stay in it, and the SDK's loop, which runs next,
+    re-raises their exceptions as it always did.
+    """
+    while True:
+        with PULUMI_SETTINGS.lock:
+            pending = [output for output in PULUMI_SETTINGS.outputs if not output.done()]
+        if not pending:
+            return
+        await asyncio.wait(pending)
+
+
+def _then_drain(program: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]:
+    async def program_then_drain() -> None:
+        program()
+        await _drain_pending_outputs()
+
+    return program_then_drain
 
 
 def _in_fresh_thread(work: Callable[[], _T]) -> _T:
@@ -177,7 +204,7 @@ def _run(program: Callable[[], None], run: _RunSettings, *, isolate_warnings: bo
             )
             pulumi_settings.ROOT.set(None)
             pulumi_config.set_all_config(dict(run.config), list(run.secret_keys))
-            loop.run_until_complete(run_in_stack(program))
+            loop.run_until_complete(run_in_stack(_then_drain(program)))
         finally:
             # As Pulumi's own automation host does: a failed program leaves tasks pending.
             pending = asyncio.all_tasks(loop)
@@ -283,11 +310,17 @@ def _unwrap_sdk_wrappers(error: BaseException) -> BaseException:
     The SDK re-raises a failure met while serializing an input as a new `ValueError` ("While
     processing input: …") `from` the original: that original is what the user must see.
     """
+    seen = {id(error)}
     while error.__cause__ is not None:
         frames = traceback.extract_tb(error.__traceback__)
         if not frames or not _within(Path(frames[-1].filename).resolve(), _PULUMI_SDK):
             break
+        # `wait_for_rpcs` re-raises a failed registration `from` the same exception object when
+        # it meets it again as an Output's failure, leaving a chain that ends in itself.
+        if id(error.__cause__) in seen:
+            break
         error = error.__cause__
+        seen.add(id(error))
     return error
 
 
