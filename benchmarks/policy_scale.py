@@ -1,6 +1,6 @@
 """Benchmark: the policy pack over generated topologies, against a pack of no-op policies.
 
-Usage: python benchmarks/policy_scale.py [--sizes 10 100 1000] [--repeats 2]
+Usage: python -m benchmarks.policy_scale [--sizes 10 100 1000] [--repeats 2]
 
 For each size it synthesizes the generated topology of `synth_scale.py` once, then evaluates
 the recorded graph through `eventinfra.check.policy_runner.evaluate_policies` — the pack launched as
@@ -21,10 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from synth_scale import STACK, machine, write_eventinfra_project
-
+from benchmarks.synth_scale import STACK, machine, write_eventinfra_project
 from eventinfra.check.policy_runner import evaluate_policies
 from eventinfra.check.synth import synthesize
 from tests.support import REPOSITORY
