@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from eventinfra.errors import EventInfraError
+from eventinfra.errors import PackageError
 
 __all__ = [
     "BUILD_DIR_VARIABLE",
@@ -42,10 +42,6 @@ _LOCAL: Final = re.compile(r"^(?P<path>\.{1,2}/[^\[\s]*)(?P<extras>\[[A-Za-z0-9_
 _CACHES: Final = frozenset({"__pycache__"})
 # A local project's own build output and tests are not part of what it installs.
 _PROJECT_ONLY: Final = frozenset({"__pycache__", "build", "dist", "tests"})
-
-
-class PackageError(EventInfraError):
-    """A function's deployment package cannot be built."""
 
 
 @dataclass(frozen=True)
