@@ -79,6 +79,10 @@ class ProgramError(PlanError):
         self.line = line
 
 
+class PackageError(EventInfraError):
+    """A Lambda function's deployment package cannot be built."""
+
+
 class PolicyError(EventInfraError):
     """The policy pack could not be run over a plan as configured."""
 

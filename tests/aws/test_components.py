@@ -301,10 +301,16 @@ def test_function_gets_its_idempotency_table_and_log_group(lambda_consumer: Synt
     function = lambda_consumer.named("orders-function")
     table = lambda_consumer.named("orders-idempotency-table")
     log_group = lambda_consumer.named("orders-logs")
+    dead_letter_queue = lambda_consumer.named("orders-dlq")
     assert function.inputs["environment"]["variables"] == {
-        "IDEMPOTENCY_TABLE_NAME": table.outputs["name"],
-        "IDEMPOTENCY_TTL_SECONDS": "3600",
-        "IDEMPOTENCY_KEY": "orderId",
+        "EVENTINFRA_BROKER": "sns",
+        "EVENTINFRA_SERVICE": "orders",
+        "EVENTINFRA_EVENTS": "{}",  # these subscriptions name no event type
+        "EVENTINFRA_SCHEMAS_DIR": "/var/task/eventinfra_schemas",
+        "EVENTINFRA_DEAD_LETTER_QUEUE_URL": dead_letter_queue.outputs["url"],
+        "EVENTINFRA_IDEMPOTENCY_TABLE": table.outputs["name"],
+        "EVENTINFRA_IDEMPOTENCY_TTL_SECONDS": "3600",
+        "EVENTINFRA_IDEMPOTENCY_KEY": "orderId",
     }
     assert function.inputs["timeout"] == 30
     assert log_group.inputs["name"] == "/aws/lambda/dev-orders"
@@ -321,12 +327,23 @@ def test_lambda_role_is_least_privilege(lambda_consumer: Synthesis) -> None:
     log_group = lambda_consumer.named("orders-logs")
     document = policy(lambda_consumer.named("orders-role-policy"))
     assert statement(document, "ConsumeQueue")["Resource"] == [queue.outputs["arn"]]
+    # GenerateDataKey: poison records are sent into the encrypted DLQ.
     assert statement(document, "DecryptMessages") == {
         "Sid": "DecryptMessages",
         "Effect": "Allow",
-        "Action": ["kms:Decrypt"],
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
         "Resource": [KEY_ARN],
     }
+    assert statement(document, "DeadLetterPoison") == {
+        "Sid": "DeadLetterPoison",
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage"],
+        "Resource": [lambda_consumer.named("orders-dlq").outputs["arn"]],
+    }
+    assert [s["Sid"] for s in document["Statement"]] == [
+        "ConsumeQueue", "DecryptMessages", "WriteLogs", "IdempotencyRecords", "DeadLetterPoison"
+    ]  # fmt: skip
+    assert "tracingConfig" not in lambda_consumer.named("orders-function").inputs
     assert statement(document, "IdempotencyRecords")["Action"] == [
         "dynamodb:GetItem",
         "dynamodb:PutItem",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from collections import Counter
 from typing import Any
 
@@ -144,13 +145,14 @@ def test_the_function_ships_the_handler_folder_with_its_idempotency_table(
     function = service.named("order-confirmation-function")
     assert function.inputs["handler"] == "app.handler"
     assert function.inputs["timeout"] == 30
-    code_path = SERVICE / function.inputs["code"]["__archive"]["path"]
-    assert (code_path / "app.py").is_file()
-    assert "def handler(" in (code_path / "app.py").read_text()
-    assert function.inputs["environment"]["variables"] == {
-        "IDEMPOTENCY_TABLE_NAME": "dev-orders-confirmation-idempotency",
-        "IDEMPOTENCY_TTL_SECONDS": "3600",
-        "IDEMPOTENCY_KEY": "orderId",
+    archive = SERVICE / function.inputs["code"]["__archive"]["path"]
+    with zipfile.ZipFile(archive) as package:
+        assert "def handler(" in package.read("app.py").decode()
+    variables = function.inputs["environment"]["variables"]
+    assert {k: v for k, v in variables.items() if "IDEMPOTENCY" in k} == {
+        "EVENTINFRA_IDEMPOTENCY_TABLE": "dev-orders-confirmation-idempotency",
+        "EVENTINFRA_IDEMPOTENCY_TTL_SECONDS": "3600",
+        "EVENTINFRA_IDEMPOTENCY_KEY": "orderId",
     }
     table = service.named("order-confirmation-idempotency-table")
     assert table.inputs["name"] == "dev-orders-confirmation-idempotency"

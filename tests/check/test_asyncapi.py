@@ -13,7 +13,7 @@ import yaml
 from eventinfra.check.asyncapi import asyncapi_document, event_infos, render
 from eventinfra.check.cli import EXIT_INVALID, EXIT_OK, main
 from eventinfra.check.synth import synthesize
-from tests.support import REPOSITORY
+from tests.support import REPOSITORY, link_runtime
 from tests.support.catalogue_tools import parse_asyncapi, schema_errors
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -41,6 +41,7 @@ def copy_project(destination: Path) -> Path:
         shutil.copy(REPOSITORY / name, destination / name)
     for name in PROJECT_FOLDERS:
         shutil.copytree(REPOSITORY / name, destination / name)
+    link_runtime(destination)
     return destination
 
 

@@ -21,7 +21,7 @@ import yaml
 from eventinfra.check.cli import EXIT_INVALID, EXIT_OK, main
 from eventinfra.check.synth import synthesize
 from eventinfra.config.stack import TOPOLOGY_OVERRIDE_ENV
-from tests.support import REPOSITORY
+from tests.support import REPOSITORY, link_runtime
 
 SERVICE = REPOSITORY / "examples" / "orders-service"
 GOLDEN = REPOSITORY / "tests" / "aws" / "golden"
@@ -56,6 +56,7 @@ def copy_project(destination: Path) -> Path:
         shutil.copy(REPOSITORY / name, destination / name)
     for name in PROJECT_FOLDERS:
         shutil.copytree(REPOSITORY / name, destination / name)
+    link_runtime(destination)
     return destination
 
 

@@ -147,6 +147,7 @@ def test_the_error_family_tree() -> None:
         "UnknownStackError": (errors.PlanError,),
         "ProjectFileError": (errors.PlanError,),
         "ProgramError": (errors.PlanError,),
+        "PackageError": (errors.EventInfraError,),
         "PolicyError": (errors.EventInfraError,),
         "PolicyConfigError": (errors.PolicyError,),
         "PolicyPackError": (errors.PolicyError,),

@@ -360,14 +360,16 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
         ],
     ),
     "env_shadows_eventinfra": (
-        dict(topology=t(lambda x: lambda_(x).update(environment={"IDEMPOTENCY_KEY": "x"}))),
+        dict(
+            topology=t(lambda x: lambda_(x).update(environment={"EVENTINFRA_IDEMPOTENCY_KEY": "x"}))
+        ),
         [
             (
                 "topology.yaml",
                 15,
-                "consumers.welcome-email.lambda.environment.IDEMPOTENCY_KEY",
-                "is a variable eventinfra sets for the idempotency store; expected another "
-                "name, found 'IDEMPOTENCY_KEY'.",
+                "consumers.welcome-email.lambda.environment.EVENTINFRA_IDEMPOTENCY_KEY",
+                "is a variable eventinfra sets for eventinfra-runtime; expected another "
+                "name, found 'EVENTINFRA_IDEMPOTENCY_KEY'.",
             )
         ],
     ),
@@ -379,7 +381,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
                 14,
                 "consumers.welcome-email.lambda.environment",
                 "expected at most 4096 bytes of names and values (the Lambda limit, counting the "
-                "3 variables eventinfra adds), found 4103.",
+                "8 variables eventinfra adds), found 4443.",
             )
         ],
     ),

@@ -102,7 +102,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
                 "topology.yaml",
                 16,
                 "consumers.welcome-email.lambda.timeout",
-                "is not a known key; expected one of: code, handler, runtime, timeout_seconds, memory_mb, batch_size, batch_window_seconds, max_concurrency, environment.",
+                "is not a known key; expected one of: code, handler, runtime, timeout_seconds, memory_mb, batch_size, batch_window_seconds, max_concurrency, environment, tracing.",
             )
         ],
     ),
@@ -613,7 +613,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
                 "Pulumi.dev.yaml",
                 11,
                 "config.eventinfra:settings.protekt",
-                "is not a known key; expected one of: broker, topology, name_prefix, queues, alarms, log_retention_days, protect, tags, rabbitmq, kafka.",
+                "is not a known key; expected one of: broker, topology, name_prefix, queues, alarms, log_retention_days, protect, tags, tracing, rabbitmq, kafka.",
             )
         ],
     ),

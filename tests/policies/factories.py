@@ -253,7 +253,9 @@ def happy_stack() -> dict[str, Res]:
                 "arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:dev-billing",
                 "role": f"arn:aws:iam::{ACCOUNT}:role/billing-role",
                 "timeout": 30,
-                "environment": {"variables": {"IDEMPOTENCY_TABLE_NAME": "dev-billing-idempotency"}},
+                "environment": {
+                    "variables": {"EVENTINFRA_IDEMPOTENCY_TABLE": "dev-billing-idempotency"}
+                },
                 "loggingConfig": {"logGroup": "/aws/lambda/dev-billing", "logFormat": "JSON"},
             },
         ),

@@ -138,7 +138,7 @@ def test_an_unknown_top_level_key_is_refused(tmp_path: Path) -> None:
     args = platform_args(tmp_path, broker="rabbitmq")
     assert problems(args) == [
         "broker: is not a known key; expected one of: alarms, baseDirectory, consumers, "
-        "events, logRetentionDays, namePrefix, producers, protect, queues, tags."
+        "events, logRetentionDays, namePrefix, producers, protect, queues, tags, tracing."
     ]
 
 

@@ -17,6 +17,7 @@ from eventinfra.aws.lambda_consumer import (
     LambdaFunctionArgs,
     function_problems,
 )
+from eventinfra.aws.lambda_package import SCHEMAS_FOLDER
 from eventinfra.aws.tags import component_tags
 from eventinfra.contract import Finding, raise_for, shape_problems, under
 from eventinfra.keypaths import KeyPath
@@ -40,6 +41,13 @@ class SubscriptionArgs(TypedDict):
     """ARN of the topic (see EventTopic)."""
     filter_policy: NotRequired[Mapping[str, Any] | None]
     """SNS message-attribute filter policy, like `{"plan": ["pro", "team"]}`."""
+    event: NotRequired[str]
+    """The event type, like `user.signup`: a Lambda consumer's runtime configuration
+    (EVENTINFRA_EVENTS) names the events it accepts."""
+    schema_file: NotRequired[str | None]
+    """The event's JSON Schema file, bundled into a Lambda consumer's package."""
+    group_key: NotRequired[str | None]
+    """For a FIFO event: the payload field holding its message group."""
 
 
 class ConsumerIdempotencyArgs(TypedDict):
@@ -350,13 +358,25 @@ class EventConsumer(pulumi.ComponentResource):
                 "kms_key_arn": kms_key_arn,
                 "alarm_target": target,
                 "idempotency_table_arn": store.table_arn if store is not None else None,
+                "dead_letter_queue_arn": dead_letter_queue.arn,
                 "tags": args.get("tags", {}),
             }
-            if store is not None and idempotency is not None:
-                function_args["environment"] = {
-                    **function_args.get("environment", {}),
-                    **_idempotency_environment(store.table_name, idempotency),
+            events = [s for s in args["subscriptions"] if "event" in s]
+            if events:
+                function_args["schema_files"] = {
+                    s["event"]: s.get("schema_file") or "" for s in events
                 }
+            function_args["environment"] = {
+                **function_args.get("environment", {}),
+                **runtime_environment(
+                    consumer,
+                    events,
+                    fifo=fifo,
+                    dead_letter_queue_url=dead_letter_queue.url,
+                    table_name=store.table_name if store is not None else None,
+                    idempotency=idempotency,
+                ),
+            }
             self.function_arn = LambdaConsumer(name, function_args, opts=child).function_arn
         else:
             statements = [
@@ -397,16 +417,38 @@ class EventConsumer(pulumi.ComponentResource):
         )
 
 
-def _idempotency_environment(
-    table_name: pulumi.Output[str], idempotency: ConsumerIdempotencyArgs
+def runtime_environment(
+    consumer: str,
+    subscriptions: Sequence[SubscriptionArgs],
+    *,
+    fifo: bool,
+    dead_letter_queue_url: pulumi.Input[str],
+    table_name: pulumi.Input[str] | None,
+    idempotency: ConsumerIdempotencyArgs | None,
 ) -> dict[str, pulumi.Input[str]]:
-    """What the function's idempotency code reads (see functions/welcome_email)."""
-    environment: dict[str, pulumi.Input[str]] = {
-        "IDEMPOTENCY_TABLE_NAME": table_name,
-        "IDEMPOTENCY_TTL_SECONDS": str(
-            idempotency.get("ttl_seconds", defaults.IDEMPOTENCY_TTL_SECONDS)
-        ),
+    """What eventinfra-runtime's Lambda consumer reads (runtime/CONTRACT.md, role
+    `lambda-consumer`); the schemas are files in the package, not variables."""
+    events = {
+        s["event"]: {
+            "destination": None,  # a consumer publishes nothing
+            "schema_version": defaults.EVENT_SCHEMA_VERSION,
+            "fifo": fifo,
+            "group_key": s.get("group_key"),
+        }
+        for s in subscriptions
     }
-    if key := idempotency.get("key"):
-        environment["IDEMPOTENCY_KEY"] = key
+    environment: dict[str, pulumi.Input[str]] = {
+        "EVENTINFRA_BROKER": "sns",
+        "EVENTINFRA_SERVICE": consumer,
+        "EVENTINFRA_EVENTS": json.dumps(events, sort_keys=True, separators=(",", ":")),
+        "EVENTINFRA_SCHEMAS_DIR": f"{defaults.LAMBDA_TASK_ROOT}/{SCHEMAS_FOLDER}",
+        "EVENTINFRA_DEAD_LETTER_QUEUE_URL": dead_letter_queue_url,
+    }
+    if table_name is not None and idempotency is not None:
+        environment["EVENTINFRA_IDEMPOTENCY_TABLE"] = table_name
+        environment["EVENTINFRA_IDEMPOTENCY_TTL_SECONDS"] = str(
+            idempotency.get("ttl_seconds", defaults.IDEMPOTENCY_TTL_SECONDS)
+        )
+        if key := idempotency.get("key"):
+            environment["EVENTINFRA_IDEMPOTENCY_KEY"] = key
     return environment

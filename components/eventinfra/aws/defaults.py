@@ -81,10 +81,19 @@ LAMBDA_RESERVED_ENV: Final = frozenset({
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })  # fmt: skip
-# What EventConsumer sets for the function's idempotency code: a user value would be replaced.
-EVENTINFRA_LAMBDA_ENV: Final = frozenset(
-    {"IDEMPOTENCY_TABLE_NAME", "IDEMPOTENCY_TTL_SECONDS", "IDEMPOTENCY_KEY"}
-)
+# What EventConsumer sets for eventinfra-runtime (runtime/CONTRACT.md, role lambda-consumer):
+# a user value would be replaced.
+EVENTINFRA_LAMBDA_ENV: Final = frozenset({
+    "EVENTINFRA_BROKER", "EVENTINFRA_SERVICE", "EVENTINFRA_EVENTS", "EVENTINFRA_SCHEMAS_DIR",
+    "EVENTINFRA_SCHEMAS", "EVENTINFRA_IDEMPOTENCY_TABLE", "EVENTINFRA_IDEMPOTENCY_KEY",
+    "EVENTINFRA_IDEMPOTENCY_TTL_SECONDS", "EVENTINFRA_DEAD_LETTER_QUEUE_URL",
+})  # fmt: skip
+# Lambda unpacks the deployment package at LAMBDA_TASK_ROOT, /var/task; the schemas are bundled
+# there because Lambda's 4 KB limit on all variables leaves no room for them.
+LAMBDA_TASK_ROOT: Final = "/var/task"
+# Topology events carry no schema version yet: every event is at version 1.
+EVENT_SCHEMA_VERSION: Final = "1"
+LAMBDA_ARCHITECTURE: Final = "x86_64"  # Lambda's default architecture
 # IAM role names: at most 64 characters. Pulumi auto-names a role `<logical name>-<7 hex>`.
 IAM_ROLE_MAX_NAME_LENGTH: Final = 64
 PULUMI_AUTONAME_SUFFIX_LENGTH: Final = 8

@@ -117,6 +117,10 @@ IDEMPOTENCY_TABLE_ACTIONS = (
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
 )
+# A Lambda consumer moves a schema-invalid (poison) record to its own DLQ at once.
+DEAD_LETTER_ACTIONS = ("sqs:SendMessage",)
+# Active tracing: the function sends segments to X-Ray, which takes no resource ARNs.
+XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 # What SNS needs of a queue's key to deliver into it; the same pair lets a consumer read.
 KMS_DECRYPT_ACTIONS = ("kms:Decrypt",)
 KMS_PUBLISH_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")

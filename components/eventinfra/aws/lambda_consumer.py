@@ -1,6 +1,7 @@
 """LambdaConsumer: a function fed by a queue, with only the permissions it needs."""
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import NotRequired, TypedDict
 
 import pulumi
@@ -8,6 +9,7 @@ import pulumi_aws as aws
 
 from eventinfra.aws import defaults, iam, validation
 from eventinfra.aws.alarms import AlarmTargetArgs, alarm_target_problems, metric_alarm
+from eventinfra.aws.lambda_package import build_package
 from eventinfra.aws.naming import FIFO_SUFFIX
 from eventinfra.aws.tags import component_tags
 from eventinfra.contract import Finding, raise_for, shape_problems
@@ -20,7 +22,8 @@ class LambdaFunctionArgs(TypedDict):
     function_name: pulumi.Input[str]
     """Physical name; the log group `/aws/lambda/<function_name>` is created before it."""
     code_path: str
-    """Folder with the function's code."""
+    """Folder with the function's code. The deployment package is built from it: its files,
+    the pinned dependencies of its `requirements.txt` (Python runtimes) and `schema_files`."""
     handler: str
     """`<module>.<function>`, like `app.handler`."""
     runtime: NotRequired[str]
@@ -42,6 +45,11 @@ class LambdaFunctionArgs(TypedDict):
     """Log retention, one of the periods CloudWatch Logs accepts (like 14 or 30)."""
     errors_threshold: NotRequired[int]
     """Alarm when the function has this many errors in one alarm period."""
+    tracing: NotRequired[bool]
+    """Active X-Ray tracing of the function; default false."""
+    schema_files: NotRequired[Mapping[str, str]]
+    """JSON Schema file by event type, bundled as `eventinfra_schemas/<event>.json` (the
+    runtime's EVENTINFRA_SCHEMAS_DIR); an empty path bundles a schema that accepts anything."""
 
 
 class LambdaConsumerArgs(LambdaFunctionArgs):
@@ -55,6 +63,9 @@ class LambdaConsumerArgs(LambdaFunctionArgs):
     """Where the function's error and throttle alarms go."""
     idempotency_table_arn: NotRequired[pulumi.Input[str] | None]
     """ARN of the consumer's idempotency table, which the function may read and write."""
+    dead_letter_queue_arn: NotRequired[pulumi.Input[str] | None]
+    """ARN of the queue's dead-letter queue: the function may send schema-invalid records
+    there itself (`sqs:SendMessage` on exactly that queue)."""
     tags: NotRequired[Mapping[str, str]]
     """Tags for every resource that takes them."""
 
@@ -110,6 +121,16 @@ class LambdaConsumer(pulumi.ComponentResource):
             fifo = isinstance(queue_arn, str) and queue_arn.endswith(FIFO_SUFFIX)
             findings += function_problems(args, fifo=fifo, wired=True)
         raise_for("LambdaConsumer", name, findings)
+        # Built (or found in the cache) before anything registers: a package that cannot be
+        # built declares nothing.
+        runtime = args.get("runtime", defaults.LAMBDA_RUNTIME)
+        schema_files = args.get("schema_files", {})
+        package = build_package(
+            Path(args["code_path"]),
+            runtime=runtime,
+            architecture=defaults.LAMBDA_ARCHITECTURE,
+            schemas={event: Path(file) if file else None for event, file in schema_files.items()},
+        )
         super().__init__("eventinfra:index:LambdaConsumer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = component_tags(args.get("tags"), f"LambdaConsumer/{name}")
@@ -128,9 +149,15 @@ class LambdaConsumer(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        dead_letter_queue_arn = args.get("dead_letter_queue_arn")
         statements = [
             iam.allow(iam.QUEUE_CONSUMER_ACTIONS, [args["queue_arn"]], "ConsumeQueue"),
-            iam.allow(iam.KMS_DECRYPT_ACTIONS, [args["kms_key_arn"]], "DecryptMessages"),
+            # Sending into the encrypted DLQ needs a data key too.
+            iam.allow(
+                iam.KMS_PUBLISH_ACTIONS if dead_letter_queue_arn else iam.KMS_DECRYPT_ACTIONS,
+                [args["kms_key_arn"]],
+                "DecryptMessages",
+            ),
             iam.allow(
                 ["logs:CreateLogStream", "logs:PutLogEvents"],
                 [pulumi.Output.concat(log_group.arn, ":log-stream:*")],
@@ -142,6 +169,13 @@ class LambdaConsumer(pulumi.ComponentResource):
             statements.append(
                 iam.allow(iam.IDEMPOTENCY_TABLE_ACTIONS, [table_arn], "IdempotencyRecords")
             )
+        if dead_letter_queue_arn is not None:
+            statements.append(
+                iam.allow(iam.DEAD_LETTER_ACTIONS, [dead_letter_queue_arn], "DeadLetterPoison")
+            )
+        tracing = args.get("tracing", False)
+        if tracing:
+            statements.append(iam.allow(iam.XRAY_ACTIONS, ["*"], "WriteTraces"))
         role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy",
             role=role.id,
@@ -152,13 +186,14 @@ class LambdaConsumer(pulumi.ComponentResource):
             f"{name}-function",
             name=function_name,
             role=role.arn,
-            runtime=args.get("runtime", defaults.LAMBDA_RUNTIME),
+            runtime=runtime,
             handler=args["handler"],
-            code=pulumi.FileArchive(args["code_path"]),
+            code=pulumi.FileArchive(str(package)),
             timeout=args.get("timeout_seconds", defaults.LAMBDA_TIMEOUT_SECONDS),
             memory_size=args.get("memory_mb", defaults.LAMBDA_MEMORY_MB),
             environment={"variables": dict(args.get("environment", {}))},
             logging_config={"log_format": "JSON", "log_group": log_group.name},
+            tracing_config={"mode": "Active"} if tracing else None,
             tags=tags,
             # The role must be able to write logs and read the queue before the first event.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),

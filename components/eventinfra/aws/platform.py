@@ -148,6 +148,7 @@ class SnsSqsPlatform(pulumi.ComponentResource):
                     "only_publisher_roles": event_name not in producers_without_role,
                     "tags": tags,
                     "protect": settings.protect,
+                    "tracing": settings.tracing,
                 },
                 opts=formerly(naming.event_slug(event_name)),
             )
@@ -252,11 +253,17 @@ def consumer_args(
     consumer = config.topology.consumers[name]
     settings, prefix = config.settings, config.prefix
     fifo = config.consumer_fifo(name)
+    events = config.topology.events
     subscriptions: list[SubscriptionArgs] = [
         {
             "label": naming.event_slug(s.event),
             "topic_arn": topic_arns[s.event],
             "filter_policy": s.filter,
+            "event": s.event,
+            "schema_file": str(config.topology_dir / schema)
+            if (schema := events[s.event].payload_schema)
+            else None,
+            "group_key": events[s.event].group_key,
         }
         for s in consumer.subscribes
     ]
@@ -302,6 +309,7 @@ def consumer_args(
             "max_concurrency": function.max_concurrency,
             "log_retention_days": settings.log_retention_days,
             "errors_threshold": settings.alarms.lambda_errors,
+            "tracing": settings.tracing if function.tracing is None else function.tracing,
         }
     return args
 

@@ -36,6 +36,8 @@ class PlatformEventArgs(TypedDict):
     """JSON Schema file of the payload, relative to `baseDirectory`."""
     fifo: NotRequired[bool]
     """Ordered, deduplicated delivery (an SNS FIFO topic); default false."""
+    group_key: NotRequired[str]
+    """For a FIFO event: the payload field whose value is the message group."""
 
 
 class PlatformProducerArgs(TypedDict):
@@ -79,6 +81,8 @@ class PlatformLambdaArgs(TypedDict):
     """Maximum concurrent invocations from the queue, 2 to 1,000."""
     environment: NotRequired[dict[str, str]]
     """Environment variables of the function."""
+    tracing: NotRequired[bool]
+    """Active X-Ray tracing of the function; default: the platform's `tracing`."""
 
 
 class PlatformIdempotencyArgs(TypedDict):
@@ -164,6 +168,9 @@ class SnsSqsPlatformArgs(TypedDict):
     """Protect topics, queues and tables from `pulumi destroy`; default false."""
     tags: NotRequired[dict[str, str]]
     """Tags for every resource that takes them."""
+    tracing: NotRequired[bool]
+    """X-Ray tracing on every Lambda consumer (unless it sets its own) and SNS topic; default
+    false."""
     base_directory: NotRequired[str]
     """Folder that relative `schema` and Lambda `code` paths are resolved against; default: the
     working directory. From YAML pass `${pulumi.cwd}`; a provider's own working directory is

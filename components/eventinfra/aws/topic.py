@@ -34,6 +34,8 @@ class EventTopicArgs(TypedDict):
     """Tags of the topic."""
     protect: NotRequired[bool]
     """Protect the topic from `pulumi destroy`; default false."""
+    tracing: NotRequired[bool]
+    """Active X-Ray tracing of the topic; default false."""
 
 
 def topic_problems(args: EventTopicArgs) -> list[Finding]:
@@ -66,6 +68,7 @@ class EventTopic(pulumi.ComponentResource):
             fifo_topic=fifo or None,
             content_based_deduplication=fifo or None,
             kms_master_key_id=args["kms_key_arn"],
+            tracing_config="Active" if args.get("tracing", False) else None,
             tags=component_tags(args.get("tags"), f"EventTopic/{name}"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
         )

@@ -500,7 +500,7 @@ def environment_problems(
             findings.append(
                 Finding(
                     key,
-                    "is a variable eventinfra sets for the idempotency store; expected another "
+                    "is a variable eventinfra sets for eventinfra-runtime; expected another "
                     f"name, found {name!r}.",
                 )
             )

@@ -450,13 +450,26 @@ def _runtime_problems(
         ),
     )
     findings += under(("lambda",), aws_rules.runtime_problems(function.runtime))
-    added = {"IDEMPOTENCY_TABLE_NAME": f"{config.prefix}-{name}-idempotency"}
+    # Counted toward Lambda's 4 KB: what EventConsumer adds for eventinfra-runtime (the queue
+    # URL is unknown here; its longest form is counted).
+    events = {
+        s.event: {"destination": None, "schema_version": "1", "fifo": fifo,
+                  "group_key": config.topology.events[s.event].group_key}
+        for s in consumer.subscribes
+    }  # fmt: skip
+    added = {
+        "EVENTINFRA_BROKER": "sns",
+        "EVENTINFRA_SERVICE": name,
+        "EVENTINFRA_EVENTS": json.dumps(events, sort_keys=True, separators=(",", ":")),
+        "EVENTINFRA_SCHEMAS_DIR": "/var/task/eventinfra_schemas",
+        "EVENTINFRA_DEAD_LETTER_QUEUE_URL": "https://sqs.xx-xxxxxxxxx-1.amazonaws.com/"
+        f"123456789012/{naming.dead_letter_queue_name(config.prefix, name, fifo)}",
+    }
     if consumer.idempotency.enabled:
-        added["IDEMPOTENCY_TTL_SECONDS"] = str(consumer.idempotency.ttl_seconds)
+        added["EVENTINFRA_IDEMPOTENCY_TABLE"] = f"{config.prefix}-{name}-idempotency"
+        added["EVENTINFRA_IDEMPOTENCY_TTL_SECONDS"] = str(consumer.idempotency.ttl_seconds)
         if consumer.idempotency.key:
-            added["IDEMPOTENCY_KEY"] = consumer.idempotency.key
-    else:
-        added = {}
+            added["EVENTINFRA_IDEMPOTENCY_KEY"] = consumer.idempotency.key
     findings += under(("lambda",), aws_rules.environment_problems(function.environment, added))
     findings += aws_rules.visibility_problems(
         consumer.visibility_timeout_seconds,

@@ -128,6 +128,12 @@ class Event(Model):
     fifo: Bool = Field(
         default=False, description="Ordered, deduplicated delivery (an SNS FIFO topic)."
     )
+    group_key: str | None = Field(
+        default=None,
+        min_length=1,
+        description="For a FIFO event: the payload field whose value is the message group "
+        "(eventinfra-runtime's producers and consumers read it).",
+    )
 
 
 class Producer(Model):
@@ -196,6 +202,10 @@ class LambdaSettings(Model):
         Annotated[Int, InRange(2, 1000, "the SQS event source's maximum concurrency limits")] | None
     ) = None
     environment: dict[str, str] = Field(default_factory=dict)
+    tracing: Bool | None = Field(
+        default=None,
+        description="Active X-Ray tracing of the function; default: the stack's `tracing`.",
+    )
 
 
 # The Kubernetes quantity grammar; the sanity bounds (a forgotten unit) are in the backend's
@@ -449,6 +459,11 @@ class Settings(Model):
         default=False, description="Protect topics, queues and tables from `pulumi destroy`."
     )
     tags: dict[str, str] = Field(default_factory=dict)
+    tracing: Bool = Field(
+        default=False,
+        description="X-Ray tracing: Active on every Lambda consumer (unless it sets its own) and "
+        "on every SNS topic.",
+    )
     rabbitmq: RabbitMQSettings = RabbitMQSettings()
     kafka: KafkaSettings = KafkaSettings()
 

@@ -16,9 +16,9 @@ logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 
 # Set by EventConsumer; records follow the Powertools layout (key `id`, TTL `expiration`).
-table = boto3.resource("dynamodb").Table(os.environ["IDEMPOTENCY_TABLE_NAME"])
-KEY_FIELD = os.environ.get("IDEMPOTENCY_KEY", "orderId")
-TTL_SECONDS = int(os.environ.get("IDEMPOTENCY_TTL_SECONDS", "3600"))
+table = boto3.resource("dynamodb").Table(os.environ["EVENTINFRA_IDEMPOTENCY_TABLE"])
+KEY_FIELD = os.environ.get("EVENTINFRA_IDEMPOTENCY_KEY", "orderId")
+TTL_SECONDS = int(os.environ.get("EVENTINFRA_IDEMPOTENCY_TTL_SECONDS", "3600"))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -28,7 +28,7 @@ NOT_IDEMPOTENT = (
     "{kind} '{name}' must record handled messages of queue '{queue}' in an idempotency table, "
     "because SQS delivers at least once and a redelivered message would be processed twice. "
     "Create a DynamoDB table (hash key id, TTL on expiration, tag eventinfra:role=idempotency) "
-    "and wire it to the consumer (environment variable IDEMPOTENCY_TABLE_NAME and a "
+    "and wire it to the consumer (environment variable EVENTINFRA_IDEMPOTENCY_TABLE and a "
     "dynamodb:PutItem grant), or declare an existing store with the tag "
     "eventinfra:idempotency=<table or reason>."
 )
@@ -198,7 +198,7 @@ def test_lambda_env_var_naming_a_table_outside_the_stack_fails() -> None:
     stack = mutate(
         stack,
         "billing-function",
-        environment={"variables": {"IDEMPOTENCY_TABLE_NAME": "somewhere-else"}},
+        environment={"variables": {"EVENTINFRA_IDEMPOTENCY_TABLE": "somewhere-else"}},
     )
     assert check_stack(idempotency.consumer_has_idempotency_store, stack).messages == [
         NOT_IDEMPOTENT.format(

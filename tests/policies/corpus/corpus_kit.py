@@ -338,7 +338,7 @@ def lambda_consumer(name: str, queue: aws.sqs.Queue, *, timeout: int) -> aws.lam
             log_format="JSON", log_group=log_group.name
         ),
         environment=aws.lambda_.FunctionEnvironmentArgs(
-            variables={"IDEMPOTENCY_TABLE_NAME": table.name}
+            variables={"EVENTINFRA_IDEMPOTENCY_TABLE": table.name}
         ),
     )
     aws.lambda_.EventSourceMapping(
