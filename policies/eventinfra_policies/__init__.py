@@ -1,7 +1,7 @@
 """eventinfra's CrossGuard rules as a library; `all_policies()` is what the pack enforces.
 
-Layout: one folder per platform the rules read (`aws/`, `kubernetes/`, `rabbitmq/`), and inside
-it one module per concern, named from one vocabulary shared by every platform:
+Layout: one folder per platform the rules read (`aws/`, `kubernetes/`, `rabbitmq/`, `kafka/`),
+and inside it one module per concern, named from one vocabulary shared by every platform:
 
 - `delivery`: a message reaches a consumer or a dead-letter queue and never vanishes;
 - `durability`: an accepted message survives node failures, restarts and resource deletion;
@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import aws, kubernetes, rabbitmq
+from . import aws, kafka, kubernetes, rabbitmq
 
 
 def all_policies() -> list[Policy]:
     """Every policy of the pack, AWS first; a new list on each call, so callers may extend it."""
-    return [*aws.POLICIES, *kubernetes.POLICIES, *rabbitmq.POLICIES]
+    return [*aws.POLICIES, *kubernetes.POLICIES, *rabbitmq.POLICIES, *kafka.POLICIES]
 
 
-__all__ = ["all_policies", "aws", "kubernetes", "rabbitmq"]
+__all__ = ["all_policies", "aws", "kafka", "kubernetes", "rabbitmq"]

@@ -49,6 +49,11 @@ POLICY_NAMES = {
     "rabbitmq-queue-has-dead-letter",
     "rabbitmq-consumer-autoscaled",
     "rabbitmq-queue-retained-on-delete",
+    "kafka-topic-replicated",
+    "kafka-consumer-has-dead-letter",
+    "kafka-acl-literal",
+    "kafka-consumer-autoscaled",
+    "kafka-replicas-within-partitions",
 }
 
 
@@ -89,6 +94,22 @@ def test_levels_follow_the_environment_config(report: PolicyReport) -> None:
     levels = {p.enforcement_level for p in report.policies}
     # dev.json makes everything advisory, prod.json and k8s.json everything mandatory.
     assert levels in ({"advisory"}, {"mandatory"})
+
+
+def test_kafka_stack_passes_the_production_config() -> None:
+    # The Kafka example has no config file of its own; under prod's (everything mandatory) it
+    # must pass every rule, the Kafka rules included, with nothing left unknown.
+    synthesis = synthesize(REPOSITORY, "kafka")
+    config = json.loads((PACK / "config" / "prod.json").read_text(encoding="utf-8"))
+    report = evaluate_policies(
+        synthesis.resources, PACK, policy_config=config, stack="kafka", project=synthesis.project
+    )
+    assert [(v.policy_name, v.urn, v.message) for v in report.violations] == []
+    assert report.not_applicable == ()
+    kafka = {p.name: p.enforcement_level for p in report.policies if p.name.startswith("kafka-")}
+    assert kafka == dict.fromkeys(
+        sorted(n for n in POLICY_NAMES if n.startswith("kafka-")), "mandatory"
+    )
 
 
 def test_pack_metadata_is_complete(report: PolicyReport) -> None:
