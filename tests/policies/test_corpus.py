@@ -33,6 +33,8 @@ EXPECTED = {
     "deployment-running-as-root": ("k8s-run-as-non-root", "report-worker"),
     "image-latest": ("k8s-image-pinned", "report-worker"),
     "rabbitmq-classic-queue": ("rabbitmq-queue-is-quorum", "billing"),
+    "kafka-prefixed-acl": ("kafka-acl-literal", "checkout-api"),
+    "kafka-consumer-without-dead-letter": ("kafka-consumer-has-dead-letter", "mailer"),
 }
 
 

@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 NAMESPACE = "events"
 CLUSTER_REFERENCE = {"name": "events-rabbitmq", "namespace": NAMESPACE}
 VHOST = "events"
+KAFKA_CLUSTER = "events-kafka"
 RESTRICTED_CONTAINER: dict[str, Any] = {
     "allowPrivilegeEscalation": False,
     "readOnlyRootFilesystem": True,
@@ -109,5 +110,31 @@ def dead_lettered(name: str) -> None:
                 "delivery-limit": 5,
                 "overflow": "reject-publish",
             },
+        },
+    )
+
+
+def kafka_acl(kind: str, name: str, *operations: str, pattern: str = "literal") -> dict[str, Any]:
+    return {
+        "type": "allow",
+        "resource": {"type": kind, "name": name, "patternType": pattern},
+        "operations": list(operations),
+    }
+
+
+def kafka_user(name: str, *acls: dict[str, Any]) -> k8s.apiextensions.CustomResource:
+    """A Strimzi KafkaUser with TLS client authentication and the given simple ACLs."""
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version="kafka.strimzi.io/v1",
+        kind="KafkaUser",
+        metadata={
+            "name": name,
+            "namespace": NAMESPACE,
+            "labels": {"strimzi.io/cluster": KAFKA_CLUSTER},
+        },
+        spec={
+            "authentication": {"type": "tls"},
+            "authorization": {"type": "simple", "acls": list(acls)},
         },
     )
