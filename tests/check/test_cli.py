@@ -472,6 +472,35 @@ def test_a_missing_stack_output_exits_2_naming_it(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("arn", ["*", "arn:aws:sns:eu-west-1:123456789012:*"])
+def test_a_wildcard_topic_arn_in_the_mock_values_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, arn: str
+) -> None:
+    original = SERVICE / "stacks" / "Pulumi.dev.mocks.yaml"
+    mocks = tmp_path / "Pulumi.dev.mocks.yaml"
+    text = original.read_text(encoding="utf-8")
+    placed = "arn:aws:sns:eu-west-1:123456789012:dev-order-placed"
+    assert placed in text
+    mocks.write_text(text.replace(placed, f"'{arn}'"), encoding="utf-8")
+
+    code, out, err = check(
+        capsys, "--program", str(SERVICE), "--stack", "dev", "--mock-values", str(mocks)
+    )
+
+    collect_the_failed_programs_garbage()
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert err == (
+        "error: 1 problem in the eventinfra configuration:\n"
+        "  - <config>: EventConsumer 'order-confirmation' args.subscriptions[0].topic_arn: "
+        f"resolved to the topic ARN '{arn}'; expected one SNS topic's ARN, "
+        "arn:<partition>:sns:<region>:<12-digit account>:<topic name> with no wildcard, because a "
+        "wildcard would let every matching topic send to the queue (aws:SourceArn). Check the "
+        "value it comes from (a StackReference output, or the stack's mock values for "
+        "`eventinfra check`).\n"
+    )
+
+
 def test_error_text_in_brackets_is_printed_as_is(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
