@@ -601,6 +601,43 @@ def test_a_binary_mock_values_file_exits_2_without_a_traceback(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("file", "what"),
+    [("Pulumi.yaml", "project file"), ("stacks/Pulumi.dev.yaml", "stack settings file")],
+)
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            "name: caf\u00e9\n".encode("latin-1"),
+            "is not UTF-8 text (invalid byte at offset 9); save it as UTF-8, as Pulumi reads it.",
+        ),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+            "is a binary file (it contains NUL bytes); expected YAML text.",
+        ),
+    ],
+    ids=["latin-1", "binary"],
+)
+def test_a_project_or_stack_file_that_is_not_utf8_text_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    file: str,
+    what: str,
+    content: bytes,
+    problem: str,
+) -> None:
+    project = tmp_path / "service"
+    shutil.copytree(SERVICE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    (project / file).write_bytes(content)
+
+    code, out, err = check(capsys, "--program", str(project), "--stack", "dev", "--no-policies")
+
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert err == f"error: {project / file}: the {what} {problem}\n"
+
+
 def test_a_missing_project_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = check(capsys, "--program", str(tmp_path))
     assert code == EXIT_INVALID
