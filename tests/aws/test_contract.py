@@ -20,6 +20,7 @@ from eventinfra import (
     LambdaConsumer,
     ParkingQueue,
 )
+from eventinfra.aws.validation import topic_arn_problems
 from eventinfra.check.synth import Synthesis, record
 from tests.support import REPOSITORY
 
@@ -113,6 +114,64 @@ def test_a_topic_without_its_key_names_the_missing_arg() -> None:
         "(EventTopicArgs), found none."
     )
     assert graph.resources == []
+
+
+@pytest.mark.parametrize(
+    ("arn", "because"),
+    [
+        ("*", "a wildcard would let every matching topic send to the queue (aws:SourceArn)"),
+        (
+            f"arn:aws:sns:us-east-1:{ACCOUNT}:orders-*",
+            "a wildcard would let every matching topic send to the queue (aws:SourceArn)",
+        ),
+        (
+            "arn:aws:sns:us-east-1:?:orders",
+            "a wildcard would let every matching topic send to the queue (aws:SourceArn)",
+        ),
+        (
+            f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders",
+            "it becomes the queue policy's aws:SourceArn and the subscription's topic",
+        ),
+        (
+            "arn:aws:sns:us-east-1:12345:orders",
+            "it becomes the queue policy's aws:SourceArn and the subscription's topic",
+        ),
+        (
+            f"arn:aws:sns:us-east-1:{ACCOUNT}:{'o' * 257}",
+            "it becomes the queue policy's aws:SourceArn and the subscription's topic",
+        ),
+    ],
+)
+def test_a_topic_arn_that_is_not_one_topic_is_refused(arn: str, because: str) -> None:
+    args = consumer(
+        subscriptions=[
+            {"label": "ok", "topic_arn": ALERTS_ARN},
+            {"label": "orders-placed", "topic_arn": arn},
+        ]
+    )
+    error, graph = refused(lambda: EventConsumer("orders", args))
+    shown = repr(arn) if len(repr(arn)) <= 120 else repr(arn)[:117] + "..."
+    assert problems(error) == [
+        (
+            "EventConsumer 'orders' args.subscriptions[1].topic_arn",
+            f"gives the topic ARN {shown}; expected one SNS topic's ARN, "
+            "arn:<partition>:sns:<region>:<12-digit account>:<topic name> with no wildcard, "
+            f"because {because}.",
+        )
+    ]
+    assert graph.resources == []
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        TOPIC_ARN,
+        f"arn:aws-us-gov:sns:us-gov-west-1:{ACCOUNT}:orders",
+        f"arn:aws-cn:sns:cn-north-1:{ACCOUNT}:{'o' * 256}",
+    ],
+)
+def test_well_formed_topic_arns_pass(arn: str) -> None:
+    assert topic_arn_problems(arn) == []
 
 
 def test_wiring_passed_as_function_settings_is_an_unknown_key() -> None:

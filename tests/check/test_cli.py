@@ -472,6 +472,35 @@ def test_a_missing_stack_output_exits_2_naming_it(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("arn", ["*", "arn:aws:sns:eu-west-1:123456789012:*"])
+def test_a_wildcard_topic_arn_in_the_mock_values_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, arn: str
+) -> None:
+    original = SERVICE / "stacks" / "Pulumi.dev.mocks.yaml"
+    mocks = tmp_path / "Pulumi.dev.mocks.yaml"
+    text = original.read_text(encoding="utf-8")
+    placed = "arn:aws:sns:eu-west-1:123456789012:dev-order-placed"
+    assert placed in text
+    mocks.write_text(text.replace(placed, f"'{arn}'"), encoding="utf-8")
+
+    code, out, err = check(
+        capsys, "--program", str(SERVICE), "--stack", "dev", "--mock-values", str(mocks)
+    )
+
+    collect_the_failed_programs_garbage()
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert err == (
+        "error: 1 problem in the eventinfra configuration:\n"
+        "  - <config>: EventConsumer 'order-confirmation' args.subscriptions[0].topic_arn: "
+        f"resolved to the topic ARN '{arn}'; expected one SNS topic's ARN, "
+        "arn:<partition>:sns:<region>:<12-digit account>:<topic name> with no wildcard, because a "
+        "wildcard would let every matching topic send to the queue (aws:SourceArn). Check the "
+        "value it comes from (a StackReference output, or the stack's mock values for "
+        "`eventinfra check`).\n"
+    )
+
+
 def test_error_text_in_brackets_is_printed_as_is(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -570,6 +599,43 @@ def test_a_binary_mock_values_file_exits_2_without_a_traceback(
     assert code == EXIT_INVALID
     assert f"{mocks}: the mocks file is not UTF-8 text (invalid byte at offset 12)." in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("file", "what"),
+    [("Pulumi.yaml", "project file"), ("stacks/Pulumi.dev.yaml", "stack settings file")],
+)
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            "name: caf\u00e9\n".encode("latin-1"),
+            "is not UTF-8 text (invalid byte at offset 9); save it as UTF-8, as Pulumi reads it.",
+        ),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+            "is a binary file (it contains NUL bytes); expected YAML text.",
+        ),
+    ],
+    ids=["latin-1", "binary"],
+)
+def test_a_project_or_stack_file_that_is_not_utf8_text_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    file: str,
+    what: str,
+    content: bytes,
+    problem: str,
+) -> None:
+    project = tmp_path / "service"
+    shutil.copytree(SERVICE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    (project / file).write_bytes(content)
+
+    code, out, err = check(capsys, "--program", str(project), "--stack", "dev", "--no-policies")
+
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert err == f"error: {project / file}: the {what} {problem}\n"
 
 
 def test_a_missing_project_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

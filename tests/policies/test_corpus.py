@@ -30,6 +30,7 @@ EXPECTED = {
     "plain-topic": ("sns-topic-encrypted", "alerts"),
     "key-without-rotation": ("kms-key-rotation", "events-key"),
     "public-queue-policy": ("resource-policy-not-public", "billing-policy"),
+    "wildcard-source-arn": ("sqs-queue-policy-source-arn-exact", "billing-policy"),
     "deployment-running-as-root": ("k8s-run-as-non-root", "report-worker"),
     "image-latest": ("k8s-image-pinned", "report-worker"),
     "rabbitmq-classic-queue": ("rabbitmq-queue-is-quorum", "billing"),

@@ -33,6 +33,7 @@ POLICY_NAMES = {
     "sqs-queue-encrypted",
     "sns-topic-encrypted",
     "resource-policy-not-public",
+    "sqs-queue-policy-source-arn-exact",
     "resource-policy-tls-only",
     "kms-key-rotation",
     "iam-no-wildcards",

@@ -36,13 +36,13 @@ def test_every_defined_policy_is_exported_exactly_once() -> None:
     exported = all_policies()
     assert sorted(id(p) for p in exported) == sorted(id(p) for p in _defined_policies())
     names = [p.name for p in exported]
-    assert len(names) == len(set(names)) == 41
+    assert len(names) == len(set(names)) == 42
 
 
 def test_all_policies_returns_a_fresh_list() -> None:
     first = all_policies()
     first.clear()
-    assert len(all_policies()) == 41
+    assert len(all_policies()) == 42
 
 
 @pytest.mark.parametrize("config", sorted(PACK.glob("config/*.json")), ids=lambda p: p.name)

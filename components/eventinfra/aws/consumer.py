@@ -124,6 +124,10 @@ def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
     for index, subscription in enumerate(subscriptions):
         at: KeyPath = ("subscriptions", index)
         findings += shape_problems(subscription, SubscriptionArgs, at)
+        if isinstance(subscription, Mapping) and isinstance(
+            arn := subscription.get("topic_arn"), str
+        ):
+            findings += validation.topic_arn_problems(arn, (*at, "topic_arn"))
         if isinstance(subscription, Mapping) and (policy := subscription.get("filter_policy")):
             findings += under((*at, "filter_policy"), validation.filter_policy_problems(policy))
             if isinstance(policy, Mapping):
@@ -199,6 +203,35 @@ def visibility_timeout_seconds(args: EventConsumerArgs) -> int:
     return max(required, defaults.QUEUE_VISIBILITY_SECONDS)
 
 
+def checked_topic_arn(arn: pulumi.Input[str], consumer: str, index: int) -> pulumi.Input[str]:
+    """`arn`, refused (ConfigError) once resolved if it is not one SNS topic's exact ARN.
+
+    Plain strings were checked with the other Args; an Output (a StackReference value, a mock
+    value, another stack's topic) is checked inside `.apply`, so a `*` never reaches a policy.
+    """
+    if not isinstance(arn, pulumi.Output):
+        return arn
+
+    def check(value: str) -> str:
+        findings = validation.topic_arn_problems(value, ("subscriptions", index, "topic_arn"))
+        raise_for(
+            "EventConsumer",
+            consumer,
+            [
+                Finding(
+                    finding.key_path,
+                    finding.message.replace("gives", "resolved to", 1)
+                    + " Check the value it comes from (a StackReference output, or the "
+                    "stack's mock values for `eventinfra check`).",
+                )
+                for finding in findings
+            ],
+        )
+        return value
+
+    return arn.apply(check)
+
+
 class EventConsumer(pulumi.ComponentResource):
     """Everything one consumer needs so that no message is lost or processed twice."""
 
@@ -229,7 +262,12 @@ class EventConsumer(pulumi.ComponentResource):
         consumer = args.get("consumer", name)
         fifo = args.get("fifo", False)
         kms_key_arn = args["kms_key_arn"]
-        topic_arns = [s["topic_arn"] for s in args["subscriptions"]]
+        # ARNs from outside the program (a StackReference, mock values) are checked once they
+        # resolve, before they reach a queue policy's aws:SourceArn or a subscription.
+        topic_arns = [
+            checked_topic_arn(s["topic_arn"], name, index)
+            for index, s in enumerate(args["subscriptions"])
+        ]
         queue_name = args["queue_name"]
         # The source queue's ARN, known before it exists, breaks the cycle between the
         # queue's redrive policy and the DLQ's redrive-allow policy.
@@ -290,11 +328,11 @@ class EventConsumer(pulumi.ComponentResource):
             policy=iam.sns_delivery_policy(dead_letter_queue.arn, topic_arns),
             opts=child,
         )
-        for subscription in args["subscriptions"]:
+        for subscription, topic_arn in zip(args["subscriptions"], topic_arns, strict=True):
             filter_policy = subscription.get("filter_policy")
             aws.sns.TopicSubscription(
                 f"{name}-{subscription['label']}-subscription",
-                topic=subscription["topic_arn"],
+                topic=topic_arn,
                 protocol="sqs",
                 endpoint=queue.arn,
                 raw_message_delivery=True,

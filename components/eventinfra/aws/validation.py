@@ -19,6 +19,34 @@ from eventinfra.keypaths import KeyPath
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
+# SNS topic ARNs: arn:<partition>:sns:<region>:<12-digit account>:<topic name>; no wildcard.
+_TOPIC_ARN = re.compile(
+    r"arn:aws(?:-cn|-us-gov|-iso|-iso-[a-z])?:sns:[a-z]{2}(?:-[a-z]+)+-[0-9]+:[0-9]{12}:"
+    r"(?P<name>[A-Za-z0-9_-]+(?:\.fifo)?)",
+    re.ASCII,
+)
+TOPIC_ARN_FORM = "arn:<partition>:sns:<region>:<12-digit account>:<topic name>"
+
+
+def topic_arn_problems(arn: object, key: KeyPath = ()) -> list[Finding]:
+    """A topic ARN that reaches a queue policy's `aws:SourceArn` must name one topic exactly."""
+    if isinstance(arn, str) and (match := _TOPIC_ARN.fullmatch(arn)) and len(match["name"]) <= 256:
+        return []
+    shown = repr(arn) if len(repr(arn)) <= 120 else repr(arn)[:117] + "..."
+    why = (
+        "a wildcard would let every matching topic send to the queue (aws:SourceArn)"
+        if isinstance(arn, str) and ("*" in arn or "?" in arn)
+        else "it becomes the queue policy's aws:SourceArn and the subscription's topic"
+    )
+    return [
+        Finding(
+            key,
+            f"gives the topic ARN {shown}; expected one SNS topic's ARN, "
+            f"{TOPIC_ARN_FORM} with no wildcard, because {why}.",
+        )
+    ]
+
+
 # --- names -----------------------------------------------------------------------------------
 
 

@@ -185,7 +185,7 @@ def policy_summary(
 
 
 def summary_line(summary: dict[str, Any]) -> str:
-    """`Policies: eventinfra@0.2.0 (bundled), config policies/config/prod.json: 36 policies, …`"""
+    """`Policies: eventinfra@0.2.0 (bundled), config policies/config/prod.json: 42 policies, …`"""
     if not summary["ran"]:
         return "Policies: none ran (--no-policies); this plan was not checked against any pack."
     origin = summary["origin"]

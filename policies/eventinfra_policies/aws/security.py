@@ -198,6 +198,52 @@ resource_policy_not_public = ResourceValidationPolicy(
 )
 
 
+# ---------------------------------------------------------------- sqs-queue-policy-source-arn-exact
+
+# Condition keys that name *which* source may use the queue; a pattern there lets any match in.
+SOURCE_KEYS: Final = ("aws:SourceArn", "aws:SourceAccount")
+
+
+def _is_pattern(value: str) -> bool:
+    return "*" in value or "?" in value
+
+
+@resource_validator([QUEUE_POLICY, QUEUE])
+def _check_source_arn_exact(
+    args: ResourceValidationArgs, report_violation: ReportResourceViolation
+) -> None:
+    document = json_prop(args.props, "policy")
+    for index, statement in enumerate(statements(document)):
+        if statement.get("Effect") != "Allow":
+            continue
+        label = statement.get("Sid") or f"#{index}"
+        for key in SOURCE_KEYS:
+            wild = [v for v in condition_values(statement, key) if _is_pattern(v)]
+            if wild:
+                shown = ", ".join(f'"{v}"' for v in wild)
+                report_violation(
+                    f"SQS queue policy '{args.name}' must name its sources exactly (statement "
+                    f"{label} allows {key} {shown}), because a wildcard lets every matching topic "
+                    "or account send, including ones created later or owned by others. Use the "
+                    "exact topic ARN (or account ID) with ArnEquals/StringEquals."
+                )
+
+
+sqs_queue_policy_source_arn_exact = ResourceValidationPolicy(
+    name="sqs-queue-policy-source-arn-exact",
+    description="Queue policies allow senders by exact aws:SourceArn/aws:SourceAccount, never by "
+    "a wildcard ('*' or '?').",
+    validate=_check_source_arn_exact,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    display_name="Queue policies name their sources exactly",
+    remediation_steps="Replace wildcard aws:SourceArn/aws:SourceAccount values with the exact "
+    "topic ARNs or account IDs.",
+    url="https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html",
+    tags=["security", "sqs", "confused-deputy"],
+)
+
+
 # ---------------------------------------------------------------- resource-policy-tls-only
 
 
@@ -348,6 +394,7 @@ POLICIES: Final = [
     sqs_queue_encrypted,
     sns_topic_encrypted,
     resource_policy_not_public,
+    sqs_queue_policy_source_arn_exact,
     resource_policy_tls_only,
     kms_key_rotation,
     iam_no_wildcards,

@@ -28,6 +28,7 @@ def test_policy_names() -> None:
         "sqs-queue-encrypted",
         "sns-topic-encrypted",
         "resource-policy-not-public",
+        "sqs-queue-policy-source-arn-exact",
         "resource-policy-tls-only",
         "kms-key-rotation",
         "iam-no-wildcards",
@@ -171,6 +172,110 @@ def test_action_star_fails_on_inline_topic_policy() -> None:
 def test_public_policy_unknown_is_not_applicable() -> None:
     policy = mutate(happy_stack(), "audit-queue-policy", policy=UNKNOWN)["audit-queue-policy"]
     outcome = check_resource(security.resource_policy_not_public, policy)
+    assert outcome.violations == [] and outcome.not_applicable == (
+        "'audit-queue-policy': string value at .policy can't be known during preview; checked "
+        "again during `pulumi up`"
+    )
+
+
+# ---------------------------------------------------------------- sqs-queue-policy-source-arn-exact
+
+TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:orders"
+
+
+def _from_sns(condition: dict) -> str:
+    return _doc(
+        {
+            "Sid": "FromOrders",
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": "arn",
+            "Condition": condition,
+        }
+    )
+
+
+def _source_messages(condition: dict, resource: str = "audit-queue-policy") -> list[str]:
+    mutated = mutate(happy_stack(), resource, policy=_from_sns(condition))[resource]
+    return check_resource(security.sqs_queue_policy_source_arn_exact, mutated).messages
+
+
+def _source_message(key: str, shown: str, name: str = "audit-queue-policy") -> str:
+    return (
+        f"SQS queue policy '{name}' must name its sources exactly (statement FromOrders allows "
+        f"{key} {shown}), because a wildcard lets every matching topic or account send, "
+        "including ones created later or owned by others. Use the exact topic ARN (or account "
+        "ID) with ArnEquals/StringEquals."
+    )
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"ArnEquals": {"aws:SourceArn": TOPIC_ARN}},
+        {"ArnEquals": {"aws:SourceArn": [TOPIC_ARN, TOPIC_ARN + "-2"]}},
+        {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+    ],
+)
+def test_exact_source_passes(condition: dict) -> None:
+    assert _source_messages(condition) == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "key", "shown"),
+    [
+        ({"ArnEquals": {"aws:SourceArn": "*"}}, "aws:SourceArn", '"*"'),
+        (
+            {"ArnLike": {"aws:SourceArn": "arn:aws:sns:eu-west-1:123456789012:*"}},
+            "aws:SourceArn",
+            '"arn:aws:sns:eu-west-1:123456789012:*"',
+        ),
+        (
+            {"StringLike": {"aws:sourcearn": "arn:aws:sns:eu-west-1:123456789012:order?"}},
+            "aws:SourceArn",
+            '"arn:aws:sns:eu-west-1:123456789012:order?"',
+        ),
+        (
+            {"ArnEquals": {"aws:SourceArn": [TOPIC_ARN, "arn:aws:sns:*:*:orders"]}},
+            "aws:SourceArn",
+            '"arn:aws:sns:*:*:orders"',
+        ),
+        ({"StringLike": {"aws:SourceAccount": ["1234*"]}}, "aws:SourceAccount", '"1234*"'),
+    ],
+)
+def test_wildcard_source_fails(condition: dict, key: str, shown: str) -> None:
+    assert _source_messages(condition) == [_source_message(key, shown)]
+
+
+def test_wildcard_source_fails_on_inline_queue_policy() -> None:
+    condition = {"ArnLike": {"aws:SourceArn": "*"}}
+    assert _source_messages(condition, "audit-queue") == [
+        _source_message("aws:SourceArn", '"*"', "audit-queue")
+    ]
+
+
+def test_wildcard_source_in_deny_passes() -> None:
+    policy = mutate(
+        happy_stack(),
+        "audit-queue-policy",
+        policy=_doc(
+            {
+                "Sid": "DenyOthers",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:SendMessage",
+                "Resource": "arn",
+                "Condition": {"ArnNotLike": {"aws:SourceArn": "arn:aws:sns:*:*:orders*"}},
+            }
+        ),
+    )["audit-queue-policy"]
+    assert check_resource(security.sqs_queue_policy_source_arn_exact, policy).violations == []
+
+
+def test_source_arn_unknown_is_not_applicable() -> None:
+    policy = mutate(happy_stack(), "audit-queue-policy", policy=UNKNOWN)["audit-queue-policy"]
+    outcome = check_resource(security.sqs_queue_policy_source_arn_exact, policy)
     assert outcome.violations == [] and outcome.not_applicable == (
         "'audit-queue-policy': string value at .policy can't be known during preview; checked "
         "again during `pulumi up`"

@@ -37,10 +37,24 @@ _PulumiYamlLoader.add_implicit_resolver(
 
 
 def _read_yaml(path: Path, what: str) -> Any:
+    """The parsed file; a sentence naming it (never its content) when it is not YAML text."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_PulumiYamlLoader)
+        data = path.read_bytes()
     except OSError as error:
         raise ProjectFileError(f"Cannot read the {what} {path}: {error.strerror}.") from None
+    if b"\x00" in data:
+        raise ProjectFileError(
+            f"{path}: the {what} is a binary file (it contains NUL bytes); expected YAML text."
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProjectFileError(
+            f"{path}: the {what} is not UTF-8 text (invalid byte at offset {error.start}); "
+            "save it as UTF-8, as Pulumi reads it."
+        ) from None
+    try:
+        return yaml.load(text, Loader=_PulumiYamlLoader)
     except yaml.YAMLError as error:
         problem = describe_yaml_error(error)
         raise ProjectFileError(
