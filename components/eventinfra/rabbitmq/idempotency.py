@@ -55,6 +55,7 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
     host: pulumi.Output[str]
     """The Service's in-cluster host name."""
     port: int
+    """The Service's Redis port."""
     tls: bool
     """False: the store has no TLS listener (its NetworkPolicy admits only the consumers)."""
 
@@ -212,7 +213,14 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.register_outputs({"client_secrets": self.client_secrets})
+        self.register_outputs(
+            {
+                "client_secrets": self.client_secrets,
+                "host": self.host,
+                "port": self.port,
+                "tls": self.tls,
+            }
+        )
 
 
 def _acl_file(lines: list[str]) -> str:
