@@ -458,6 +458,7 @@ def test_a_container_consumer_is_a_hardened_deployment_scaled_by_keda(graph: Syn
     base = "events-consumer-mailer-workload"
     assert children(graph, base) == [
         ("kubernetes:apps/v1:Deployment", f"{base}-deployment"),
+        ("kubernetes:core/v1:ConfigMap", f"{base}-schemas"),
         ("kubernetes:keda.sh/v1alpha1:ScaledObject", f"{base}-scaled-object"),
         ("kubernetes:keda.sh/v1alpha1:TriggerAuthentication", f"{base}-trigger-authentication"),
         ("kubernetes:policy/v1:PodDisruptionBudget", f"{base}-pdb"),
@@ -483,10 +484,13 @@ def test_a_container_consumer_is_a_hardened_deployment_scaled_by_keda(graph: Syn
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
     env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
     assert env["LOG_LEVEL"] == "info"
-    assert env["RABBITMQ_QUEUE"] == "mailer"
-    assert env["RABBITMQ_CREDENTIALS_DIR"] == "/var/run/secrets/eventinfra/rabbitmq"
-    assert env["IDEMPOTENCY_CREDENTIALS_DIR"] == "/var/run/secrets/eventinfra/idempotency"
-    assert (env["IDEMPOTENCY_KEY"], env["IDEMPOTENCY_TTL_SECONDS"]) == ("userId", "86400")
+    assert env["EVENTINFRA_RABBITMQ_QUEUE"] == "mailer"
+    assert env["EVENTINFRA_RABBITMQ_CREDENTIALS_DIR"] == "/var/run/secrets/eventinfra/rabbitmq"
+    assert env["EVENTINFRA_REDIS_CREDENTIALS_DIR"] == "/var/run/secrets/eventinfra/idempotency"
+    assert (env["EVENTINFRA_IDEMPOTENCY_KEY"], env["EVENTINFRA_IDEMPOTENCY_TTL_SECONDS"]) == (
+        "userId",
+        "86400",
+    )
     assert spec(graph, f"{base}-pdb")["maxUnavailable"] == 1
 
     scaled = spec(graph, f"{base}-scaled-object")
@@ -706,8 +710,7 @@ def test_a_container_consumer_reads_its_credentials_from_files_not_the_environme
             "secret": {
                 "name": "k8s-mailer-rabbitmq",
                 "items": [
-                    {"key": key, "path": f"rabbitmq/{key}"}
-                    for key in ("username", "password", "uri", "host", "port", "vhost", "queue")
+                    {"key": key, "path": f"rabbitmq/{key}"} for key in ("username", "password")
                 ],
             }
         },
@@ -715,8 +718,7 @@ def test_a_container_consumer_reads_its_credentials_from_files_not_the_environme
             "secret": {
                 "name": "k8s-mailer-idempotency",
                 "items": [
-                    {"key": "url", "path": "idempotency/url"},
-                    {"key": "key-prefix", "path": "idempotency/key-prefix"},
+                    {"key": key, "path": f"idempotency/{key}"} for key in ("username", "password")
                 ],
             }
         },

@@ -220,14 +220,19 @@ def test_an_invalid_environment_name_is_refused(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["RABBITMQ_QUEUE", "RABBITMQ_PASSWORD", "RABBITMQ_CREDENTIALS_DIR", "IDEMPOTENCY_KEY"],
+    [
+        "EVENTINFRA_RABBITMQ_QUEUE",
+        "EVENTINFRA_REDIS_CREDENTIALS_DIR",
+        "RABBITMQ_PASSWORD",
+        "IDEMPOTENCY_KEY",
+    ],
 )
 def test_an_environment_name_the_platform_injects_is_refused(name: str) -> None:
     (finding,) = validation.environment_problems({name: "x"})
     assert finding.key_path == (name,)
     assert finding.message.startswith(
         f"is set by eventinfra for every container consumer; expected another name, found {name!r} "
-        "(reserved: IDEMPOTENCY_CREDENTIALS_DIR, "
+        "(reserved: EVENTINFRA_BROKER, EVENTINFRA_EVENTS, "
     )
 
 

@@ -31,6 +31,7 @@ def test_every_rendered_kubernetes_object_validates_offline() -> None:
         "Secret": 9,
         "PrometheusRule": 4,
         "Deployment": 1,
+        "ConfigMap": 1,
         "ScaledObject": 1,
         "TriggerAuthentication": 1,
         "Service": 1,

@@ -515,7 +515,7 @@ def _describe_rabbitmq(builder: _Builder, resources: list[RecordedResource]) -> 
         if r.type == DEPLOYMENT
         for container in _spec(r)["template"]["spec"]["containers"]
         for env in container.get("env", [])
-        if env.get("name") == "RABBITMQ_QUEUE"
+        if env.get("name") == "EVENTINFRA_RABBITMQ_QUEUE"
     }
     writers: dict[str, list[str]] = {}
     readers: dict[str, list[str]] = {}

@@ -80,7 +80,7 @@ def rabbitmq_event_flow(resources: Iterable[RecordedResource], title: str) -> st
         if r.type == DEPLOYMENT
         for container in _spec(r)["template"]["spec"]["containers"]
         for env in container.get("env", [])
-        if env.get("name") == "RABBITMQ_QUEUE"
+        if env.get("name") == "EVENTINFRA_RABBITMQ_QUEUE"
     }
     dead_letter_queues = {
         b["destination"]

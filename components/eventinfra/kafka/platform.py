@@ -161,11 +161,15 @@ class KafkaPlatform(pulumi.ComponentResource):
                     "idempotency": (
                         {
                             "secret_name": f"{prefix}-{consumer_name}-idempotency",
+                            "host": store.host,
+                            "port": store.port,
+                            "tls": store.tls,
                             "key_prefix": f"{consumer_name}:",
                             "key": consumer.idempotency.key,
                             "ttl_seconds": consumer.idempotency.ttl_seconds,
                         }
-                        if consumer_name in idempotent
+                        if (store := self.idempotency_store) is not None
+                        and consumer_name in idempotent
                         else None
                     ),
                     "labels": (

@@ -1,5 +1,6 @@
 """ContainerConsumer: a hardened consumer Deployment that KEDA scales on its queue's length."""
 
+import json
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -15,7 +16,12 @@ class RedisIdempotencyArgs(TypedDict):
     """Where the consumer records processed messages (see `RedisIdempotencyStore`)."""
 
     secret_name: str
-    """Secret with `url`: the consumer's own Redis user, limited to its key prefix."""
+    """Secret with `username` and `password`: the consumer's own Redis user, limited to its key
+    prefix."""
+    host: pulumi.Input[str]
+    """The store's Service host (`RedisIdempotencyStore.host`)."""
+    port: int
+    tls: bool
     key_prefix: str
     key: str | None
     """Payload field (JMESPath) identifying a message; None: the whole payload."""
@@ -38,6 +44,15 @@ class BrokerBindingArgs(TypedDict):
     """The TriggerAuthentication's `secretTargetRef` entries."""
 
 
+class ConsumedEventArgs(TypedDict):
+    """One event the consumer accepts, as the runtime's `EVENTINFRA_EVENTS` entry describes it."""
+
+    schema: str
+    """The payload's JSON Schema (file content); `{}` accepts any payload."""
+    fifo: bool
+    group_key: str | None
+
+
 class ContainerConsumerArgs(TypedDict):
     object_name: str
     """metadata.name of the Deployment and its KEDA objects."""
@@ -54,8 +69,15 @@ class ContainerConsumerArgs(TypedDict):
     """Ready plus unacknowledged messages per replica that KEDA aims for."""
     port: int
     """The health port: GET /healthz (liveness) and /readyz (readiness) must answer there."""
+    service: NotRequired[str]
+    """The consumer's name in the topology (`EVENTINFRA_SERVICE`)."""
+    events: NotRequired[dict[str, ConsumedEventArgs]]
+    """By event type: `EVENTINFRA_EVENTS`, and the schemas in a ConfigMap mounted at
+    `EVENTINFRA_SCHEMAS_DIR`."""
     queue: NotRequired[str]
-    """RabbitMQ: the consumer's queue (this and the next four: unless `binding` is given)."""
+    """RabbitMQ: the consumer's queue (this and the next five: unless `binding` is given)."""
+    host: NotRequired[str]
+    """The broker's Service host; its AMQP port and TLS follow from `tls_secret`."""
     vhost: NotRequired[str]
     credentials_secret: NotRequired[str]
     """The consumer's RabbitMQ Secret (`uri`, `username`, `password`, ...)."""
@@ -71,10 +93,10 @@ class ContainerConsumerArgs(TypedDict):
     """What must exist first: the operators' manifests when eventinfra installs them."""
 
 
-RABBITMQ_SECRET_KEYS = ("username", "password", "uri", "host", "port", "vhost", "queue")
-"""The consumer's RabbitMQ Secret, as files under `RABBITMQ_CREDENTIALS_DIR`."""
-IDEMPOTENCY_SECRET_KEYS = ("url", "key-prefix")
-"""The consumer's Redis Secret, as files under `IDEMPOTENCY_CREDENTIALS_DIR`."""
+CREDENTIAL_KEYS = ("username", "password")
+"""The files the runtime reads from each credentials folder (its `CREDENTIAL_FILES`): of the
+consumer's RabbitMQ Secret under `EVENTINFRA_RABBITMQ_CREDENTIALS_DIR`, of its Redis Secret under
+`EVENTINFRA_REDIS_CREDENTIALS_DIR`. Nothing else of either Secret is mounted."""
 CREDENTIAL_FILE_MODE = 0o440  # owner root, group fsGroup (the consumer's): read-only, no others
 
 
@@ -110,30 +132,55 @@ class ContainerConsumer(pulumi.ComponentResource):
         # Credentials are files of Secret volumes, never environment variables: those leak into
         # crash reports, `kubectl describe` and every child process.
         binding = args.get("binding") or _rabbitmq_binding(args)
+        injected: dict[str, pulumi.Input[str]] = {"EVENTINFRA_HEALTH_PORT": str(args["port"])}
+        if "service" in args:
+            injected["EVENTINFRA_SERVICE"] = args["service"]
+        events = args.get("events")
+        if events is not None:
+            injected["EVENTINFRA_EVENTS"] = json.dumps(
+                {
+                    event: {
+                        "destination": None,  # a consumer publishes nothing
+                        "schema_version": defaults.EVENT_SCHEMA_VERSION,
+                        "fifo": entry["fifo"],
+                        "group_key": entry["group_key"],
+                    }
+                    for event, entry in events.items()
+                },
+                sort_keys=True,
+                separators=(",", ":"),
+            )
+            injected["EVENTINFRA_SCHEMAS_DIR"] = naming.SCHEMAS_DIR
+        sources: list[dict[str, Any]] = []
+        if "binding" not in args:
+            injected["EVENTINFRA_RABBITMQ_CREDENTIALS_DIR"] = naming.RABBITMQ_CREDENTIALS_DIR
+            sources.append(_secret_files(args["credentials_secret"], CREDENTIAL_KEYS, "rabbitmq"))
+        idempotency = args["idempotency"]
+        if idempotency is not None:
+            injected |= {
+                "EVENTINFRA_REDIS_HOST": idempotency["host"],
+                "EVENTINFRA_REDIS_PORT": str(idempotency["port"]),
+                "EVENTINFRA_REDIS_TLS": str(idempotency["tls"]).lower(),
+                "EVENTINFRA_REDIS_CREDENTIALS_DIR": naming.IDEMPOTENCY_CREDENTIALS_DIR,
+                "EVENTINFRA_REDIS_KEY_PREFIX": idempotency["key_prefix"],
+                "EVENTINFRA_IDEMPOTENCY_TTL_SECONDS": str(idempotency["ttl_seconds"]),
+            }
+            if idempotency["key"] is not None:
+                injected["EVENTINFRA_IDEMPOTENCY_KEY"] = idempotency["key"]
+            sources.append(
+                _secret_files(idempotency["secret_name"], CREDENTIAL_KEYS, "idempotency")
+            )
+        # The binding's variables win: the Kafka binding names its own broker and service.
+        bound = {variable["name"] for variable in binding["env"]}
         env: list[dict[str, Any]] = [
             {"name": key, "value": value} for key, value in sorted(args["env"].items())
         ]
         env += binding["env"]
-        sources: list[dict[str, Any]] = []
-        if "binding" not in args:
-            sources.append(
-                _secret_files(args["credentials_secret"], RABBITMQ_SECRET_KEYS, "rabbitmq")
-            )
-        idempotency = args["idempotency"]
-        if idempotency is not None:
-            env += [
-                {
-                    "name": "IDEMPOTENCY_CREDENTIALS_DIR",
-                    "value": naming.IDEMPOTENCY_CREDENTIALS_DIR,
-                },
-                {"name": "IDEMPOTENCY_KEY_PREFIX", "value": idempotency["key_prefix"]},
-                {"name": "IDEMPOTENCY_TTL_SECONDS", "value": str(idempotency["ttl_seconds"])},
-            ]
-            if idempotency["key"] is not None:
-                env.append({"name": "IDEMPOTENCY_KEY", "value": idempotency["key"]})
-            sources.append(
-                _secret_files(idempotency["secret_name"], IDEMPOTENCY_SECRET_KEYS, "idempotency")
-            )
+        env += [
+            {"name": key, "value": value}
+            for key, value in sorted(injected.items())
+            if key not in bound
+        ]
 
         resources = {"cpu": args["cpu"], "memory": args["memory"]}
 
@@ -171,6 +218,17 @@ class ContainerConsumer(pulumi.ComponentResource):
                     "projected": {"sources": sources, "default_mode": CREDENTIAL_FILE_MODE},
                 }
             )
+        if events is not None:
+            schemas = k8s.core.v1.ConfigMap(
+                f"{name}-schemas",
+                metadata={**metadata, "name": f"{self.deployment_name}-schemas"},
+                data={f"{event}.json": entry["schema"] for event, entry in events.items()},
+                opts=child,
+            )
+            container["volume_mounts"].append(
+                {"name": "schemas", "mount_path": naming.SCHEMAS_DIR, "read_only": True}
+            )
+            volumes.append({"name": "schemas", "config_map": {"name": schemas.metadata.name}})
         if args["command"]:
             container["command"] = list(args["command"])
         k8s.apps.v1.Deployment(
@@ -260,18 +318,26 @@ def _args_problems(args: ContainerConsumerArgs) -> list[Finding]:
 
 
 def _rabbitmq_binding(args: ContainerConsumerArgs) -> BrokerBindingArgs:
-    """RabbitMQ: credentials as the files of the consumer's Secret (mounted by the caller);
-    KEDA on the queue's length through the management API."""
+    """RabbitMQ: the runtime's broker variables (its credentials folder is the caller's: the
+    consumer's Secret is mounted beside the Redis one); KEDA on the queue's length through the
+    management API."""
     secret_refs = [{"parameter": "host", "name": args["scaler_secret"], "key": "host"}]
     tls_secret = args.get("tls_secret")
+    tls = tls_secret is not None
     if tls_secret is not None:
         secret_refs.append({"parameter": "ca", "name": tls_secret, "key": "ca.crt"})
     return {
         "name": "rabbitmq",
         "env": [
-            {"name": "RABBITMQ_CREDENTIALS_DIR", "value": naming.RABBITMQ_CREDENTIALS_DIR},
-            {"name": "RABBITMQ_QUEUE", "value": args["queue"]},
-            {"name": "RABBITMQ_VHOST", "value": args["vhost"]},
+            {"name": "EVENTINFRA_BROKER", "value": "rabbitmq"},
+            {"name": "EVENTINFRA_RABBITMQ_HOST", "value": args["host"]},
+            {
+                "name": "EVENTINFRA_RABBITMQ_PORT",
+                "value": str(defaults.AMQPS_PORT if tls else defaults.AMQP_PORT),
+            },
+            {"name": "EVENTINFRA_RABBITMQ_VHOST", "value": args["vhost"]},
+            {"name": "EVENTINFRA_RABBITMQ_TLS", "value": str(tls).lower()},
+            {"name": "EVENTINFRA_RABBITMQ_QUEUE", "value": args["queue"]},
         ],
         "volumes": [],
         "volume_mounts": [],

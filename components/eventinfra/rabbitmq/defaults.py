@@ -48,6 +48,9 @@ MAX_CPU_CORES: Final = 64
 MIN_MEMORY_BYTES: Final = 6 * 1024**2  # runc refuses memory limits below 6 MiB
 MIN_STORAGE_BYTES: Final = 100 * 1024**2  # below this a volume size is a forgotten unit
 TERMINATION_GRACE_SECONDS: Final = 60  # time to finish and ack in-flight messages
+# The `schema_version` of every event in EVENTINFRA_EVENTS: the topology has no versions yet
+# (the AWS backend's value).
+EVENT_SCHEMA_VERSION: Final = "1"
 
 # --- Network: who may reach the broker (the namespace denies all other ingress) ---
 # The namespaces the operators' release manifests install into, and the Prometheus Operator's

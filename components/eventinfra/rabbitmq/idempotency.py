@@ -4,7 +4,8 @@ The store container consumers use to skip redeliveries (RabbitMQ delivers at lea
 small Redis per platform (StatefulSet, append-only file on a volume, `noeviction` so a full store
 fails writes - and the message is retried - instead of silently forgetting records). Each
 consumer gets its own Redis ACL user that may only touch keys under its prefix; its connection
-URL is in its own Secret (`url`). Consumers write `SET <prefix><id> <result> NX EX <ttl>`.
+URL is in its own Secret (`url`), beside `username` and `password` (what eventinfra-runtime reads,
+mounted as files). Consumers write `SET <prefix><id> <result> NX EX <ttl>`.
 """
 
 from typing import NotRequired, TypedDict
@@ -50,7 +51,13 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
     """A persistent Redis whose only users are the consumers, each confined to its prefix."""
 
     client_secrets: dict[str, str]
-    """Secret name (with key `url`) by consumer."""
+    """Secret name (keys `username`, `password`, `url`, `key-prefix`) by consumer."""
+    host: pulumi.Output[str]
+    """The Service's in-cluster host name."""
+    port: int
+    """The Service's Redis port."""
+    tls: bool
+    """False: the store has no TLS listener (its NetworkPolicy admits only the consumers)."""
 
     def __init__(
         self,
@@ -66,6 +73,8 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
         selector = {"app.kubernetes.io/name": base}
         labels = {**args["labels"], **selector}
         port = defaults.REDIS_PORT
+        self.port, self.tls = port, False
+        self.host = pulumi.Output.format("{0}.{1}.svc", base, namespace)
         self.client_secrets = {}
 
         acl_lines: list[pulumi.Output[str]] = []
@@ -96,7 +105,12 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
                 f"{name}-{consumer}-client",
                 metadata={"name": client["secret_name"], "namespace": namespace, "labels": labels},
                 type="Opaque",
-                string_data={"url": url, "key-prefix": f"{consumer}:"},
+                string_data={
+                    "username": consumer,
+                    "password": password,
+                    "url": url,
+                    "key-prefix": f"{consumer}:",
+                },
                 opts=child,
             )
             self.client_secrets[consumer] = client["secret_name"]
@@ -199,7 +213,14 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.register_outputs({"client_secrets": self.client_secrets})
+        self.register_outputs(
+            {
+                "client_secrets": self.client_secrets,
+                "host": self.host,
+                "port": self.port,
+                "tls": self.tls,
+            }
+        )
 
 
 def _acl_file(lines: list[str]) -> str:

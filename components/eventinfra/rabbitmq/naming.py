@@ -22,10 +22,33 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 CREDENTIALS_DIR = "/var/run/secrets/eventinfra"
 RABBITMQ_CREDENTIALS_DIR = CREDENTIALS_DIR + "/rabbitmq"
 IDEMPOTENCY_CREDENTIALS_DIR = CREDENTIALS_DIR + "/idempotency"
-# The environment eventinfra gives every container consumer; a user's `env` may not shadow it.
-# The credential names clients read by convention are reserved too: the credentials are files.
+# The event schemas, `<event type>.json` files of a ConfigMap (EVENTINFRA_SCHEMAS_DIR).
+SCHEMAS_DIR = "/etc/eventinfra/schemas"
+# The environment eventinfra gives every container consumer (the runtime's `container-consumer`
+# contract, runtime/CONTRACT.md); a user's `env` may not shadow it. The credential names clients
+# read by convention, and the names this backend injected before the contract, are reserved too:
+# the credentials are files.
 INJECTED_ENV = frozenset(
     {
+        "EVENTINFRA_BROKER",
+        "EVENTINFRA_SERVICE",
+        "EVENTINFRA_EVENTS",
+        "EVENTINFRA_SCHEMAS_DIR",
+        "EVENTINFRA_SCHEMAS",
+        "EVENTINFRA_RABBITMQ_HOST",
+        "EVENTINFRA_RABBITMQ_PORT",
+        "EVENTINFRA_RABBITMQ_VHOST",
+        "EVENTINFRA_RABBITMQ_TLS",
+        "EVENTINFRA_RABBITMQ_QUEUE",
+        "EVENTINFRA_RABBITMQ_CREDENTIALS_DIR",
+        "EVENTINFRA_REDIS_HOST",
+        "EVENTINFRA_REDIS_PORT",
+        "EVENTINFRA_REDIS_TLS",
+        "EVENTINFRA_REDIS_CREDENTIALS_DIR",
+        "EVENTINFRA_REDIS_KEY_PREFIX",
+        "EVENTINFRA_IDEMPOTENCY_KEY",
+        "EVENTINFRA_IDEMPOTENCY_TTL_SECONDS",
+        "EVENTINFRA_HEALTH_PORT",
         "RABBITMQ_CREDENTIALS_DIR",
         "RABBITMQ_QUEUE",
         "RABBITMQ_VHOST",

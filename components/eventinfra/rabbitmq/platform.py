@@ -10,7 +10,7 @@ from eventinfra.config.loader import PlatformConfig
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq.broker import RabbitMQBroker
 from eventinfra.rabbitmq.consumer import RabbitMQConsumer
-from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs
+from eventinfra.rabbitmq.container_consumer import ConsumedEventArgs, ContainerConsumerArgs
 from eventinfra.rabbitmq.event import RabbitMQEvent
 from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
 from eventinfra.rabbitmq.resources import PROMETHEUS_API_VERSION, custom_resource, topology_object
@@ -223,7 +223,12 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                     "max_replicas": container.replicas.max,
                     "target_queue_length": container.target_queue_length,
                     "port": container.port,
+                    "service": consumer_name,
+                    "events": {
+                        s.event: consumed_event(config, s.event) for s in consumer.subscribes
+                    },
                     "queue": naming.consumer_queue(consumer_name),
+                    "host": broker.host,
                     "vhost": self.vhost,
                     "credentials_secret": f"{base}-rabbitmq",
                     "scaler_secret": scaler.secret_name,
@@ -231,11 +236,15 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                     "idempotency": (
                         {
                             "secret_name": f"{prefix}-{consumer_name}-idempotency",
+                            "host": store.host,
+                            "port": store.port,
+                            "tls": store.tls,
                             "key_prefix": f"{consumer_name}:",
                             "key": consumer.idempotency.key,
                             "ttl_seconds": consumer.idempotency.ttl_seconds,
                         }
-                        if consumer_name in idempotent
+                        if (store := self.idempotency_store) is not None
+                        and consumer_name in idempotent
                         else None
                     ),
                     "labels": {
@@ -292,6 +301,17 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 },
             }
         )
+
+
+def consumed_event(config: PlatformConfig, event: str) -> ConsumedEventArgs:
+    """The event's entry of EVENTINFRA_EVENTS, with its payload schema (`{}`: any payload)."""
+    settings = config.topology.events[event]
+    schema = (
+        (config.topology_dir / settings.payload_schema).read_text(encoding="utf-8")
+        if settings.payload_schema
+        else "{}\n"
+    )
+    return {"schema": schema, "fifo": settings.fifo, "group_key": settings.group_key}
 
 
 def parking_alerts(vhost: str, events: list[str]) -> dict[str, Any]:

@@ -145,8 +145,9 @@ def _check_consumer_autoscaled(
 
 rabbitmq_consumer_autoscaled = StackValidationPolicy(
     name="rabbitmq-consumer-autoscaled",
-    description="Every RabbitMQ consumer Deployment (env RABBITMQ_QUEUE) is the scaleTargetRef "
-    "of a KEDA ScaledObject with a rabbitmq trigger on its queue in mode QueueLength.",
+    description="Every RabbitMQ consumer Deployment (env EVENTINFRA_RABBITMQ_QUEUE) is the "
+    "scaleTargetRef of a KEDA ScaledObject with a rabbitmq trigger on its queue in mode "
+    "QueueLength.",
     validate=_check_consumer_autoscaled,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,

@@ -35,7 +35,7 @@ DEFAULT_APPLY_TO: Final = "all"  # Policy spec.applyTo
 AT_LEAST_ONCE: Final = "at-least-once"
 REJECT_PUBLISH: Final = "reject-publish"
 # The ContainerConsumer contract: the queue a consumer Deployment reads from.
-CONSUMER_QUEUE_ENV: Final = "RABBITMQ_QUEUE"
+CONSUMER_QUEUE_ENV: Final = "EVENTINFRA_RABBITMQ_QUEUE"
 KEDA_QUEUE_LENGTH: Final = "QueueLength"
 
 PRODUCTION_CHECKLIST: Final = "https://www.rabbitmq.com/docs/production-checklist"

@@ -20,7 +20,7 @@ def consumer_container(**changes: Any) -> dict[str, Any]:
     container = {
         "name": "consumer",
         "image": "ghcr.io/acme/mailer:1.4.2",
-        "env": [{"name": "RABBITMQ_QUEUE", "value": "mailer"}],
+        "env": [{"name": "EVENTINFRA_RABBITMQ_QUEUE", "value": "mailer"}],
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
