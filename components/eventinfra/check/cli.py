@@ -18,6 +18,7 @@ from rich.tree import Tree
 
 from eventinfra.check.diagram import event_flow
 from eventinfra.check.docs import add_docs_parser, run_docs
+from eventinfra.check.kafka_diagram import is_kafka_stack, kafka_event_flow
 from eventinfra.check.policy_source import PolicySource, choose_policy_source
 from eventinfra.check.rabbitmq_diagram import is_rabbitmq_stack, rabbitmq_event_flow
 from eventinfra.config.loader import SETTINGS_KEY
@@ -223,7 +224,12 @@ def _shown_path(path: Path, program: Path) -> str:
 
 def _write_diagram(path: Path, resources: list[RecordedResource], title: str) -> None:
     try:
-        draw = rabbitmq_event_flow if is_rabbitmq_stack(resources) else event_flow
+        if is_rabbitmq_stack(resources):
+            draw = rabbitmq_event_flow
+        elif is_kafka_stack(resources):
+            draw = kafka_event_flow
+        else:
+            draw = event_flow
         path.write_text(draw(resources, f"{title}: event flow"), encoding="utf-8")
     except OSError as error:
         raise EventInfraError(
