@@ -36,6 +36,9 @@ EXPECTED = {
     "rabbitmq-classic-queue": ("rabbitmq-queue-is-quorum", "billing"),
     "kafka-prefixed-acl": ("kafka-acl-literal", "checkout-api"),
     "kafka-consumer-without-dead-letter": ("kafka-consumer-has-dead-letter", "mailer"),
+    "kafka-under-replicated-topic": ("kafka-topic-replicated", "order-placed"),
+    "kafka-consumer-fixed-replicas": ("kafka-consumer-autoscaled", "mailer"),
+    "kafka-replicas-beyond-partitions": ("kafka-replicas-within-partitions", "mailer-scaler"),
 }
 
 

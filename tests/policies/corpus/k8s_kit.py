@@ -30,6 +30,7 @@ def worker(
     image: str = "ghcr.io/acme/report-worker:2.3.1",
     container_security: dict[str, Any] | None = None,
     pod_security: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> k8s.apps.v1.Deployment:
     """A single-replica background worker with probes, resources and a restricted context."""
     labels = {"app.kubernetes.io/name": name}
@@ -48,6 +49,7 @@ def worker(
                         {
                             "name": "worker",
                             "image": image,
+                            "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
                             "ports": [{"name": "health", "container_port": 8080}],
                             "security_context": (
                                 RESTRICTED_CONTAINER
@@ -137,4 +139,63 @@ def kafka_user(name: str, *acls: dict[str, Any]) -> k8s.apiextensions.CustomReso
             "authentication": {"type": "tls"},
             "authorization": {"type": "simple", "acls": list(acls)},
         },
+    )
+
+
+def kafka_topic(
+    name: str, topic: str, *, partitions: int = 6, replicas: int = 3, min_insync: int = 2
+) -> k8s.apiextensions.CustomResource:
+    """A Strimzi KafkaTopic of the corpus cluster, replicated 3 with min.insync.replicas 2."""
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version="kafka.strimzi.io/v1",
+        kind="KafkaTopic",
+        metadata={
+            "name": name,
+            "namespace": NAMESPACE,
+            "labels": {"strimzi.io/cluster": KAFKA_CLUSTER},
+        },
+        spec={
+            "topicName": topic,
+            "partitions": partitions,
+            "replicas": replicas,
+            "config": {"min.insync.replicas": min_insync, "retention.ms": 604800000},
+        },
+    )
+
+
+def kafka_scaler(
+    name: str, target: str, group: str, topic: str, *, max_replicas: int
+) -> k8s.apiextensions.CustomResource:
+    """A KEDA ScaledObject scaling Deployment `target` on `group`'s lag on `topic`."""
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version="keda.sh/v1alpha1",
+        kind="ScaledObject",
+        metadata={"name": name, "namespace": NAMESPACE},
+        spec={
+            "scaleTargetRef": {"name": target},
+            "minReplicaCount": 1,
+            "maxReplicaCount": max_replicas,
+            "triggers": [
+                {
+                    "type": "kafka",
+                    "metadata": {
+                        "bootstrapServers": f"{KAFKA_CLUSTER}-kafka-bootstrap:9093",
+                        "consumerGroup": group,
+                        "topic": topic,
+                        "lagThreshold": "50",
+                    },
+                }
+            ],
+        },
+    )
+
+
+def disruption_budget(name: str) -> k8s.policy.v1.PodDisruptionBudget:
+    """maxUnavailable 1 over the pods of worker `name`."""
+    return k8s.policy.v1.PodDisruptionBudget(
+        f"{name}-pdb",
+        metadata={"name": f"{name}-pdb", "namespace": NAMESPACE},
+        spec={"max_unavailable": 1, "selector": {"match_labels": {"app.kubernetes.io/name": name}}},
     )
