@@ -32,7 +32,9 @@ BROKER: Final = "EVENTINFRA_BROKER"  # "sns" or "rabbitmq"
 SERVICE: Final = "EVENTINFRA_SERVICE"  # the producer's or consumer's name in the topology
 # JSON object, one entry per event the process publishes or consumes:
 # {"user.signup": {"destination": "<topic ARN | exchange>", "schema_version": "1",
-#                  "fifo": false, "group_key": null}}
+#                  "fifo": false, "group_key": null, "attributes": ["plan"]}}
+# `attributes` (optional, SNS producers): the payload fields consumers' subscriptions filter on;
+# the publisher copies each one present in the payload into a message attribute.
 EVENTS: Final = "EVENTINFRA_EVENTS"
 # Exactly one of these two: a folder holding `<event type>.json` (mounted ConfigMap, or a folder
 # in the Lambda archive: Lambda's 4 KB limit on all variables leaves no room for schemas), or a
@@ -141,6 +143,8 @@ class EventSettings:
     destination: str | None  # topic ARN or exchange; None for an event only consumed
     fifo: bool
     group_key: str | None  # the payload field whose value is the FIFO message group
+    # Payload fields that subscriptions filter on: SNS message attributes when present.
+    attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -343,7 +347,7 @@ def _load_events(
         if not isinstance(entry, dict):
             problems.append(f"{where} must be an object, but it is {entry!r}.")
             continue
-        unknown = set(entry) - {"destination", "schema_version", "fifo", "group_key"}
+        unknown = set(entry) - {"destination", "schema_version", "fifo", "group_key", "attributes"}
         if unknown:
             problems.append(f"{where} has unknown keys {sorted(unknown)!r}.")
         destination = entry.get("destination")
@@ -361,6 +365,14 @@ def _load_events(
                 f"{where}.group_key must name the payload field of the message group, "
                 "because the event is FIFO."
             )
+        attributes = entry.get("attributes") or []
+        if not isinstance(attributes, list) or not all(
+            isinstance(a, str) and a for a in attributes
+        ):
+            problems.append(
+                f"{where}.attributes must be a list of payload field names, not {attributes!r}."
+            )
+            attributes = []
         if event_type not in schemas:
             problems.append(
                 f"Event {event_type!r} has no JSON Schema: add {event_type}.json to "
@@ -373,5 +385,6 @@ def _load_events(
             destination=destination or None,
             fifo=fifo is True,
             group_key=group_key or None,
+            attributes=tuple(attributes),
         )
     return events
