@@ -86,20 +86,15 @@ _RABBITMQ: Final = (
     RABBITMQ_CREDENTIALS_DIR,
 )
 
+# A container consumer's idempotency store: all of these, or none (idempotency off: the consumer
+# runs at-least-once, and says so once at start).
+_REDIS: Final = (REDIS_HOST, REDIS_PORT, REDIS_TLS, REDIS_CREDENTIALS_DIR, REDIS_KEY_PREFIX)
+
 REQUIRED_VARIABLES: Final[Mapping[Role, tuple[str, ...]]] = {
     "sns-producer": _COMMON,
     "lambda-consumer": (*_COMMON, IDEMPOTENCY_TABLE, DEAD_LETTER_QUEUE_URL),
     "rabbitmq-producer": (*_COMMON, *_RABBITMQ),
-    "container-consumer": (
-        *_COMMON,
-        *_RABBITMQ,
-        RABBITMQ_QUEUE,
-        REDIS_HOST,
-        REDIS_PORT,
-        REDIS_TLS,
-        REDIS_CREDENTIALS_DIR,
-        REDIS_KEY_PREFIX,
-    ),
+    "container-consumer": (*_COMMON, *_RABBITMQ, RABBITMQ_QUEUE),
 }
 """Per role, the variables a component must inject (plus one of SCHEMAS_DIR / SCHEMAS)."""
 
@@ -113,6 +108,7 @@ OPTIONAL_VARIABLES: Final[Mapping[Role, tuple[str, ...]]] = {
         IDEMPOTENCY_IN_PROGRESS_SECONDS,
         PREFETCH,
         HEALTH_PORT,
+        *_REDIS,
     ),
 }
 
@@ -251,7 +247,15 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
     events = _load_events(env, schemas, role, problems)
 
     config = RuntimeConfig(role=role, broker=broker, service=service, events=events)
-    if role in CONSUMER_ROLES:
+    redis_given = [name for name in _REDIS if env.get(name, "").strip()]
+    if role == "container-consumer" and redis_given and len(redis_given) < len(_REDIS):
+        missing = [name for name in _REDIS if name not in redis_given]
+        problems.append(
+            f"The idempotency store needs all of {list(_REDIS)!r} or none (idempotency off), "
+            f"but only {redis_given!r} are set; missing {missing!r}."
+        )
+    idempotency_off = role == "container-consumer" and not redis_given
+    if role in CONSUMER_ROLES and not idempotency_off:
         config = replace(
             config,
             idempotency=IdempotencySettings(
@@ -282,6 +286,10 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
             queue=text(RABBITMQ_QUEUE),
             prefetch=integer(PREFETCH, DEFAULT_PREFETCH, 1),
             health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 0),
+        )
+    if role == "container-consumer" and not idempotency_off:
+        config = replace(
+            config,
             redis=RedisSettings(
                 host=text(REDIS_HOST),
                 port=integer(REDIS_PORT, minimum=1),
