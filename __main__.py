@@ -52,6 +52,7 @@ def export_aws(platform: SnsSqsPlatform) -> None:
     pulumi.export("dead_letter_queue_arns", platform.consumer_dead_letter_queue_arns)
     pulumi.export("consumer_policy_arns", platform.consumer_policy_arns)
     pulumi.export("producer_policy_arns", platform.producer_policy_arns)
+    pulumi.export("producer_events", platform.producer_events)
     pulumi.export("parking_queue_urls", platform.parking_queue_urls)
     pulumi.export("alerts_topic_arn", platform.alerts_topic_arn)
 

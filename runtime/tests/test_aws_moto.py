@@ -207,3 +207,45 @@ def test_schema_invalid_record_reaches_the_dlq_on_first_receipt(aws: dict[str, A
     assert "invalid at '$.plan'" in reason or "invalid at '$.userId'" in reason
     assert dead["Attributes"]["ApproximateReceiveCount"] == "1"
     assert receive(aws["sqs"], aws["queue"]) == []
+
+
+def test_filtered_subscription_gets_only_matching_runtime_published_events(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The contract names the fields subscriptions filter on; the publisher copies them into
+    message attributes, so SNS's attribute filters see them (String and Number)."""
+    sns, sqs = boto3.client("sns"), aws["sqs"]
+    filtered = sqs.create_queue(QueueName="dev-pro-only")["QueueUrl"]
+    filtered_arn = sqs.get_queue_attributes(QueueUrl=filtered, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(
+        TopicArn=aws["topic"],
+        Protocol="sqs",
+        Endpoint=filtered_arn,
+        Attributes={
+            "RawMessageDelivery": "true",
+            "FilterPolicyScope": "MessageAttributes",
+            "FilterPolicy": json.dumps({"plan": ["pro"]}),
+        },
+    )
+    monkeypatch.setenv(
+        contract.EVENTS,
+        json.dumps(
+            {
+                "user.signup": {
+                    "destination": aws["topic"],
+                    "schema_version": "1",
+                    "attributes": ["plan"],
+                }
+            }
+        ),
+    )
+    producer = producer_from_environment()
+    pro = producer.publish("user.signup", SIGNUP)
+    producer.publish("user.signup", {**SIGNUP, "userId": "u-2", "plan": "free"})
+
+    [message] = receive(sqs, filtered)
+    assert message["MessageAttributes"]["event-id"]["StringValue"] == pro
+    assert message["MessageAttributes"]["plan"] == {"StringValue": "pro", "DataType": "String"}
+    assert len(receive(sqs, aws["queue"])) == 2  # the unfiltered queue gets both

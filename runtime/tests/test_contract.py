@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -97,3 +98,58 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "EVENTINFRA_RABBITMQ_HOST must be set",
     ):
         assert expected in text
+
+
+def test_event_attributes_parse_and_default_to_none() -> None:
+    env = {
+        contract.BROKER: "sns",
+        contract.SERVICE: "accounts-api",
+        contract.SCHEMAS: '{"user.signup": {"type": "object"}, "order.placed": {}}',
+        contract.EVENTS: json.dumps(
+            {
+                "user.signup": {
+                    "destination": "arn",
+                    "schema_version": "1",
+                    "attributes": ["plan"],
+                },
+                "order.placed": {"destination": "arn", "schema_version": "1"},
+            }
+        ),
+    }
+    config = contract.load("sns-producer", env)
+    assert config.events["user.signup"].attributes == ("plan",)
+    assert config.events["order.placed"].attributes == ()
+    env[contract.EVENTS] = (
+        '{"user.signup": {"destination": "arn", "schema_version": "1", "attributes": "plan"}}'
+    )
+    with pytest.raises(ConfigurationError, match="attributes must be a list of payload field"):
+        contract.load("sns-producer", env)
+
+
+def _container_consumer_env(tmp_path: Path) -> dict[str, str]:
+    creds = write_credentials(tmp_path / "creds", "mailer", "pw")
+    return {
+        contract.BROKER: "rabbitmq",
+        contract.SERVICE: "mailer",
+        contract.EVENTS: events_json({"user.signup": None}),
+        contract.SCHEMAS: '{"user.signup": {"type": "object"}}',
+        contract.RABBITMQ_HOST: "rabbitmq.events.svc",
+        contract.RABBITMQ_PORT: "5671",
+        contract.RABBITMQ_VHOST: "dev",
+        contract.RABBITMQ_TLS: "true",
+        contract.RABBITMQ_CREDENTIALS_DIR: str(creds),
+        contract.RABBITMQ_QUEUE: "mailer",
+    }
+
+
+def test_container_consumer_without_redis_has_idempotency_off(tmp_path: Path) -> None:
+    config = contract.load("container-consumer", _container_consumer_env(tmp_path))
+    assert config.redis is None and config.idempotency is None
+
+
+def test_container_consumer_with_part_of_redis_is_refused(tmp_path: Path) -> None:
+    env = {**_container_consumer_env(tmp_path), contract.REDIS_HOST: "idempotency-redis"}
+    with pytest.raises(ConfigurationError) as caught:
+        contract.load("container-consumer", env)
+    assert "all of" in " ".join(caught.value.problems)
+    assert "EVENTINFRA_REDIS_KEY_PREFIX" in " ".join(caught.value.problems)

@@ -106,3 +106,35 @@ def test_unknown_event_type_is_refused() -> None:
     producer, _ = sns_producer()
     with pytest.raises(UnknownEventTypeError):
         producer.publish("user.signup", {})
+
+
+def test_sns_filter_attributes_copy_the_named_payload_fields_by_type() -> None:
+    from eventinfra_runtime.aws.publisher import filter_attributes
+
+    event = contract.EventSettings(
+        "order.placed",
+        {},
+        "1",
+        "arn",
+        fifo=False,
+        group_key=None,
+        attributes=("plan", "total", "ratio", "tags", "vip", "missing", "empty", "nested", "none"),
+    )
+    payload = {
+        "plan": "pro",
+        "total": 42,
+        "ratio": 1e-7,
+        "tags": ["a", "b"],
+        "vip": True,
+        "empty": "",
+        "nested": {"a": 1},
+        "none": None,
+        "other": "not named",
+    }
+    assert filter_attributes(event, payload) == {
+        "plan": {"DataType": "String", "StringValue": "pro"},
+        "total": {"DataType": "Number", "StringValue": "42"},
+        "ratio": {"DataType": "Number", "StringValue": "0.0000001"},
+        "tags": {"DataType": "String.Array", "StringValue": '["a", "b"]'},
+        "vip": {"DataType": "String.Array", "StringValue": "[true]"},
+    }

@@ -577,6 +577,29 @@ def test_example_stack_outputs(example: Synthesis) -> None:
     assert set(example.outputs["parking_queue_urls"]) == {"invoice.paid"}
 
 
+def test_producer_events_are_the_runtime_contract_with_filtered_fields(
+    example: Synthesis,
+) -> None:
+    from eventinfra_runtime import contract
+
+    events = example.outputs["producer_events"]
+    assert set(events) == {"accounts-api", "checkout-api", "billing"}
+    config = contract.load(
+        "sns-producer",
+        {
+            contract.BROKER: "sns",
+            contract.SERVICE: "accounts-api",
+            contract.EVENTS: events["accounts-api"],
+            contract.SCHEMAS_DIR: str(REPOSITORY / "schemas"),
+        },
+    )
+    signup = config.events["user.signup"]
+    # welcome-email's subscription filters user.signup on `plan`.
+    assert signup.attributes == ("plan",)
+    assert signup.destination == example.outputs["topic_arns"]["user.signup"]
+    assert json.loads(events["checkout-api"])["order.placed"]["attributes"] == []
+
+
 def test_environments_differ_where_settings_say(example: Synthesis) -> None:
     protected = {r.type for r in example.resources if r.protect}
     queue = next(r for r in example.resources if r.name == "events-consumer-analytics-queue")

@@ -90,6 +90,7 @@ def test_the_state_has_every_output_under_its_schema_name(
     assert set(result.state) == {
         "topicArns",
         "producerPolicyArns",
+        "producerEvents",
         "consumerQueueUrls",
         "consumerQueueArns",
         "consumerDeadLetterQueueUrls",

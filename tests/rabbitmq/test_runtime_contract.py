@@ -8,8 +8,10 @@ from typing import Any, Final
 
 import eventinfra_runtime.contract as contract
 import pytest
+import yaml
 
-from eventinfra.check.synth import Synthesis, synthesize
+from eventinfra import RabbitMQPlatform, load_platform_config
+from eventinfra.check.synth import Synthesis, record, synthesize
 from tests.support import REPOSITORY
 
 ROLE: Final = "container-consumer"
@@ -97,3 +99,36 @@ def test_the_runtime_loads_the_injected_environment(graph: Synthesis, tmp_path: 
     assert config.rabbitmq.port == 5671
     assert config.redis is not None and config.redis.key_prefix == "mailer:"
     assert config.idempotency is not None and config.idempotency.key == "userId"
+
+
+def test_a_consumer_with_idempotency_off_gets_a_contract_the_runtime_loads(
+    tmp_path: Path,
+) -> None:
+    """No Redis variables at all: the runtime runs it at-least-once, without a store."""
+    topology = yaml.safe_load((REPOSITORY / "topology.k8s.yaml").read_text(encoding="utf-8"))
+    topology["consumers"]["mailer"]["idempotency"] = {"enabled": False}
+    for event in topology["events"].values():
+        event.pop("schema", None)
+    (tmp_path / "topology.yaml").write_text(yaml.safe_dump(topology))
+    stack = yaml.safe_load((REPOSITORY / "stacks" / "Pulumi.k8s.yaml").read_text())
+    settings = {**stack["config"]["eventinfra:settings"], "topology": "topology.yaml"}
+    config = load_platform_config(settings, stack="k8s", project_dir=tmp_path)
+    graph = record(lambda: RabbitMQPlatform("events", config))
+
+    env = injected(graph)
+    assert not [name for name in env if name.startswith("EVENTINFRA_REDIS_")]
+    moved = tmp_path / env[contract.RABBITMQ_CREDENTIALS_DIR].lstrip("/")
+    moved.mkdir(parents=True)
+    for name in contract.CREDENTIAL_FILES:
+        (moved / name).write_text("x")
+    env[contract.RABBITMQ_CREDENTIALS_DIR] = str(moved)
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    for file, schema in graph.named(f"{BASE}-schemas").inputs["data"].items():
+        (schemas / file).write_text(schema)
+    env[contract.SCHEMAS_DIR] = str(schemas)
+
+    config_loaded = contract.load(ROLE, env)
+
+    assert config_loaded.redis is None and config_loaded.idempotency is None
+    assert config_loaded.queue == "mailer"

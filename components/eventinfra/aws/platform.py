@@ -1,11 +1,12 @@
 """SnsSqsPlatform: every topic, queue, consumer and alarm of one environment's topology."""
 
+import json
 from typing import Final, Self
 
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import naming
+from eventinfra.aws import defaults, naming
 from eventinfra.aws.alarms import AlarmTargetArgs
 from eventinfra.aws.consumer import (
     ConsumerRuntime,
@@ -41,6 +42,8 @@ class SnsSqsPlatform(pulumi.ComponentResource):
     """Topic ARN by event name."""
     producer_policy_arns: dict[str, pulumi.Output[str]]
     """Publish-policy ARN by producer name; attach it to the producer's role."""
+    producer_events: dict[str, pulumi.Output[str]]
+    """The runtime's EVENTINFRA_EVENTS (JSON) by producer name: topics and filtered fields."""
     consumer_queue_urls: dict[str, pulumi.Output[str]]
     """Queue URL by consumer name."""
     consumer_queue_arns: dict[str, pulumi.Output[str]]
@@ -174,6 +177,13 @@ class SnsSqsPlatform(pulumi.ComponentResource):
             for producer_name, producer in topology.producers.items()
         }
 
+        self.producer_events = {
+            producer_name: producer_events(
+                config, producer.publishes, {e: t.topic_arn for e, t in topics.items()}
+            )
+            for producer_name, producer in topology.producers.items()
+        }
+
         # Python only (not in the schema): the consumer components themselves.
         self.consumers: dict[str, EventConsumer] = {
             consumer_name: EventConsumer(
@@ -231,6 +241,7 @@ class SnsSqsPlatform(pulumi.ComponentResource):
             {
                 "topic_arns": self.topic_arns,
                 "producer_policy_arns": self.producer_policy_arns,
+                "producer_events": self.producer_events,
                 "consumer_queue_urls": self.consumer_queue_urls,
                 "consumer_queue_arns": self.consumer_queue_arns,
                 "consumer_dead_letter_queue_urls": self.consumer_dead_letter_queue_urls,
@@ -240,6 +251,44 @@ class SnsSqsPlatform(pulumi.ComponentResource):
                 "alerts_topic_arn": self.alerts_topic_arn,
             }
         )
+
+
+def filter_attributes(config: PlatformConfig, event: str) -> list[str]:
+    """The payload fields any subscription to `event` filters on, sorted: the runtime's SNS
+    publisher copies them into message attributes, where SNS's attribute filters look."""
+    return sorted(
+        {
+            key
+            for consumer in config.topology.consumers.values()
+            for subscription in consumer.subscribes
+            if subscription.event == event and subscription.filter
+            for key in subscription.filter
+        }
+    )
+
+
+def producer_events(
+    config: PlatformConfig,
+    publishes: list[str],
+    topic_arns: dict[str, pulumi.Output[str]],
+) -> pulumi.Output[str]:
+    """A producer's `EVENTINFRA_EVENTS` (runtime/CONTRACT.md, role `sns-producer`)."""
+    events = config.topology.events
+
+    def render(arns: list[str]) -> str:
+        entries = {
+            event: {
+                "destination": arn,
+                "schema_version": defaults.EVENT_SCHEMA_VERSION,
+                "fifo": events[event].fifo,
+                "group_key": events[event].group_key,
+                "attributes": filter_attributes(config, event),
+            }
+            for event, arn in zip(publishes, arns, strict=True)
+        }
+        return json.dumps(entries, sort_keys=True, separators=(",", ":"))
+
+    return pulumi.Output.all(*(topic_arns[e] for e in publishes)).apply(render)
 
 
 def consumer_args(

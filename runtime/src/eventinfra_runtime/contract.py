@@ -32,7 +32,9 @@ BROKER: Final = "EVENTINFRA_BROKER"  # "sns" or "rabbitmq"
 SERVICE: Final = "EVENTINFRA_SERVICE"  # the producer's or consumer's name in the topology
 # JSON object, one entry per event the process publishes or consumes:
 # {"user.signup": {"destination": "<topic ARN | exchange>", "schema_version": "1",
-#                  "fifo": false, "group_key": null}}
+#                  "fifo": false, "group_key": null, "attributes": ["plan"]}}
+# `attributes` (optional, SNS producers): the payload fields consumers' subscriptions filter on;
+# the publisher copies each one present in the payload into a message attribute.
 EVENTS: Final = "EVENTINFRA_EVENTS"
 # Exactly one of these two: a folder holding `<event type>.json` (mounted ConfigMap, or a folder
 # in the Lambda archive: Lambda's 4 KB limit on all variables leaves no room for schemas), or a
@@ -84,20 +86,15 @@ _RABBITMQ: Final = (
     RABBITMQ_CREDENTIALS_DIR,
 )
 
+# A container consumer's idempotency store: all of these, or none (idempotency off: the consumer
+# runs at-least-once, and says so once at start).
+_REDIS: Final = (REDIS_HOST, REDIS_PORT, REDIS_TLS, REDIS_CREDENTIALS_DIR, REDIS_KEY_PREFIX)
+
 REQUIRED_VARIABLES: Final[Mapping[Role, tuple[str, ...]]] = {
     "sns-producer": _COMMON,
     "lambda-consumer": (*_COMMON, IDEMPOTENCY_TABLE, DEAD_LETTER_QUEUE_URL),
     "rabbitmq-producer": (*_COMMON, *_RABBITMQ),
-    "container-consumer": (
-        *_COMMON,
-        *_RABBITMQ,
-        RABBITMQ_QUEUE,
-        REDIS_HOST,
-        REDIS_PORT,
-        REDIS_TLS,
-        REDIS_CREDENTIALS_DIR,
-        REDIS_KEY_PREFIX,
-    ),
+    "container-consumer": (*_COMMON, *_RABBITMQ, RABBITMQ_QUEUE),
 }
 """Per role, the variables a component must inject (plus one of SCHEMAS_DIR / SCHEMAS)."""
 
@@ -111,6 +108,7 @@ OPTIONAL_VARIABLES: Final[Mapping[Role, tuple[str, ...]]] = {
         IDEMPOTENCY_IN_PROGRESS_SECONDS,
         PREFETCH,
         HEALTH_PORT,
+        *_REDIS,
     ),
 }
 
@@ -141,6 +139,8 @@ class EventSettings:
     destination: str | None  # topic ARN or exchange; None for an event only consumed
     fifo: bool
     group_key: str | None  # the payload field whose value is the FIFO message group
+    # Payload fields that subscriptions filter on: SNS message attributes when present.
+    attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,7 +247,15 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
     events = _load_events(env, schemas, role, problems)
 
     config = RuntimeConfig(role=role, broker=broker, service=service, events=events)
-    if role in CONSUMER_ROLES:
+    redis_given = [name for name in _REDIS if env.get(name, "").strip()]
+    if role == "container-consumer" and redis_given and len(redis_given) < len(_REDIS):
+        missing = [name for name in _REDIS if name not in redis_given]
+        problems.append(
+            f"The idempotency store needs all of {list(_REDIS)!r} or none (idempotency off), "
+            f"but only {redis_given!r} are set; missing {missing!r}."
+        )
+    idempotency_off = role == "container-consumer" and not redis_given
+    if role in CONSUMER_ROLES and not idempotency_off:
         config = replace(
             config,
             idempotency=IdempotencySettings(
@@ -278,6 +286,10 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
             queue=text(RABBITMQ_QUEUE),
             prefetch=integer(PREFETCH, DEFAULT_PREFETCH, 1),
             health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 0),
+        )
+    if role == "container-consumer" and not idempotency_off:
+        config = replace(
+            config,
             redis=RedisSettings(
                 host=text(REDIS_HOST),
                 port=integer(REDIS_PORT, minimum=1),
@@ -343,7 +355,7 @@ def _load_events(
         if not isinstance(entry, dict):
             problems.append(f"{where} must be an object, but it is {entry!r}.")
             continue
-        unknown = set(entry) - {"destination", "schema_version", "fifo", "group_key"}
+        unknown = set(entry) - {"destination", "schema_version", "fifo", "group_key", "attributes"}
         if unknown:
             problems.append(f"{where} has unknown keys {sorted(unknown)!r}.")
         destination = entry.get("destination")
@@ -361,6 +373,14 @@ def _load_events(
                 f"{where}.group_key must name the payload field of the message group, "
                 "because the event is FIFO."
             )
+        attributes = entry.get("attributes") or []
+        if not isinstance(attributes, list) or not all(
+            isinstance(a, str) and a for a in attributes
+        ):
+            problems.append(
+                f"{where}.attributes must be a list of payload field names, not {attributes!r}."
+            )
+            attributes = []
         if event_type not in schemas:
             problems.append(
                 f"Event {event_type!r} has no JSON Schema: add {event_type}.json to "
@@ -373,5 +393,6 @@ def _load_events(
             destination=destination or None,
             fifo=fifo is True,
             group_key=group_key or None,
+            attributes=tuple(attributes),
         )
     return events

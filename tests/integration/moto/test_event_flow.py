@@ -50,20 +50,6 @@ class FakeContext:
         return 30_000
 
 
-class _PlanAttribute:
-    """The runtime's producer sends only its own attributes (event-id, event-type,
-    schema-version, traceparent); welcome-email's subscription filters on a `plan` attribute,
-    so this client adds it from the payload, as a producer must today (see docs/runtime.md)."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def publish(self, **request: Any) -> Any:
-        plan = json.loads(request["Message"])["plan"]
-        request["MessageAttributes"]["plan"] = {"DataType": "String", "StringValue": plan}
-        return self.client.publish(**request)
-
-
 @dataclass
 class Flow:
     emulation: Emulation
@@ -142,15 +128,16 @@ def flow(
         variables[contract.SCHEMAS_DIR] = str(package / schemas_dir.removeprefix(f"{TASK_ROOT}/"))
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
+        # The producer's EVENTINFRA_EVENTS as the stack exports it, the topic ARN translated.
         producer_environment = {
             contract.BROKER: "sns",
             contract.SERVICE: "accounts-api",
             contract.SCHEMAS_DIR: str(REPOSITORY / "schemas"),
             contract.EVENTS: json.dumps(
-                {"user.signup": {"destination": emulation.topic_arns[TOPIC], "schema_version": "1"}}
+                emulation.translate(json.loads(dev.outputs["producer_events"]["accounts-api"]))
             ),
         }
-        sns = _PlanAttribute(boto3.client("sns", region_name=emulation.region))
+        sns = boto3.client("sns", region_name=emulation.region)
         producer = Producer(contract.load("sns-producer", producer_environment), SnsTransport(sns))
         redrive = json.loads(
             next(q for q in dev.by_type("aws:sqs/queue:Queue") if q.inputs["name"] == QUEUE).inputs[
@@ -261,6 +248,17 @@ def test_a_valid_event_arrives_with_its_attributes_and_is_processed_once(
     assert sent == ["u-1"]  # delivered three times, e-mailed once
     records = boto3.client("dynamodb").scan(TableName=flow.table)["Items"]
     assert [r["status"]["S"] for r in records] == ["COMPLETED"]
+
+
+def test_the_filter_on_plan_passes_pro_and_drops_free(flow: Flow) -> None:
+    """welcome-email filters user.signup on `plan`: the runtime sets it from the payload."""
+    pro = flow.producer.publish("user.signup", signup("u-pro", plan="pro"))
+    flow.producer.publish("user.signup", signup("u-free", plan="free"))
+
+    [message] = flow.emulation.receive(QUEUE)
+    assert message["MessageAttributes"]["event-id"]["StringValue"] == pro
+    assert message["MessageAttributes"]["plan"] == {"StringValue": "pro", "DataType": "String"}
+    assert flow.emulation.receive(QUEUE) == []
 
 
 def test_an_invalid_event_raises_and_nothing_is_sent(flow: Flow) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -11,7 +13,37 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eventinfra_runtime.contract import EventSettings
 from eventinfra_runtime.errors import PublishError
 
-__all__ = ["SnsTransport"]
+__all__ = ["SnsTransport", "filter_attributes"]
+
+
+def filter_attributes(event: EventSettings, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload fields subscriptions filter on (`event.attributes`), as SNS message attributes.
+
+    SNS compares an attribute-scope filter policy only with message attributes: a string value
+    matches as `String`, a number as `Number` (numeric matching: exact numbers and `numeric`
+    ranges, -10^9 to 10^9 with five decimals), a list as `String.Array` (it matches when one
+    element does). A boolean goes as a one-element `String.Array` (`[true]`), the type whose
+    values may be the keywords a filter writes as `true`/`false`. A field that is missing, null,
+    an empty string or list, or an object is not set: SNS refuses empty attribute values, and a
+    filter names flat values only.
+    """
+    attributes: dict[str, Any] = {}
+    for field in event.attributes:
+        value = payload.get(field)
+        if isinstance(value, bool):
+            attributes[field] = {"DataType": "String.Array", "StringValue": json.dumps([value])}
+        elif isinstance(value, int | float):
+            attributes[field] = {"DataType": "Number", "StringValue": _number(value)}
+        elif isinstance(value, str) and value:
+            attributes[field] = {"DataType": "String", "StringValue": value}
+        elif isinstance(value, list) and value:
+            attributes[field] = {"DataType": "String.Array", "StringValue": json.dumps(value)}
+    return attributes
+
+
+def _number(value: int | float) -> str:
+    """Plain digits: `1e-07` is no number to SNS's attribute parser."""
+    return str(value) if isinstance(value, int) else format(Decimal(repr(value)), "f")
 
 
 class SnsTransport:
@@ -32,8 +64,12 @@ class SnsTransport:
             "TopicArn": event.destination,
             "Message": body.decode(),
             "MessageAttributes": {
-                name: {"DataType": "String", "StringValue": value}
-                for name, value in headers.items()
+                # The runtime's own attributes win over a payload field of the same name.
+                **(filter_attributes(event, json.loads(body)) if event.attributes else {}),
+                **{
+                    name: {"DataType": "String", "StringValue": value}
+                    for name, value in headers.items()
+                },
             },
         }
         if group_id is not None:

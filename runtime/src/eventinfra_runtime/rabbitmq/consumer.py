@@ -1,4 +1,5 @@
-"""The container consumer: manual acks, prefetch, Redis idempotency, graceful SIGTERM."""
+"""The container consumer: manual acks, prefetch, Redis idempotency (unless it is off),
+graceful SIGTERM."""
 
 from __future__ import annotations
 
@@ -63,16 +64,18 @@ class RabbitMQConsumer:
     ) -> None:
         self.handler = handler
         self.config = config if config is not None else contract.load("container-consumer")
-        if self.config.rabbitmq is None or self.config.redis is None or not self.config.queue:
+        if self.config.rabbitmq is None or not self.config.queue:
             raise ValueError("RabbitMQConsumer needs a container-consumer configuration.")
         idempotency = self.config.idempotency
-        assert idempotency is not None
-        self.store = RedisIdempotencyStore(
-            redis_client if redis_client is not None else client_for(self.config.redis),
-            self.config.redis.key_prefix,
-            idempotency.ttl_seconds,
-            idempotency.in_progress_seconds,
-        )
+        # No EVENTINFRA_REDIS_* (the topology turned idempotency off): at-least-once, no store.
+        self.store: RedisIdempotencyStore | None = None
+        if self.config.redis is not None and idempotency is not None:
+            self.store = RedisIdempotencyStore(
+                redis_client if redis_client is not None else client_for(self.config.redis),
+                self.config.redis.key_prefix,
+                idempotency.ttl_seconds,
+                idempotency.in_progress_seconds,
+            )
         self._stopping = False
         self._ready = False
         self._last_tick = time.monotonic()
@@ -98,6 +101,14 @@ class RabbitMQConsumer:
             prefetch=self.config.prefetch,
             health_port=health.port,
         )
+        if self.store is None:
+            logs.log(
+                logging.WARNING,
+                "idempotency is off: no EVENTINFRA_REDIS_* variables, so every redelivery runs "
+                "the handler again (at-least-once)",
+                consumer=self.config.service,
+                queue=self.config.queue,
+            )
         failures = 0
         try:
             while not self._stopping:
@@ -239,6 +250,9 @@ class RabbitMQConsumer:
         event: envelope.ReceivedEvent,
         fields: dict[str, Any],
     ) -> None:
+        if self.store is None:
+            self._process_at_least_once(channel, delivery_tag, event, fields)
+            return
         idempotency = self.config.idempotency
         assert idempotency is not None
         identity = event.payload.get(idempotency.key) if idempotency.key else event.event_id
@@ -268,6 +282,47 @@ class RabbitMQConsumer:
                 **fields,
                 outcome="failed",
                 error=repr(error),
+            )
+            return
+        channel.basic_ack(delivery_tag)
+        logs.log(
+            logging.INFO,
+            "event processed",
+            **fields,
+            outcome="processed",
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+
+    def _process_at_least_once(
+        self,
+        channel: Any,
+        delivery_tag: int,
+        event: envelope.ReceivedEvent,
+        fields: dict[str, Any],
+    ) -> None:
+        """Idempotency off: run the handler for every delivery; ack on success."""
+        started = time.monotonic()
+        try:
+            effects = self.handler(event)
+        except Exception as error:
+            channel.basic_reject(delivery_tag, requeue=True)
+            logs.log(
+                logging.ERROR,
+                "handler failed; message requeued",
+                **fields,
+                outcome="failed",
+                error=repr(error),
+            )
+            return
+        if effects is not None:
+            # Effects are Redis writes committed with the completed record: without a store
+            # there is nowhere to commit them, and a retry would not change that.
+            channel.basic_reject(delivery_tag, requeue=False)
+            logs.log(
+                logging.ERROR,
+                "handler returned Redis effects, but idempotency is off; message dead-lettered",
+                **fields,
+                outcome="failed",
             )
             return
         channel.basic_ack(delivery_tag)
