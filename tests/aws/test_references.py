@@ -190,8 +190,12 @@ def test_well_formed_role_arns_pass(arn: str) -> None:
 
 def resolved_error(build: Callable[[], object]) -> ConfigError:
     """The ConfigError raised once an Output resolves (the SDK wraps it, as `check` unwraps)."""
+
+    def program() -> None:
+        build()
+
     with pytest.raises(Exception) as raised:
-        record(build)
+        record(program)
     error: BaseException | None = _unwrap_sdk_wrappers(raised.value)
     seen: set[int] = set()  # the SDK's chain may end in itself
     while error is not None and not isinstance(error, ConfigError) and id(error) not in seen:
