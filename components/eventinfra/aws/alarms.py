@@ -7,6 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import defaults, validation
+from eventinfra.aws.checked import checked
 from eventinfra.contract import Finding, shape_problems
 from eventinfra.keypaths import KeyPath
 
@@ -29,7 +30,25 @@ def alarm_target_problems(target: object, key: KeyPath = ("alarm_target",)) -> l
     findings = shape_problems(target, AlarmTargetArgs, key)
     if isinstance(target, Mapping) and isinstance(period := target.get("period_seconds"), int):
         findings += validation.alarm_period_problems(period, (*key, "period_seconds"))
+    if isinstance(target, Mapping) and isinstance(arn := target.get("topic_arn"), str):
+        findings += _alarm_topic_arn_problems(arn, (*key, "topic_arn"))
     return findings
+
+
+def _alarm_topic_arn_problems(arn: object, key: KeyPath) -> list[Finding]:
+    return validation.topic_arn_problems(arn, key, validation.ALARM_USE)
+
+
+def checked_alarm_target(
+    target: AlarmTargetArgs, component: str, name: str, key: KeyPath = ("alarm_target",)
+) -> AlarmTargetArgs:
+    """`target` with its topic ARN checked once it resolves (an Output from outside)."""
+    return {
+        **target,
+        "topic_arn": checked(
+            target["topic_arn"], _alarm_topic_arn_problems, component, name, (*key, "topic_arn")
+        ),
+    }
 
 
 def metric_alarm(

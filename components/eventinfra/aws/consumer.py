@@ -9,7 +9,13 @@ import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import defaults, iam, validation
-from eventinfra.aws.alarms import AlarmTargetArgs, alarm_target_problems, metric_alarm
+from eventinfra.aws.alarms import (
+    AlarmTargetArgs,
+    alarm_target_problems,
+    checked_alarm_target,
+    metric_alarm,
+)
+from eventinfra.aws.checked import checked
 from eventinfra.aws.idempotency import IdempotencyStore
 from eventinfra.aws.lambda_consumer import (
     LambdaConsumer,
@@ -209,27 +215,13 @@ def checked_topic_arn(arn: pulumi.Input[str], consumer: str, index: int) -> pulu
     Plain strings were checked with the other Args; an Output (a StackReference value, a mock
     value, another stack's topic) is checked inside `.apply`, so a `*` never reaches a policy.
     """
-    if not isinstance(arn, pulumi.Output):
-        return arn
-
-    def check(value: str) -> str:
-        findings = validation.topic_arn_problems(value, ("subscriptions", index, "topic_arn"))
-        raise_for(
-            "EventConsumer",
-            consumer,
-            [
-                Finding(
-                    finding.key_path,
-                    finding.message.replace("gives", "resolved to", 1)
-                    + " Check the value it comes from (a StackReference output, or the "
-                    "stack's mock values for `eventinfra check`).",
-                )
-                for finding in findings
-            ],
-        )
-        return value
-
-    return arn.apply(check)
+    return checked(
+        arn,
+        validation.topic_arn_problems,
+        "EventConsumer",
+        consumer,
+        ("subscriptions", index, "topic_arn"),
+    )
 
 
 class EventConsumer(pulumi.ComponentResource):
@@ -345,7 +337,7 @@ class EventConsumer(pulumi.ComponentResource):
                 ),
             )
 
-        target = args["alarm_target"]
+        target = checked_alarm_target(args["alarm_target"], "EventConsumer", name)
         metric_alarm(
             f"{name}-dlq-alarm",
             target=target,

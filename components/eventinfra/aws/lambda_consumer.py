@@ -8,7 +8,12 @@ import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import defaults, iam, validation
-from eventinfra.aws.alarms import AlarmTargetArgs, alarm_target_problems, metric_alarm
+from eventinfra.aws.alarms import (
+    AlarmTargetArgs,
+    alarm_target_problems,
+    checked_alarm_target,
+    metric_alarm,
+)
 from eventinfra.aws.lambda_package import build_package
 from eventinfra.aws.naming import FIFO_SUFFIX
 from eventinfra.aws.tags import component_tags
@@ -211,7 +216,7 @@ class LambdaConsumer(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        target = args["alarm_target"]
+        target = checked_alarm_target(args["alarm_target"], "LambdaConsumer", name)
         dimensions = {"FunctionName": function.name}
         metric_alarm(
             f"{name}-errors-alarm",

@@ -7,7 +7,13 @@ import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import defaults, iam, validation
-from eventinfra.aws.alarms import AlarmTargetArgs, alarm_target_problems, metric_alarm
+from eventinfra.aws.alarms import (
+    AlarmTargetArgs,
+    alarm_target_problems,
+    checked_alarm_target,
+    metric_alarm,
+)
+from eventinfra.aws.checked import checked
 from eventinfra.aws.tags import component_tags
 from eventinfra.contract import Finding, raise_for, shape_problems
 
@@ -38,6 +44,8 @@ def parking_problems(args: ParkingQueueArgs) -> list[Finding]:
     findings = shape_problems(args, ParkingQueueArgs)
     if "alarm_target" in args:
         findings += alarm_target_problems(args["alarm_target"])
+    if isinstance(arn := args.get("topic_arn"), str):
+        findings += validation.topic_arn_problems(arn, ("topic_arn",))
     if isinstance(name := args.get("queue_name"), str):
         findings += validation.queue_name_problems(
             name, fifo=args.get("fifo", False), key=("queue_name",)
@@ -64,6 +72,10 @@ class ParkingQueue(pulumi.ComponentResource):
         raise_for("ParkingQueue", name, parking_problems(args))
         super().__init__("eventinfra:index:ParkingQueue", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        topic_arn = checked(
+            args["topic_arn"], validation.topic_arn_problems, "ParkingQueue", name, ("topic_arn",)
+        )
+        target = checked_alarm_target(args["alarm_target"], "ParkingQueue", name)
         fifo = args.get("fifo", False)
         tags = component_tags(args.get("tags"), f"ParkingQueue/{name}", "parking")
         queue = aws.sqs.Queue(
@@ -84,12 +96,12 @@ class ParkingQueue(pulumi.ComponentResource):
         queue_policy = aws.sqs.QueuePolicy(
             f"{name}-queue-policy",
             queue_url=queue.url,
-            policy=iam.sns_delivery_policy(queue.arn, [args["topic_arn"]]),
+            policy=iam.sns_delivery_policy(queue.arn, [topic_arn]),
             opts=child,
         )
         aws.sns.TopicSubscription(
             f"{name}-subscription",
-            topic=args["topic_arn"],
+            topic=topic_arn,
             protocol="sqs",
             endpoint=queue.arn,
             raw_message_delivery=True,
@@ -97,7 +109,7 @@ class ParkingQueue(pulumi.ComponentResource):
         )
         metric_alarm(
             f"{name}-expiry-alarm",
-            target=args["alarm_target"],
+            target=target,
             namespace="AWS/SQS",
             metric_name="ApproximateAgeOfOldestMessage",
             dimensions={"QueueName": queue.name},

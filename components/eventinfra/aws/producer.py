@@ -6,9 +6,11 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import iam
+from eventinfra.aws import iam, validation
+from eventinfra.aws.checked import checked
 from eventinfra.aws.tags import component_tags
 from eventinfra.contract import Finding, raise_for, shape_problems
+from eventinfra.keypaths import KeyPath
 
 
 class EventProducerArgs(TypedDict):
@@ -32,7 +34,15 @@ def producer_problems(args: EventProducerArgs) -> list[Finding]:
     if "topic_arns" in args and not args["topic_arns"]:
         # IAM refuses a statement without resources: say so before the deployment does.
         findings.append(Finding(("topic_arns",), "expected at least one topic ARN, found none."))
+    if isinstance(arns := args.get("topic_arns"), list | tuple):
+        for index, arn in enumerate(arns):
+            if isinstance(arn, str):
+                findings += _publish_topic_arn_problems(arn, ("topic_arns", index))
     return findings
+
+
+def _publish_topic_arn_problems(arn: object, key: KeyPath) -> list[Finding]:
+    return validation.topic_arn_problems(arn, key, validation.PUBLISH_USE)
 
 
 class EventProducer(pulumi.ComponentResource):
@@ -46,11 +56,15 @@ class EventProducer(pulumi.ComponentResource):
     ) -> None:
         raise_for("EventProducer", name, producer_problems(args))
         super().__init__("eventinfra:index:EventProducer", name, None, opts)
+        topic_arns = [
+            checked(arn, _publish_topic_arn_problems, "EventProducer", name, ("topic_arns", i))
+            for i, arn in enumerate(args["topic_arns"])
+        ]
         policy = aws.iam.Policy(
             f"{name}-publish-policy",
             description=f"Lets {args.get('producer', name)} publish its events, and nothing else.",
             policy=iam.document(
-                iam.allow(["sns:Publish"], list(args["topic_arns"]), "PublishEvents"),
+                iam.allow(["sns:Publish"], topic_arns, "PublishEvents"),
                 # Publishing to an encrypted topic needs a data key from the topic's key.
                 iam.allow(iam.KMS_PUBLISH_ACTIONS, [args["kms_key_arn"]], "EncryptEvents"),
             ),

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from eventinfra.aws import iam, validation
+from eventinfra.aws.checked import checked
 from eventinfra.aws.tags import component_tags
 from eventinfra.contract import Finding, raise_for, shape_problems
 
@@ -45,6 +46,10 @@ def topic_problems(args: EventTopicArgs) -> list[Finding]:
         findings += validation.topic_name_problems(
             name, fifo=args.get("fifo", False), key=("topic_name",)
         )
+    if isinstance(roles := args.get("publisher_role_arns"), list | tuple):
+        for index, arn in enumerate(roles):
+            if isinstance(arn, str):
+                findings += validation.role_arn_problems(arn, ("publisher_role_arns", index))
     return findings
 
 
@@ -73,7 +78,13 @@ class EventTopic(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect", False)),
         )
         statements = [iam.deny_insecure_transport(iam.SNS_TLS_ACTIONS, topic.arn)]
-        if roles := list(args.get("publisher_role_arns", [])):
+        roles = [
+            checked(
+                arn, validation.role_arn_problems, "EventTopic", name, ("publisher_role_arns", i)
+            )
+            for i, arn in enumerate(args.get("publisher_role_arns", []))
+        ]
+        if roles:
             statements.append(
                 {
                     "Sid": "AllowProducers",

@@ -28,21 +28,67 @@ _TOPIC_ARN = re.compile(
 TOPIC_ARN_FORM = "arn:<partition>:sns:<region>:<12-digit account>:<topic name>"
 
 
-def topic_arn_problems(arn: object, key: KeyPath = ()) -> list[Finding]:
-    """A topic ARN that reaches a queue policy's `aws:SourceArn` must name one topic exactly."""
+# What a topic ARN becomes, per arg: the reason given when it is not one topic's ARN.
+SUBSCRIPTION_USE = (
+    "a wildcard would let every matching topic send to the queue (aws:SourceArn)",
+    "it becomes the queue policy's aws:SourceArn and the subscription's topic",
+)
+ALARM_USE = (
+    "a wildcard is no alarm action and would leave the alarms silent",
+    "it becomes the alarms' ALARM and OK actions",
+)
+PUBLISH_USE = (
+    "a wildcard would let the producer publish to every matching topic (sns:Publish)",
+    "it becomes the Resource of the producer's sns:Publish policy",
+)
+
+
+def _shown(value: object) -> str:
+    return repr(value) if len(repr(value)) <= 120 else repr(value)[:117] + "..."
+
+
+def topic_arn_problems(
+    arn: object, key: KeyPath = (), use: tuple[str, str] = SUBSCRIPTION_USE
+) -> list[Finding]:
+    """A topic ARN that reaches a policy document or a resource must name one topic exactly.
+    `use` is (why a wildcard is refused, what the ARN becomes) for the message."""
     if isinstance(arn, str) and (match := _TOPIC_ARN.fullmatch(arn)) and len(match["name"]) <= 256:
         return []
-    shown = repr(arn) if len(repr(arn)) <= 120 else repr(arn)[:117] + "..."
-    why = (
-        "a wildcard would let every matching topic send to the queue (aws:SourceArn)"
-        if isinstance(arn, str) and ("*" in arn or "?" in arn)
-        else "it becomes the queue policy's aws:SourceArn and the subscription's topic"
-    )
+    shown = _shown(arn)
+    why = use[0] if isinstance(arn, str) and ("*" in arn or "?" in arn) else use[1]
     return [
         Finding(
             key,
             f"gives the topic ARN {shown}; expected one SNS topic's ARN, "
             f"{TOPIC_ARN_FORM} with no wildcard, because {why}.",
+        )
+    ]
+
+
+# IAM role ARNs: arn:<partition>:iam::<12-digit account>:role/<path/><name>; ASCII, no wildcard.
+ROLE_ARN_PATTERN = (
+    r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/"
+    r"(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}"
+)
+_ROLE_ARN = re.compile(ROLE_ARN_PATTERN, re.ASCII)
+ROLE_ARN_FORM = "arn:<partition>:iam::<12-digit account>:role/<name>"
+
+
+def role_arn_problems(arn: object, key: KeyPath = ()) -> list[Finding]:
+    """A role ARN that reaches a topic policy's Principal must name one IAM role exactly."""
+    if isinstance(arn, str) and len(arn) <= 2048 and _ROLE_ARN.fullmatch(arn):
+        return []
+    why = (
+        "a wildcard would let every matching principal publish (Principal, aws:PrincipalArn)"
+        if isinstance(arn, str) and ("*" in arn or "?" in arn)
+        else "it becomes the topic policy's Principal allowed to publish"
+    )
+    return [
+        Finding(
+            key,
+            f"gives the role ARN {_shown(arn)}; expected one IAM role's ARN, {ROLE_ARN_FORM} "
+            f"(ASCII; a role name of at most 64 of A-Z a-z 0-9 + = , . @ _ -) with no "
+            f"wildcard, because {why}.",
         )
     ]
 
