@@ -141,6 +141,11 @@ def _parse_requirements(file: Path) -> _Requirements:
     return _Requirements(tuple(pinned), tuple(local))
 
 
+_NOT_SOURCES: Final = shutil.ignore_patterns(
+    "build", "dist", "*.egg-info", ".venv*", "__pycache__", ".*_cache", "tests"
+)
+
+
 def _install(
     requirements: _Requirements,
     target: Path,
@@ -152,7 +157,11 @@ def _install(
     lines = list(requirements.pinned)
     wheels = scratch / "wheels"
     for project, extras in requirements.local:
-        _pip(["wheel", "--no-deps", "--quiet", "--wheel-dir", str(wheels), str(project)], code_dir)
+        # Built from a copy: setuptools writes build/ into the source folder, and two plans
+        # building at once (parallel checks, CI workers) would collide there.
+        source = scratch / "sources" / project.name
+        shutil.copytree(project, source, ignore=_NOT_SOURCES)
+        _pip(["wheel", "--no-deps", "--quiet", "--wheel-dir", str(wheels), str(source)], code_dir)
         (wheel,) = sorted(wheels.glob(f"{_wheel_prefix(project)}-*.whl"))
         name = wheel.name.split("-")[0].replace("_", "-")
         lines.append(f"{name}{extras} @ {wheel.as_uri()}")

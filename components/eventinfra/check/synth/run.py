@@ -125,7 +125,14 @@ def _in_fresh_thread(work: Callable[[], _T]) -> _T:
     thread.start()
     thread.join()
     if "error" in outcome:
-        raise outcome["error"]
+        error = outcome.pop("error")
+        try:
+            raise error
+        finally:
+            # The error's traceback holds this frame, whose `outcome` and `error` would hold
+            # the error: a cycle that keeps the failed run's coroutines alive until some later
+            # garbage collection warns about them in whatever runs then.
+            del error
     result: _T = outcome["result"]
     return result
 
