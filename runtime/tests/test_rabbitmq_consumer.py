@@ -61,8 +61,8 @@ def test_without_redis_every_delivery_runs_the_handler_and_is_acked(tmp_path: Pa
     consumer = RabbitMQConsumer(lambda e: handled.append(e.event_id), without_redis(tmp_path))
     assert consumer.store is None
     channel = RecordingChannel()
-    consumer._process(channel, 1, received("e-1"), {})
-    consumer._process(channel, 2, received("e-1"), {})  # a redelivery: at-least-once
+    consumer._process(channel, 1, received("e-1"), {}, "e-1")
+    consumer._process(channel, 2, received("e-1"), {}, "e-1")  # a redelivery: at-least-once
     assert handled == ["e-1", "e-1"]
     assert channel.calls == [("ack", 1, None), ("ack", 2, None)]
 
@@ -72,9 +72,9 @@ def test_without_redis_a_failure_requeues_and_effects_dead_letter(tmp_path: Path
         raise ConnectionError("the mail service is down")
 
     channel = RecordingChannel()
-    RabbitMQConsumer(failing, without_redis(tmp_path))._process(channel, 1, received("e"), {})
+    RabbitMQConsumer(failing, without_redis(tmp_path))._process(channel, 1, received("e"), {}, "e")
     effects = RabbitMQConsumer(lambda _: lambda pipe: None, without_redis(tmp_path))
-    effects._process(channel, 2, received("e"), {})
+    effects._process(channel, 2, received("e"), {}, "e")
     assert channel.calls == [("reject", 1, True), ("reject", 2, False)]
 
 

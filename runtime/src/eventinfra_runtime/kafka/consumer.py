@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer
 
-from eventinfra_runtime import envelope, tracing
+from eventinfra_runtime import envelope, idempotency_key, tracing
 from eventinfra_runtime.errors import InvalidEventError
 from eventinfra_runtime.kafka.settings import KafkaSettings
 from eventinfra_runtime.rabbitmq.idempotency import (
@@ -107,11 +107,11 @@ class KafkaEventConsumer:
             if event_type not in self.schemas:
                 raise InvalidEventError(event_type, "$", "no schema is configured for it")
             validate(event_type, self.schemas[event_type], payload)
+            identity = idempotency_key.identity(self.idempotency_key, event_type, payload, event_id)
         except (ValueError, InvalidEventError) as error:
             self._dead_letter(message, f"invalid: {error}")
             return "dead-lettered-invalid"
-        identity = payload.get(self.idempotency_key) if self.idempotency_key else event_id
-        key = self.store.key(self.service, identity if identity is not None else event_id)
+        key = self.store.key(self.service, identity)
         event = envelope.ReceivedEvent(
             event_id=event_id,
             event_type=event_type,

@@ -15,7 +15,7 @@ import pika
 import pika.exceptions
 import redis
 
-from eventinfra_runtime import contract, envelope, logs, metrics, tracing
+from eventinfra_runtime import contract, envelope, idempotency_key, logs, metrics, tracing
 from eventinfra_runtime.errors import InvalidEventError
 from eventinfra_runtime.rabbitmq.connection import parameters
 from eventinfra_runtime.rabbitmq.health import HealthServer
@@ -196,6 +196,10 @@ class RabbitMQConsumer:
                 return
             try:
                 received = self._parse(body, event_id, event_type, headers, attempt, trace)
+                idempotency = self.config.idempotency
+                identity = idempotency_key.identity(
+                    idempotency.key if idempotency else None, event_type, received.payload, event_id
+                )
             except InvalidEventError as error:
                 channel.basic_reject(method.delivery_tag, requeue=False)
                 logs.log(
@@ -210,7 +214,7 @@ class RabbitMQConsumer:
                     "rabbitmq", self.config.service, event_type or "unknown", "consume"
                 )
                 return
-            self._process(channel, method.delivery_tag, received, fields)
+            self._process(channel, method.delivery_tag, received, fields, identity)
         finally:
             tracing.reset(token)
 
@@ -249,13 +253,11 @@ class RabbitMQConsumer:
         delivery_tag: int,
         event: envelope.ReceivedEvent,
         fields: dict[str, Any],
+        identity: str,
     ) -> None:
         if self.store is None:
             self._process_at_least_once(channel, delivery_tag, event, fields)
             return
-        idempotency = self.config.idempotency
-        assert idempotency is not None
-        identity = event.payload.get(idempotency.key) if idempotency.key else event.event_id
         key = self.store.key(self.config.service, identity)
         started = time.monotonic()
         try:
