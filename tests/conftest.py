@@ -19,7 +19,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     `broker`: tests/integration/broker starts a real RabbitMQ node (about 20 s, once per xdist
     worker); its `xdist_group` keeps all of them on one worker under `--dist loadgroup`, so a
     parallel run starts one node, not one per worker. `moto`: tests/integration/moto run against
-    moto's AWS emulator.
+    moto's AWS emulator. `packaging` tests build or install this checkout (setuptools writes
+    build/ and *.egg-info into it): one group, so two of them never build at once.
     """
     # Without xdist (-p no:xdist) its mark is unregistered, and --strict-markers would refuse it.
     grouped = config.pluginmanager.hasplugin("xdist")
@@ -30,3 +31,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.xdist_group("broker"))
         elif item.path.is_relative_to(INTEGRATION / "moto"):
             item.add_marker(pytest.mark.moto)
+        if grouped and item.get_closest_marker("packaging") is not None:
+            item.add_marker(pytest.mark.xdist_group("packaging"))
