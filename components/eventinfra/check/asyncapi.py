@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import yaml
 
+from eventinfra.check.diagram import published_topics
 from eventinfra.check.rabbitmq_diagram import anchored_names, is_rabbitmq_stack
 from eventinfra.errors import EventInfraError
 from eventinfra.graph import RecordedResource, topology_name
@@ -229,7 +230,7 @@ def _describe_aws(builder: _Builder, resources: list[RecordedResource]) -> None:
     publishers: dict[str, list[str]] = {}
     for policy in (r for r in resources if r.type == IAM_POLICY):
         component = owner(policy)
-        for arn in _published_topics(policy):
+        for arn in published_topics(policy):
             if component is not None:
                 publishers.setdefault(arn, []).append(topology_name(component, by_urn))
 
@@ -428,20 +429,6 @@ def _aws_runtime(mapping: RecordedResource | None) -> dict[str, Any]:
     if isinstance(scaling, Mapping) and "maximumConcurrency" in scaling:
         runtime["maximumConcurrency"] = _number(scaling["maximumConcurrency"])
     return runtime
-
-
-def _published_topics(policy: RecordedResource) -> list[str]:
-    document = _json(policy.inputs.get("policy"))
-    if not isinstance(document, Mapping):
-        return []
-    arns: list[str] = []
-    for statement in document.get("Statement", []):
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if statement.get("Effect") == "Allow" and "sns:Publish" in actions:
-            targets = statement.get("Resource", [])
-            arns += [targets] if isinstance(targets, str) else list(targets)
-    return arns
 
 
 # --- rabbitmq -----------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
         return chart.node(queue, f'[["{mermaid_text(_short(queue))}"]]:::queue')
 
     for policy in (r for r in resources if r.type == IAM_POLICY):
-        for topic_arn in _published_topics(policy):
+        for topic_arn in published_topics(policy):
             if (topic := by_arn.get(topic_arn)) is not None and topic.urn in topics:
                 producer = chart.node(
                     f"producer:{parent_name(policy)}",
@@ -214,7 +214,8 @@ def event_flow(resources: Iterable[RecordedResource], title: str) -> str:
     return chart.render(title)
 
 
-def _published_topics(policy: RecordedResource) -> list[str]:
+def published_topics(policy: RecordedResource) -> list[str]:
+    """The topic ARNs an IAM policy allows `sns:Publish` on."""
     document = _json(policy.inputs.get("policy"))
     if not isinstance(document, Mapping):
         return []
