@@ -12,7 +12,9 @@ from eventinfra.aws.parking import ParkingQueue
 from eventinfra.aws.platform import SnsSqsPlatform
 from eventinfra.aws.producer import EventProducer
 from eventinfra.aws.topic import EventTopic
+from eventinfra.kafka.platform import KafkaPlatform
 from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
+from eventinfra.rabbitmq.platform import RabbitMQPlatform
 
 PACKAGE_NAME: Final = "eventinfra"
 """The package's name: the first part of every type token, `eventinfra:index:<ClassName>`."""
@@ -27,6 +29,8 @@ HOSTED: Final[tuple[type[pulumi.ComponentResource], ...]] = (
     EventConsumer,
     SnsSqsPlatform,
     RedisIdempotencyStore,
+    RabbitMQPlatform,
+    KafkaPlatform,
 )
 
 _DEPENDS_ON = (
@@ -59,16 +63,6 @@ NOT_HOSTED: Final[dict[str, tuple[str, str]]] = {
         _no_args("EventPlatform"),
         "The platform's first name and signature, `EventPlatform(name, config)`, kept for "
         "Python programs; other languages use `SnsSqsPlatform` with `SnsSqsPlatformArgs`.",
-    ),
-    "RabbitMQPlatform": (
-        _no_args("RabbitMQPlatform"),
-        "It takes a Python `PlatformConfig`; it needs language-neutral args like "
-        "`SnsSqsPlatformArgs`, and its building blocks must be hostable first.",
-    ),
-    "KafkaPlatform": (
-        _no_args("KafkaPlatform"),
-        "It takes a Python `PlatformConfig`; it needs language-neutral args like "
-        "`SnsSqsPlatformArgs`, and its building blocks must be hostable first.",
     ),
     "KafkaCluster": (_no_resource_reference("KafkaClusterArgs"), _DEPENDS_ON),
     "KafkaConsumer": (
