@@ -12,7 +12,6 @@ from eventinfra.config.platform_args import (
     ArgsSpec,
     PlatformEventArgs,
     PlatformIdempotencyArgs,
-    PlatformSubscriptionArgs,
     config_from_args,
 )
 
@@ -29,6 +28,16 @@ class PlatformProducerArgs(TypedDict):
     role_arn: NotRequired[str]
     """Its IAM role ARN, like `arn:aws:iam::123456789012:role/accounts-api`; the role gets the
     publish policy, and when every producer of an event has one, nobody else may publish."""
+
+
+class PlatformSubscriptionArgs(TypedDict):
+    """One event a consumer receives, optionally filtered on message attributes."""
+
+    event: str
+    """The event's name (from `events`)."""
+    filter: NotRequired[dict[str, list[Any]]]
+    """SNS message-attribute filter policy, like `{plan: [pro, team]}` (at most 5 keys and
+    150 value combinations)."""
 
 
 class PlatformLambdaArgs(TypedDict):

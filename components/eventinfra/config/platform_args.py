@@ -44,16 +44,6 @@ class PlatformEventArgs(TypedDict):
     """For a FIFO event: the payload field whose value is the message group."""
 
 
-class PlatformSubscriptionArgs(TypedDict):
-    """One event a consumer receives, optionally filtered on message attributes."""
-
-    event: str
-    """The event's name (from `events`)."""
-    filter: NotRequired[dict[str, list[Any]]]
-    """SNS message-attribute filter policy, like `{plan: [pro, team]}` (at most 5 keys and
-    150 value combinations)."""
-
-
 class PlatformIdempotencyArgs(TypedDict):
     """The consumer's idempotency store: processed-message records that expire."""
 
