@@ -187,3 +187,13 @@ def test_a_fraction_for_an_integer_is_refused(tmp_path: Path) -> None:
     assert problems(args) == [
         "consumers.welcome-email.lambdaFunction.timeoutSeconds: expected an integer, found 30.5."
     ]
+
+
+def test_a_nested_key_the_args_do_not_declare_is_refused(tmp_path: Path) -> None:
+    # The topology model knows `cross_account`; SnsSqsPlatformArgs' producers do not.
+    args: Any = platform_args(tmp_path)
+    args["producers"]["accounts-api"]["cross_account"] = True
+    assert problems(args) == [
+        "producers.accounts-api.crossAccount: is not a known key; expected one of: publishes, "
+        "roleArn."
+    ]
