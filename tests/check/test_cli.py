@@ -554,6 +554,34 @@ def test_a_wildcard_from_a_stack_reference_exits_2_with_the_config_error(
     )
 
 
+def test_a_producer_role_of_another_account_exits_2_at_its_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    project = copy_project(tmp_path)
+    topology = project / "topology.yaml"
+    role = "arn:aws:iam::210987654321:role/accounts-api"
+    topology.write_text(
+        topology.read_text().replace(
+            "    publishes: [user.signup]\n",
+            f"    publishes: [user.signup]\n    role_arn: {role}\n",
+            1,
+        )
+    )
+
+    code, out, err = check(capsys, "--program", str(project), "--stack", "dev")
+
+    collect_the_failed_programs_garbage()
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert err.startswith(
+        "error: 1 problem in the eventinfra configuration:\n"
+        f"  - {topology}:{line_of(topology, role)}: producers.accounts-api.role_arn: gives the "
+        f"role ARN '{role}' of account 210987654321, but the stack deploys to account "
+        "123456789012; expected a role of account 123456789012, or `cross_account: true`"
+    )
+    assert "Traceback" not in err
+
+
 def test_error_text_in_brackets_is_printed_as_is(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

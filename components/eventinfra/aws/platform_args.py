@@ -47,7 +47,11 @@ class PlatformProducerArgs(TypedDict):
     """The events it publishes (names from `events`)."""
     role_arn: NotRequired[str]
     """Its IAM role ARN, like `arn:aws:iam::123456789012:role/accounts-api`; the role gets the
-    publish policy, and when every producer of an event has one, nobody else may publish."""
+    publish policy, and when every producer of an event has one, nobody else may publish. It
+    must be a role of the deploying account unless `cross_account` is true."""
+    cross_account: NotRequired[bool]
+    """The role is in another AWS account: the topic policy lets it publish, and that account
+    grants its role `sns:Publish` itself (no policy is attached here); default false."""
 
 
 class PlatformSubscriptionArgs(TypedDict):
@@ -224,22 +228,24 @@ def platform_config_from_args(
         Topology, topology_data, None, (), rename=_args_key_path
     )
 
-    def problem(key_path: KeyPath, message: str) -> Problem:
-        return Problem(None, format_key_path(_args_key_path(key_path)), message)
-
     problems += settings_problems
     if settings is not None:
-        problems += stack_settings_problems(settings, stack, problem)
+        problems += stack_settings_problems(settings, stack, args_problem)
     problems += topology_problems
     if problems or settings is None or topology is None:
         raise ConfigError(problems)
     # Only the parent of `topology_path` is read: relative paths resolve in `base_directory`,
     # and every file the args name must resolve inside it.
     config = PlatformConfig(stack, settings, topology, base_directory / ARGS_SOURCE, base_directory)
-    problems = list(cross_check_problems(config, problem))
+    problems = list(cross_check_problems(config, args_problem))
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def args_problem(key_path: KeyPath, message: str) -> Problem:
+    """A problem at a topology or settings key path, named as the args name it (camelCase)."""
+    return Problem(None, format_key_path(_args_key_path(key_path)), message)
 
 
 def _output_problems(value: Any, key_path: KeyPath) -> list[Problem]:
