@@ -375,6 +375,12 @@ def test_a_cross_account_producer_role_is_granted_by_the_topic_policy_only(
     graph = record(program)
     assert attachments(graph) == []
     assert publishers(graph) == [OTHER_ROLE]
+    # SNS encrypts with the platform's key on the role's behalf: the key must let it.
+    key_policy = json.loads(graph.named("events-key-key").inputs["policy"])
+    (encrypt,) = [
+        s for s in key_policy["Statement"] if s["Sid"] == "OtherAccountPublishersEncryptViaSns"
+    ]
+    assert encrypt["Principal"] == {"AWS": [OTHER_ROLE]}
     assert graph.named("events-producer-accounts-api-publish-policy")  # still there to hand over
 
 

@@ -112,12 +112,18 @@ class SnsSqsPlatform(pulumi.ComponentResource):
 
         settings, topology, prefix = config.settings, config.topology, config.prefix
         tags = {"environment": config.stack, **settings.tags}
+        verified_roles = verified_producer_roles(config, place, self)
 
         key = EventKey(
             f"{name}-key",
             {
                 "description": f"eventinfra {config.stack}: topics, queues and tables",
                 "service_principals": ["cloudwatch.amazonaws.com"],
+                "publisher_role_arns": [
+                    verified_roles[producer_name]
+                    for producer_name, producer in topology.producers.items()
+                    if producer_name in verified_roles and producer.cross_account
+                ],
                 "tags": tags,
             },
             opts=child,
@@ -145,7 +151,6 @@ class SnsSqsPlatform(pulumi.ComponentResource):
             "period_seconds": settings.alarms.period_seconds,
         }
 
-        verified_roles = verified_producer_roles(config, place, self)
         producer_roles: dict[str, list[pulumi.Output[str]]] = {}
         producers_without_role: set[str] = set()
         for producer_name, producer in topology.producers.items():
