@@ -190,10 +190,11 @@ def test_a_fraction_for_an_integer_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_nested_key_the_args_do_not_declare_is_refused(tmp_path: Path) -> None:
-    # The topology model knows `cross_account`; SnsSqsPlatformArgs' producers do not.
+    # The topology model has a consumer's `container` (Kubernetes); the SNS/SQS args do not.
     args: Any = platform_args(tmp_path)
-    args["producers"]["accounts-api"]["cross_account"] = True
+    args["consumers"]["analytics"]["container"] = {"image": "ghcr.io/acme/analytics:1.0.0"}
     assert problems(args) == [
-        "producers.accounts-api.crossAccount: is not a known key; expected one of: publishes, "
-        "roleArn."
+        "consumers.analytics.container: is not a known key; expected one of: description, "
+        "fifo, idempotency, lambdaFunction, maxReceiveCount, messageRetentionSeconds, runtime, "
+        "subscribes, visibilityTimeoutSeconds."
     ]

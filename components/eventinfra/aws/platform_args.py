@@ -13,7 +13,10 @@ from eventinfra.config.platform_args import (
     PlatformEventArgs,
     PlatformIdempotencyArgs,
     config_from_args,
+    problem_in_args,
 )
+from eventinfra.errors import Problem
+from eventinfra.keypaths import KeyPath
 
 # Every field below is plain (not `pulumi.Input`): the topology decides which topics, queues
 # and functions exist, so it must be known, and validated, before any resource is declared.
@@ -27,7 +30,11 @@ class PlatformProducerArgs(TypedDict):
     """The events it publishes (names from `events`)."""
     role_arn: NotRequired[str]
     """Its IAM role ARN, like `arn:aws:iam::123456789012:role/accounts-api`; the role gets the
-    publish policy, and when every producer of an event has one, nobody else may publish."""
+    publish policy, and when every producer of an event has one, nobody else may publish. It
+    must be a role of the deploying account unless `cross_account` is true."""
+    cross_account: NotRequired[bool]
+    """The role is in another AWS account: the topic policy lets it publish, and that account
+    grants its role `sns:Publish` itself (no policy is attached here); default false."""
 
 
 class PlatformSubscriptionArgs(TypedDict):
@@ -163,3 +170,8 @@ def platform_config_from_args(
     (`consumers.welcome-email.lambdaFunction.timeoutSeconds`).
     """
     return config_from_args(args, ARGS, stack=stack)
+
+
+def args_problem(key_path: KeyPath, message: str) -> Problem:
+    """A problem at a topology or settings key path, named as the args name it (camelCase)."""
+    return problem_in_args(ARGS, key_path, message)

@@ -83,6 +83,15 @@ class PlatformConfig:
         )
 
 
+def topology_problem(config: PlatformConfig, key_path: KeyPath, message: str) -> Problem:
+    """A problem found while planning (once a value from the cloud is known), placed at its file,
+    line and key path in the topology as the loader places its own."""
+    path = config.topology_path
+    if not path.is_file():  # a config built from args has no topology file
+        return Problem(None, format_key_path(key_path), message)
+    return Problem(path, format_key_path(key_path), message, read_yaml(path).line_of(key_path))
+
+
 def load_platform_config(
     settings_data: Any, *, stack: str, project_dir: Path, stack_file: Path | None = None
 ) -> PlatformConfig:

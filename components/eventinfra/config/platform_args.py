@@ -143,6 +143,9 @@ def config_from_args(args: Mapping[str, Any], spec: ArgsSpec, *, stack: str) -> 
     def rename(key_path: KeyPath) -> KeyPath:
         return _args_key_path(key_path, spec.root)
 
+    def problem(key_path: KeyPath, message: str) -> Problem:
+        return problem_in_args(spec, key_path, message)
+
     # Keys the args do not declare are refused, not passed on: the models know settings of
     # other brokers (`queues.visibilityMultiplier`) that would otherwise be taken silently.
     unknown: list[KeyPath] = []
@@ -167,9 +170,6 @@ def config_from_args(args: Mapping[str, Any], spec: ArgsSpec, *, stack: str) -> 
     topology_data = {key: value for key, value in data.items() if key in _TOPOLOGY_KEYS}
     topology, topology_problems = validate_model(Topology, topology_data, None, (), rename=rename)
 
-    def problem(key_path: KeyPath, message: str) -> Problem:
-        return Problem(None, format_key_path(rename(key_path)), message)
-
     problems += settings_problems
     if settings is not None:
         problems += stack_settings_problems(settings, stack, problem)
@@ -184,6 +184,11 @@ def config_from_args(args: Mapping[str, Any], spec: ArgsSpec, *, stack: str) -> 
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def problem_in_args(spec: ArgsSpec, key_path: KeyPath, message: str) -> Problem:
+    """A problem at a topology or settings key path, named as the args name it (camelCase)."""
+    return Problem(None, format_key_path(_args_key_path(key_path, spec.root)), message)
 
 
 def _output_problems(value: Any, key_path: KeyPath, spec: ArgsSpec) -> list[Problem]:

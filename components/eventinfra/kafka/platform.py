@@ -88,6 +88,7 @@ class KafkaPlatform(pulumi.ComponentResource):
             else []
         )
         after: list[pulumi.Resource] = list(self.operators)
+        after_operators = pulumi.ResourceOptions(parent=self, depends_on=after)
         replicas, min_insync = replication(kafka)
         cluster = KafkaCluster(
             f"{name}-cluster",
@@ -104,9 +105,8 @@ class KafkaPlatform(pulumi.ComponentResource):
                 "tls": kafka.tls,
                 "rack_topology_key": kafka.rack_topology_key,
                 "labels": labels,
-                "depends_on": after,
             },
-            opts=child,
+            opts=after_operators,
         )
         self.namespace = cluster.namespace
         self.bootstrap = cluster.bootstrap
@@ -118,7 +118,7 @@ class KafkaPlatform(pulumi.ComponentResource):
             self.topics[event] = naming.event_topic(event)
             kafka_topic(
                 f"{name}-topic-{naming.k8s_slug(event)}",
-                parent=self,
+                opts=after_operators,
                 object_name=f"{prefix}-{naming.k8s_slug(event)}",
                 topic=self.topics[event],
                 namespace=namespace,
@@ -129,7 +129,6 @@ class KafkaPlatform(pulumi.ComponentResource):
                 retention_hours=topic.retention_hours,
                 cleanup_policy=topic.cleanup_policy,
                 labels=labels,
-                depends_on=after,
             )
 
         self.producers = {
@@ -142,9 +141,8 @@ class KafkaPlatform(pulumi.ComponentResource):
                     "tls": kafka.tls,
                     "acls": producer_acls([naming.event_topic(e) for e in producer.publishes]),
                     "labels": labels,
-                    "depends_on": after,
                 },
-                opts=child,
+                opts=after_operators,
             )
             for producer_name, producer in topology.producers.items()
         }
@@ -211,7 +209,6 @@ class KafkaPlatform(pulumi.ComponentResource):
                         if consumer_name in idempotent
                         else labels
                     ),
-                    "depends_on": after,
                 }
             self.consumers[consumer_name] = KafkaConsumer(
                 f"{name}-consumer-{consumer_name}",
@@ -228,9 +225,8 @@ class KafkaPlatform(pulumi.ComponentResource):
                     "min_insync_replicas": min_insync,
                     "labels": labels,
                     "container": workload,
-                    "depends_on": after,
                 },
-                opts=child,
+                opts=after_operators,
             )
         self.producer_secrets = {n: p.secret_name for n, p in self.producers.items()}
         self.consumer_secrets = {n: c.credentials.secret_name for n, c in self.consumers.items()}

@@ -107,9 +107,8 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 "monitoring_namespace": rabbitmq.monitoring_namespace,
                 "vhost": self.vhost,
                 "labels": labels,
-                "depends_on": after,
             },
-            opts=child,
+            opts=custom,
         )
         self.namespace = broker.namespace
         namespace = broker.namespace
@@ -136,7 +135,6 @@ class RabbitMQPlatform(pulumi.ComponentResource):
             "cluster_name": self.cluster_name,
             "vhost": self.vhost,
             "labels": labels,
-            "depends_on": after,
         }
         amqp_scheme = "amqps" if broker.tls else "amqp"
         http_scheme = "https" if broker.tls else "http"
@@ -161,7 +159,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 ),
                 "uri_key": "host",
             },
-            opts=child,
+            opts=custom,
         )
 
         self.events = {
@@ -172,7 +170,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                     "event": event,
                     "object_name": f"{prefix}-{naming.k8s_slug(event)}",
                 },
-                opts=child,
+                opts=custom,
             )
             for event in topology.events
         }
@@ -202,7 +200,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                         "vhost": self.vhost,
                     },
                 },
-                opts=child,
+                opts=custom,
             )
             for producer_name, producer in topology.producers.items()
         }
@@ -284,7 +282,6 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                             else {}
                         ),
                     },
-                    "depends_on": after,
                 }
             self.consumers[consumer_name] = RabbitMQConsumer(
                 f"{name}-consumer-{consumer_name}",
@@ -303,9 +300,8 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                     "scale_to_zero": workload is not None and workload["min_replicas"] == 0,
                     "labels": labels,
                     "container": workload,
-                    "depends_on": after,
                 },
-                opts=child,
+                opts=custom,
             )
 
         custom_resource(
