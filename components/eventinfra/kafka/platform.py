@@ -1,5 +1,7 @@
 """KafkaPlatform: a topology on Kafka on Kubernetes (Strimzi), with the same guarantees."""
 
+import json
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -10,7 +12,7 @@ from eventinfra.kafka.consumer import KafkaConsumer
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.topics import replication, topic_settings
 from eventinfra.kafka.user import KafkaAccess, producer_acls
-from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs
+from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs, consumed_event
 from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
 
 IDEMPOTENCY_CLIENT_LABEL = "eventinfra/idempotency-client"
@@ -27,6 +29,8 @@ class KafkaPlatform(pulumi.ComponentResource):
     """Topic name by event name."""
     producers: dict[str, KafkaAccess]
     """Producer credentials (KafkaUser, Secret) by producer name."""
+    producer_events: dict[str, str]
+    """The runtime's EVENTINFRA_EVENTS (JSON) by producer name: each event's topic."""
     consumers: dict[str, KafkaConsumer]
     idempotency_store: RedisIdempotencyStore | None
     operators: list[k8s.yaml.v2.ConfigFile]
@@ -115,6 +119,11 @@ class KafkaPlatform(pulumi.ComponentResource):
             for producer_name, producer in topology.producers.items()
         }
 
+        self.producer_events = {
+            producer_name: producer_events(config, producer.publishes)
+            for producer_name, producer in topology.producers.items()
+        }
+
         idempotent = [
             consumer_name
             for consumer_name, consumer in topology.consumers.items()
@@ -158,6 +167,10 @@ class KafkaPlatform(pulumi.ComponentResource):
                     "max_replicas": container.replicas.max,
                     "target_queue_length": container.target_queue_length,
                     "port": container.port,
+                    "service": consumer_name,
+                    "events": {
+                        s.event: consumed_event(config, s.event) for s in consumer.subscribes
+                    },
                     "idempotency": (
                         {
                             "secret_name": f"{prefix}-{consumer_name}-idempotency",
@@ -205,8 +218,24 @@ class KafkaPlatform(pulumi.ComponentResource):
                 "bootstrap": self.bootstrap,
                 "topics": self.topics,
                 "producer_secrets": {n: p.secret_name for n, p in self.producers.items()},
+                "producer_events": self.producer_events,
                 "consumer_secrets": {
                     n: c.credentials.secret_name for n, c in self.consumers.items()
                 },
             }
         )
+
+
+def producer_events(config: PlatformConfig, publishes: list[str]) -> str:
+    """A producer's `EVENTINFRA_EVENTS` (runtime/CONTRACT.md, role `kafka-producer`)."""
+    events = config.topology.events
+    entries = {
+        event: {
+            "destination": naming.event_topic(event),
+            "schema_version": defaults.EVENT_SCHEMA_VERSION,
+            "fifo": events[event].fifo,
+            "group_key": events[event].group_key,
+        }
+        for event in publishes
+    }
+    return json.dumps(entries, sort_keys=True, separators=(",", ":"))
