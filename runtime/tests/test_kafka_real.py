@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from confluent_kafka import Consumer
 from conftest import SCHEMAS_DIR, RedisServer, TansuBroker, write_credentials
 
 from eventinfra_runtime import contract
-from eventinfra_runtime.kafka.consumer import DEAD_LETTER_REASON
+from eventinfra_runtime.kafka.consumer import DEAD_LETTER_REASON, KafkaEventConsumer
 from eventinfra_runtime.producer import producer_from_environment
 
 HERE = Path(__file__).resolve().parent
@@ -176,3 +177,48 @@ def test_a_consumer_group_added_later_reads_the_stored_events_from_the_beginning
     producer.close()
     later = read_all(tansu.bootstrap, "invoice.paid", "accounting-added-later", 25)
     assert {dict(m.headers())["event-id"].decode() for m in later} == ids  # type: ignore[attr-defined]
+
+
+def test_without_redis_the_consumer_runs_at_least_once_from_the_contract(
+    tansu: TansuBroker,
+) -> None:
+    """Idempotency off (no EVENTINFRA_REDIS_*): no store, the handler runs for every record."""
+    tansu.create_topics("order.placed", "fulfilment.dead-letter")
+    producer = producer_from_environment(producer_env(tansu, "order.placed"))
+    for i in range(3):
+        producer.publish(
+            "order.placed",
+            {"eventType": "order.placed", "orderId": f"o{i}", "userId": "u1", "totalCents": 100},
+        )
+    producer.close()
+    config = contract.load(
+        "kafka-consumer",
+        {
+            contract.BROKER: "kafka",
+            contract.SERVICE: "fulfilment",
+            contract.EVENTS: json.dumps(
+                {"order.placed": {"destination": None, "schema_version": "1"}}
+            ),
+            contract.SCHEMAS_DIR: str(SCHEMAS_DIR),
+            contract.KAFKA_BOOTSTRAP: tansu.bootstrap,
+            contract.KAFKA_SECURITY: "plaintext",
+            contract.KAFKA_TOPICS: "order.placed",
+            contract.KAFKA_GROUP: "fulfilment",
+            contract.KAFKA_DEAD_LETTER_TOPIC: "fulfilment.dead-letter",
+            contract.HEALTH_PORT: "0",
+        },
+    )
+    handled: list[str] = []
+    consumer = KafkaEventConsumer(lambda event: handled.append(event.payload["orderId"]), config)
+    assert consumer.store is None
+    runner = threading.Thread(target=consumer.run, kwargs={"install_signal_handlers": False})
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(handled) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        consumer.stop()
+        runner.join(30)
+    assert sorted(handled) == ["o0", "o1", "o2"]
+    assert consumer.counts == {"processed": 3}
