@@ -41,10 +41,11 @@ checkov-tools:
 # worker (their xdist_group, see tests/conftest.py), so one RabbitMQ node starts, not two.
 test: lint catalogue-tools checkov-tools
 	bash .ci/install-rabbitmq
+	bash .ci/install-redis
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test-fast: lint catalogue-tools checkov-tools
-	$(BIN)/pytest -n auto --dist loadgroup -m "not broker and not packaging"
+	$(BIN)/pytest -n auto --dist loadgroup -m "not broker and not kafka and not packaging"
 
 schemas: setup
 	$(BIN)/python -m eventinfra.config.json_schemas

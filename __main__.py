@@ -31,6 +31,7 @@ def export_kafka(platform: KafkaPlatform) -> None:
     pulumi.export("kafka_cluster", platform.cluster_name)
     pulumi.export("bootstrap", platform.bootstrap)
     pulumi.export("topics", platform.topics)
+    pulumi.export("producer_events", platform.producer_events)
     pulumi.export("consumer_groups", {name: c.group for name, c in platform.consumers.items()})
     pulumi.export(
         "dead_letter_topics",

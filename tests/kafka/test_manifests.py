@@ -21,6 +21,7 @@ def test_every_rendered_object_of_the_example_stack_validates_offline() -> None:
         "KafkaUser": 6,
         "PrometheusRule": 3,
         "Deployment": 2,
+        "ConfigMap": 2,
         "ScaledObject": 2,
         "TriggerAuthentication": 2,
         "PodDisruptionBudget": 2,

@@ -557,7 +557,7 @@ def test_the_idempotency_store_gives_each_consumer_a_user_confined_to_its_prefix
     assert len(lines) == 2
     assert re.fullmatch(
         r"user mailer on >[A-Za-z0-9]{32} ~mailer:\* resetchannels -@all \+@read \+@write "
-        r"\+@connection -@dangerous",
+        r"\+@connection -@dangerous \+@transaction \+evalsha \+script\|load",
         lines[1],
     )
     client = by_name(graph, "events-idempotency-mailer-client").inputs["stringData"]

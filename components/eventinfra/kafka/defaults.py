@@ -42,6 +42,9 @@ CA_CERT_KEY: Final = "ca.crt"
 CREDENTIALS_DIR: Final = "/var/run/eventinfra/kafka"
 CLUSTER_CA_DIR: Final = "/var/run/eventinfra/kafka-ca"
 PASSWORD_LENGTH: Final = 32
+# The `schema_version` of every event in the runtime's EVENTINFRA_EVENTS: the topology has one
+# schema per event, as on the other backends.
+EVENT_SCHEMA_VERSION: Final = "1"
 
 # --- KEDA kafka scaler ---
 # Lag below this does not wake a scaled-to-zero deployment (activation).

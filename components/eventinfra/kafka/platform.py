@@ -1,5 +1,6 @@
 """KafkaPlatform: a topology on Kafka on Kubernetes (Strimzi), with the same guarantees."""
 
+import json
 from typing import Self
 
 import pulumi
@@ -13,7 +14,7 @@ from eventinfra.kafka.platform_args import KafkaPlatformArgs, platform_config_fr
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.topics import replication, topic_settings
 from eventinfra.kafka.user import KafkaAccess, producer_acls
-from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs
+from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs, consumed_event
 from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
 
 IDEMPOTENCY_CLIENT_LABEL = "eventinfra/idempotency-client"
@@ -41,6 +42,8 @@ class KafkaPlatform(pulumi.ComponentResource):
     producer_secrets: dict[str, str]
     """The Secret with each producer's credentials (a client certificate with TLS, else a
     SCRAM password), by producer name."""
+    producer_events: dict[str, str]
+    """The runtime's `EVENTINFRA_EVENTS` (JSON) by producer name: each event's topic."""
     consumer_secrets: dict[str, str]
     """The Secret with each consumer's credentials, by consumer name."""
 
@@ -147,6 +150,11 @@ class KafkaPlatform(pulumi.ComponentResource):
             for producer_name, producer in topology.producers.items()
         }
 
+        self.producer_events = {
+            producer_name: producer_events(config, producer.publishes)
+            for producer_name, producer in topology.producers.items()
+        }
+
         idempotent = [
             consumer_name
             for consumer_name, consumer in topology.consumers.items()
@@ -190,6 +198,10 @@ class KafkaPlatform(pulumi.ComponentResource):
                     "max_replicas": container.replicas.max,
                     "target_queue_length": container.target_queue_length,
                     "port": container.port,
+                    "service": consumer_name,
+                    "events": {
+                        s.event: consumed_event(config, s.event) for s in consumer.subscribes
+                    },
                     "idempotency": (
                         {
                             "secret_name": f"{prefix}-{consumer_name}-idempotency",
@@ -237,6 +249,22 @@ class KafkaPlatform(pulumi.ComponentResource):
                 "bootstrap": self.bootstrap,
                 "topics": self.topics,
                 "producer_secrets": self.producer_secrets,
+                "producer_events": self.producer_events,
                 "consumer_secrets": self.consumer_secrets,
             }
         )
+
+
+def producer_events(config: PlatformConfig, publishes: list[str]) -> str:
+    """A producer's `EVENTINFRA_EVENTS` (runtime/CONTRACT.md, role `kafka-producer`)."""
+    events = config.topology.events
+    entries = {
+        event: {
+            "destination": naming.event_topic(event),
+            "schema_version": defaults.EVENT_SCHEMA_VERSION,
+            "fifo": events[event].fifo,
+            "group_key": events[event].group_key,
+        }
+        for event in publishes
+    }
+    return json.dumps(entries, sort_keys=True, separators=(",", ":"))

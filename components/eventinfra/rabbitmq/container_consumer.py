@@ -6,6 +6,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from eventinfra.config.loader import PlatformConfig
 from eventinfra.contract import Finding, raise_for, under, whole_numbers
 from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
@@ -61,6 +62,18 @@ class ConsumedEventArgs(TypedDict):
     """Whether the event's messages are ordered per group."""
     group_key: str | None
     """Payload field (JMESPath) whose value groups ordered messages; None: no groups."""
+
+
+def consumed_event(config: PlatformConfig, event: str) -> ConsumedEventArgs:
+    """The event's entry of EVENTINFRA_EVENTS, with its payload schema (`{}`: any payload): the
+    same for a consumer on RabbitMQ or on Kafka."""
+    settings = config.topology.events[event]
+    schema = (
+        (config.topology_dir / settings.payload_schema).read_text(encoding="utf-8")
+        if settings.payload_schema
+        else "{}\n"
+    )
+    return {"schema": schema, "fifo": settings.fifo, "group_key": settings.group_key}
 
 
 class ContainerConsumerArgs(TypedDict):

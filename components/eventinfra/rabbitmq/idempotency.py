@@ -88,10 +88,14 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
                     opts=child,
                 ).result
             )
+            # The runtime's store completes a record in WATCH/MULTI/EXEC (@transaction) and
+            # releases it with a Lua script (EVALSHA, SCRIPT LOAD once): without them every
+            # completion was refused. Redis checks a script's keys against `~<prefix>*` too.
             acl_lines.append(
                 pulumi.Output.format(
                     "user {0} on >{1} ~{0}:* resetchannels "
-                    "-@all +@read +@write +@connection -@dangerous",
+                    "-@all +@read +@write +@connection -@dangerous "
+                    "+@transaction +evalsha +script|load",
                     consumer,
                     password,
                 )

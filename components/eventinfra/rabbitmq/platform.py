@@ -10,7 +10,7 @@ from eventinfra.config.loader import PlatformConfig
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq.broker import RabbitMQBroker
 from eventinfra.rabbitmq.consumer import RabbitMQConsumer
-from eventinfra.rabbitmq.container_consumer import ConsumedEventArgs, ContainerConsumerArgs
+from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs, consumed_event
 from eventinfra.rabbitmq.event import RabbitMQEvent
 from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
 from eventinfra.rabbitmq.platform_args import RabbitMQPlatformArgs, platform_config_from_args
@@ -325,17 +325,6 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 "consumer_secrets": self.consumer_secrets,
             }
         )
-
-
-def consumed_event(config: PlatformConfig, event: str) -> ConsumedEventArgs:
-    """The event's entry of EVENTINFRA_EVENTS, with its payload schema (`{}`: any payload)."""
-    settings = config.topology.events[event]
-    schema = (
-        (config.topology_dir / settings.payload_schema).read_text(encoding="utf-8")
-        if settings.payload_schema
-        else "{}\n"
-    )
-    return {"schema": schema, "fifo": settings.fifo, "group_key": settings.group_key}
 
 
 def parking_alerts(vhost: str, events: list[str]) -> dict[str, Any]:

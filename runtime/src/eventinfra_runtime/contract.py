@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -17,6 +17,7 @@ __all__ = [
     "VARIABLES",
     "EventSettings",
     "IdempotencySettings",
+    "KafkaSettings",
     "RabbitMQSettings",
     "RedisSettings",
     "Role",
@@ -24,14 +25,23 @@ __all__ = [
     "load",
 ]
 
-Role = Literal["sns-producer", "lambda-consumer", "rabbitmq-producer", "container-consumer"]
-CONSUMER_ROLES: Final = ("lambda-consumer", "container-consumer")
+Role = Literal[
+    "sns-producer",
+    "lambda-consumer",
+    "rabbitmq-producer",
+    "container-consumer",
+    "kafka-producer",
+    "kafka-consumer",
+]
+CONSUMER_ROLES: Final = ("lambda-consumer", "container-consumer", "kafka-consumer")
+# The container consumers, whose idempotency store is Redis (all five variables, or none).
+_REDIS_ROLES: Final = ("container-consumer", "kafka-consumer")
 
 # --- Every process ---
-BROKER: Final = "EVENTINFRA_BROKER"  # "sns" or "rabbitmq"
+BROKER: Final = "EVENTINFRA_BROKER"  # "sns", "rabbitmq" or "kafka"
 SERVICE: Final = "EVENTINFRA_SERVICE"  # the producer's or consumer's name in the topology
 # JSON object, one entry per event the process publishes or consumes:
-# {"user.signup": {"destination": "<topic ARN | exchange>", "schema_version": "1",
+# {"user.signup": {"destination": "<topic ARN | exchange | Kafka topic>", "schema_version": "1",
 #                  "fifo": false, "group_key": null, "attributes": ["plan"]}}
 # `attributes` (optional, SNS producers): the payload fields consumers' subscriptions filter on;
 # the publisher copies each one present in the payload into a message attribute.
@@ -58,7 +68,20 @@ RABBITMQ_TLS: Final = "EVENTINFRA_RABBITMQ_TLS"  # "true" or "false"
 # A mounted Secret: files `username` and `password`, re-read at every (re)connection.
 RABBITMQ_CREDENTIALS_DIR: Final = "EVENTINFRA_RABBITMQ_CREDENTIALS_DIR"
 
-# --- Container consumers ---
+# --- Kafka producers and consumers ---
+KAFKA_BOOTSTRAP: Final = "EVENTINFRA_KAFKA_BOOTSTRAP"  # host:port[,host:port...]
+KAFKA_SECURITY: Final = "EVENTINFRA_KAFKA_SECURITY"  # one of KAFKA_SECURITY_CHOICES
+# The mounted KafkaUser Secret, read at every (re)start: its files per security mode below.
+KAFKA_CREDENTIALS_DIR: Final = "EVENTINFRA_KAFKA_CREDENTIALS_DIR"
+KAFKA_CA_FILE: Final = "EVENTINFRA_KAFKA_CA_FILE"  # the cluster CA certificate (PEM)
+
+# --- Kafka consumers ---
+KAFKA_TOPICS: Final = "EVENTINFRA_KAFKA_TOPICS"  # comma-separated
+KAFKA_GROUP: Final = "EVENTINFRA_KAFKA_GROUP"
+KAFKA_DEAD_LETTER_TOPIC: Final = "EVENTINFRA_KAFKA_DEAD_LETTER_TOPIC"
+
+# --- Container consumers (RabbitMQ; the Kafka consumer shares the Redis, health and
+# idempotency variables) ---
 RABBITMQ_QUEUE: Final = "EVENTINFRA_RABBITMQ_QUEUE"
 PREFETCH: Final = "EVENTINFRA_PREFETCH"
 REDIS_HOST: Final = "EVENTINFRA_REDIS_HOST"
@@ -77,6 +100,15 @@ DEFAULT_PREFETCH: Final = 10
 DEFAULT_HEALTH_PORT: Final = 8080
 CREDENTIAL_FILES: Final = ("username", "password")
 
+# `tls`: client certificate (Strimzi's KafkaUser Secret), `scram-sha-512`: password (over TLS
+# when a CA file is given), `plaintext`: no authentication, local development only.
+KAFKA_SECURITY_CHOICES: Final = ("tls", "scram-sha-512", "plaintext")
+KAFKA_CREDENTIAL_FILES: Final[Mapping[str, tuple[str, ...]]] = {
+    "tls": ("user.crt", "user.key"),
+    "scram-sha-512": CREDENTIAL_FILES,
+    "plaintext": (),
+}
+
 _COMMON: Final = (BROKER, SERVICE, EVENTS)
 _RABBITMQ: Final = (
     RABBITMQ_HOST,
@@ -85,6 +117,10 @@ _RABBITMQ: Final = (
     RABBITMQ_TLS,
     RABBITMQ_CREDENTIALS_DIR,
 )
+
+_KAFKA: Final = (KAFKA_BOOTSTRAP, KAFKA_SECURITY)
+# Required by the security mode, not by the role: checked in `load`.
+_KAFKA_BY_SECURITY: Final = (KAFKA_CREDENTIALS_DIR, KAFKA_CA_FILE)
 
 # A container consumer's idempotency store: all of these, or none (idempotency off: the consumer
 # runs at-least-once, and says so once at start).
@@ -95,6 +131,8 @@ REQUIRED_VARIABLES: Final[Mapping[Role, tuple[str, ...]]] = {
     "lambda-consumer": (*_COMMON, IDEMPOTENCY_TABLE, DEAD_LETTER_QUEUE_URL),
     "rabbitmq-producer": (*_COMMON, *_RABBITMQ),
     "container-consumer": (*_COMMON, *_RABBITMQ, RABBITMQ_QUEUE),
+    "kafka-producer": (*_COMMON, *_KAFKA),
+    "kafka-consumer": (*_COMMON, *_KAFKA, KAFKA_TOPICS, KAFKA_GROUP, KAFKA_DEAD_LETTER_TOPIC),
 }
 """Per role, the variables a component must inject (plus one of SCHEMAS_DIR / SCHEMAS)."""
 
@@ -107,6 +145,15 @@ OPTIONAL_VARIABLES: Final[Mapping[Role, tuple[str, ...]]] = {
         IDEMPOTENCY_TTL_SECONDS,
         IDEMPOTENCY_IN_PROGRESS_SECONDS,
         PREFETCH,
+        HEALTH_PORT,
+        *_REDIS,
+    ),
+    "kafka-producer": _KAFKA_BY_SECURITY,
+    "kafka-consumer": (
+        *_KAFKA_BY_SECURITY,
+        IDEMPOTENCY_KEY,
+        IDEMPOTENCY_TTL_SECONDS,
+        IDEMPOTENCY_IN_PROGRESS_SECONDS,
         HEALTH_PORT,
         *_REDIS,
     ),
@@ -126,6 +173,14 @@ _BROKER_OF_ROLE: Final[Mapping[Role, str]] = {
     "lambda-consumer": "sns",
     "rabbitmq-producer": "rabbitmq",
     "container-consumer": "rabbitmq",
+    "kafka-producer": "kafka",
+    "kafka-consumer": "kafka",
+}
+
+_DESTINATION_OF_BROKER: Final[Mapping[str, str]] = {
+    "sns": "topic ARN",
+    "rabbitmq": "exchange",
+    "kafka": "Kafka topic",
 }
 
 
@@ -157,6 +212,45 @@ class RabbitMQSettings:
 
 
 @dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap: str
+    security: str
+    """One of KAFKA_SECURITY_CHOICES."""
+    credentials_dir: Path | None = None
+    """The mounted KafkaUser Secret: `user.crt`/`user.key` (tls) or `username`/`password`."""
+    ca_file: Path | None = None
+    """The cluster CA certificate (Strimzi's `<cluster>-cluster-ca-cert`, key `ca.crt`)."""
+    group: str | None = None
+    topics: tuple[str, ...] = ()
+    dead_letter_topic: str | None = None
+
+    def client_config(self) -> dict[str, Any]:
+        """librdkafka settings; credentials are read from their files at every (re)start."""
+        config: dict[str, Any] = {"bootstrap.servers": self.bootstrap}
+        folder = self.credentials_dir
+        if self.security == "tls":
+            assert folder is not None
+            config |= {
+                "security.protocol": "SSL",
+                "ssl.ca.location": str(self.ca_file),
+                "ssl.certificate.location": str(folder / "user.crt"),
+                "ssl.key.location": str(folder / "user.key"),
+            }
+        elif self.security == "scram-sha-512":
+            assert folder is not None
+            username, password = _read_credentials(folder)
+            config |= {
+                "security.protocol": "SASL_SSL" if self.ca_file else "SASL_PLAINTEXT",
+                "sasl.mechanism": "SCRAM-SHA-512",
+                "sasl.username": username,
+                "sasl.password": password,
+            }
+            if self.ca_file:
+                config["ssl.ca.location"] = str(self.ca_file)
+        return config
+
+
+@dataclass(frozen=True)
 class RedisSettings:
     host: str
     port: int
@@ -185,6 +279,7 @@ class RuntimeConfig:
     idempotency: IdempotencySettings | None = None
     dead_letter_queue_url: str | None = None
     rabbitmq: RabbitMQSettings | None = None
+    kafka: KafkaSettings | None = None
     queue: str | None = None
     prefetch: int = DEFAULT_PREFETCH
     redis: RedisSettings | None = None
@@ -226,17 +321,25 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
             problems.append(f"{name} must be 'true' or 'false', but it is {raw!r}.")
         return raw == "true"
 
-    def directory(name: str) -> Path:
+    def directory(name: str, files: tuple[str, ...] = CREDENTIAL_FILES) -> Path:
         raw = text(name)
         path = Path(raw)
         if raw:
-            missing = [f for f in CREDENTIAL_FILES if not (path / f).is_file()]
+            missing = [f for f in files if not (path / f).is_file()]
             if missing:
                 problems.append(
-                    f"{name} must name a folder holding the files {list(CREDENTIAL_FILES)!r} "
+                    f"{name} must name a folder holding the files {list(files)!r} "
                     f"(a mounted Secret), but {str(path)!r} lacks {missing!r}."
                 )
         return path
+
+    def file(name: str) -> Path:
+        raw = text(name)
+        if raw and not Path(raw).is_file():
+            problems.append(
+                f"{name} must name a file (a mounted Secret's key), but {raw!r} is not one."
+            )
+        return Path(raw)
 
     expected_broker = _BROKER_OF_ROLE[role]
     broker = text(BROKER)
@@ -248,13 +351,13 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
 
     config = RuntimeConfig(role=role, broker=broker, service=service, events=events)
     redis_given = [name for name in _REDIS if env.get(name, "").strip()]
-    if role == "container-consumer" and redis_given and len(redis_given) < len(_REDIS):
+    if role in _REDIS_ROLES and redis_given and len(redis_given) < len(_REDIS):
         missing = [name for name in _REDIS if name not in redis_given]
         problems.append(
             f"The idempotency store needs all of {list(_REDIS)!r} or none (idempotency off), "
             f"but only {redis_given!r} are set; missing {missing!r}."
         )
-    idempotency_off = role == "container-consumer" and not redis_given
+    idempotency_off = role in _REDIS_ROLES and not redis_given
     if role in CONSUMER_ROLES and not idempotency_off:
         config = replace(
             config,
@@ -287,7 +390,11 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
             prefetch=integer(PREFETCH, DEFAULT_PREFETCH, 1),
             health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 0),
         )
-    if role == "container-consumer" and not idempotency_off:
+    if expected_broker == "kafka":
+        config = replace(config, kafka=_kafka_settings(role, env, text, directory, file, problems))
+    if role == "kafka-consumer":
+        config = replace(config, health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 0))
+    if role in _REDIS_ROLES and not idempotency_off:
         config = replace(
             config,
             redis=RedisSettings(
@@ -301,6 +408,46 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
     if problems:
         raise ConfigurationError(problems)
     return config
+
+
+def _kafka_settings(
+    role: Role,
+    env: Mapping[str, str],
+    text: Callable[[str], str],
+    directory: Callable[[str, tuple[str, ...]], Path],
+    file: Callable[[str], Path],
+    problems: list[str],
+) -> KafkaSettings:
+    """The broker connection; which of the credentials and CA variables are needed follows from
+    the security mode, and a consumer also needs its group, topics and dead-letter topic."""
+    bootstrap = text(KAFKA_BOOTSTRAP)
+    security = text(KAFKA_SECURITY)
+    if security and security not in KAFKA_SECURITY_CHOICES:
+        problems.append(
+            f"{KAFKA_SECURITY} must be one of {list(KAFKA_SECURITY_CHOICES)!r}, "
+            f"but it is {security!r}."
+        )
+    credentials_dir: Path | None = None
+    files = KAFKA_CREDENTIAL_FILES.get(security, ())
+    if files:
+        credentials_dir = directory(KAFKA_CREDENTIALS_DIR, files)
+    ca_file: Path | None = None
+    if security == "tls" or env.get(KAFKA_CA_FILE, "").strip():
+        ca_file = file(KAFKA_CA_FILE)
+    settings = KafkaSettings(
+        bootstrap=bootstrap, security=security, credentials_dir=credentials_dir, ca_file=ca_file
+    )
+    if role != "kafka-consumer":
+        return settings
+    topics = tuple(t.strip() for t in text(KAFKA_TOPICS).split(",") if t.strip())
+    group = text(KAFKA_GROUP)
+    dead_letter_topic = text(KAFKA_DEAD_LETTER_TOPIC)
+    if dead_letter_topic and dead_letter_topic in topics:
+        problems.append(
+            f"{KAFKA_DEAD_LETTER_TOPIC} must not be one of {KAFKA_TOPICS} ({list(topics)!r}), "
+            f"because a dead-lettered record would be read again; it is {dead_letter_topic!r}."
+        )
+    return replace(settings, group=group, topics=topics, dead_letter_topic=dead_letter_topic)
 
 
 def _read_credentials(folder: Path) -> tuple[str, str]:
@@ -360,7 +507,8 @@ def _load_events(
             problems.append(f"{where} has unknown keys {sorted(unknown)!r}.")
         destination = entry.get("destination")
         if role.endswith("producer") and not destination:
-            problems.append(f"{where}.destination must name the topic ARN or exchange.")
+            destination_kind = _DESTINATION_OF_BROKER[_BROKER_OF_ROLE[role]]
+            problems.append(f"{where}.destination must name the {destination_kind}.")
         version = entry.get("schema_version")
         if not isinstance(version, str) or not version:
             problems.append(f"{where}.schema_version must be a string like '1', not {version!r}.")

@@ -1,4 +1,4 @@
-"""`publish(event_type, payload)`: validate, then send with confirms, on SNS or RabbitMQ."""
+"""`publish(event_type, payload)`: validate, then send with confirms, on SNS, RabbitMQ or Kafka."""
 
 from __future__ import annotations
 
@@ -100,7 +100,14 @@ def producer_from_environment(environ: Mapping[str, str] | None = None) -> Produ
     import os
 
     env = os.environ if environ is None else environ
-    if env.get(contract.BROKER, "").strip() == "rabbitmq":
+    broker = env.get(contract.BROKER, "").strip()
+    if broker == "kafka":
+        from eventinfra_runtime.kafka.publisher import KafkaTransport
+
+        config = contract.load("kafka-producer", env)
+        assert config.kafka is not None
+        return Producer(config, KafkaTransport(config.kafka))
+    if broker == "rabbitmq":
         from eventinfra_runtime.rabbitmq.publisher import RabbitMQTransport
 
         config = contract.load("rabbitmq-producer", env)

@@ -1,56 +1,48 @@
-"""KafkaPublisher: validated events, `acks=all` and idempotence on, keyed by the event's key."""
+"""KafkaTransport: the producer's Kafka sender, `acks=all` and idempotence on."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from confluent_kafka import KafkaError, Message, Producer
 
 from eventinfra_runtime import envelope
+from eventinfra_runtime.contract import EventSettings, KafkaSettings
 from eventinfra_runtime.errors import PublishError
-from eventinfra_runtime.kafka.settings import KafkaSettings
-from eventinfra_runtime.validation import validate
 
-__all__ = ["KafkaPublisher"]
+__all__ = ["KafkaTransport"]
 
 FLUSH_SECONDS: Final = 30.0
 
 
-class KafkaPublisher:
-    """Publishes to the topic named like the event; returns once every replica in sync has it.
+class KafkaTransport:
+    """Sends to the event's topic (its `destination`); returns once every in-sync replica has it.
 
     `enable.idempotence` makes librdkafka's retries produce no duplicates and keeps the order
-    per partition; `acks=all` waits for `min.insync.replicas`. The record key (the payload's
-    `key_field`, else the event id) picks the partition, so one entity's events stay in order.
+    per partition; `acks=all` waits for `min.insync.replicas`. The record key is the event's
+    message group (its `group_key` field, so one entity's events share a partition and stay
+    in order), else the event id (spread over the partitions).
     """
 
-    def __init__(
-        self,
-        settings: KafkaSettings,
-        schemas: Mapping[str, Mapping[str, Any]],
-        *,
-        schema_version: str = "1",
-        key_fields: Mapping[str, str] | None = None,
-    ) -> None:
-        self.schemas = schemas
-        self.schema_version = schema_version
-        self.key_fields = dict(key_fields or {})
+    def __init__(self, settings: KafkaSettings) -> None:
         self.producer = Producer(
             {**settings.client_config(), "acks": "all", "enable.idempotence": True}
         )
 
-    def publish(self, event_type: str, payload: Mapping[str, Any], topic: str | None = None) -> str:
-        validate(event_type, self.schemas[event_type], payload)
-        event_id = str(uuid.uuid4())
-        field = self.key_fields.get(event_type)
-        key = str(payload[field]) if field and field in payload else event_id
-        self.send(topic or event_type, envelope.encode(payload), key, event_type, event_id)
-        return event_id
-
-    def send(self, topic: str, value: bytes, key: str, event_type: str, event_id: str) -> None:
-        """Send raw bytes with the envelope headers and wait for the acknowledgement."""
+    def send(
+        self,
+        event: EventSettings,
+        body: bytes,
+        headers: Mapping[str, str],
+        group_id: str | None,
+        deduplication_id: str | None,
+    ) -> None:
+        # Kafka has no deduplication id: idempotence covers the producer's own retries, and the
+        # consumer's idempotency store covers the rest.
+        del deduplication_id
+        assert event.destination is not None  # contract.load requires it for producers
+        event_id = headers.get(envelope.EVENT_ID, "")
         errors: list[KafkaError] = []
 
         def delivered(error: KafkaError | None, _message: Message) -> None:
@@ -58,18 +50,17 @@ class KafkaPublisher:
                 errors.append(error)
 
         self.producer.produce(
-            topic,
-            value=value,
-            key=key,
-            headers=[
-                (envelope.EVENT_ID, event_id),
-                (envelope.EVENT_TYPE, event_type),
-                (envelope.SCHEMA_VERSION, self.schema_version),
-            ],
+            event.destination,
+            value=body,
+            key=group_id or event_id,
+            headers=list(headers.items()),
             on_delivery=delivered,
         )
         if self.producer.flush(FLUSH_SECONDS) or errors:
-            raise PublishError(f"Kafka did not acknowledge {event_type} {event_id}: {errors!r}")
+            raise PublishError(
+                f"Kafka did not acknowledge {event.event_type} {event_id} on topic "
+                f"{event.destination!r}: {errors!r}"
+            )
 
     def close(self) -> None:
         self.producer.flush(FLUSH_SECONDS)
