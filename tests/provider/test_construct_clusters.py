@@ -146,6 +146,7 @@ def test_the_kafka_state_has_every_output_under_its_schema_name(
         "bootstrap",
         "topics",
         "producerSecrets",
+        "producerEvents",
         "consumerSecrets",
     }
     assert result.state["topics"] == {"user.signup": "user.signup"}
