@@ -152,7 +152,7 @@ def test_parking_queue_alarm_period_is_an_integer() -> None:
     assert_no_float_text(graph)
 
 
-@pytest.mark.parametrize("period", [45.0])
+@pytest.mark.parametrize("period", [45.0, 120.5])
 def test_an_alarm_period_cloudwatch_refuses_is_refused_as_sent(period: float) -> None:
     # A whole float is checked as the integer it is; a fraction is refused as it was sent.
     target = {"topicArn": ALERTS_ARN, "periodSeconds": period}
