@@ -1,10 +1,11 @@
 """The eventinfra package provider: hosts eventinfra's components for the Pulumi engine."""
 
+import sys
+
 # eventinfra comes from the plugin's virtualenv: requirements.txt installs this checkout into
 # it (`-e ..`), so nothing here reads the repository's location from a file path.
-from pulumi.provider.experimental import component_provider_host
-
-from eventinfra.provider.components import PACKAGE_NAME, hosted_components
+from eventinfra.provider.host import serve
 
 if __name__ == "__main__":
-    component_provider_host(hosted_components(), PACKAGE_NAME)
+    # Like `component_provider_host`, with the provider that hands components integers as `int`.
+    serve(sys.argv[1:])

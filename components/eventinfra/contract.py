@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import types
 import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar
@@ -84,7 +85,8 @@ def whole_numbers(args: ArgsT, args_type: type[ArgsT]) -> ArgsT:
 
     Numbers cross the engine as floats, and pulumi 3.272's provider maps integer inputs to
     `int` and then overwrites them with the float (component.py, `map_input_properties`), so a
-    component built through the provider would see `5672.0` where it formats a port. Values
+    component built through the provider would see `5672.0` where it formats a port. The
+    provider (`eventinfra.provider.host`) applies this to every component's inputs. Values
     that are not whole floats are left for the component's own rules to report.
     """
     whole: ArgsT = _whole(args, args_type)
@@ -93,7 +95,10 @@ def whole_numbers(args: ArgsT, args_type: type[ArgsT]) -> ArgsT:
 
 def _whole(value: Any, annotation: Any) -> Any:
     # `int | None`, `pulumi.Input[int]` and `Foo | None` are Unions: look at their members.
-    members = [annotation, *typing.get_args(annotation)]
+    # Only a Union's: the arguments of `dict[str, Foo]` are its key and value types, and
+    # taking `Foo` for the dict itself would leave every value unconverted.
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    members = [annotation, *(typing.get_args(annotation) if union else ())]
     if isinstance(value, float) and value.is_integer() and int in members:
         return int(value)
     if isinstance(value, Mapping):

@@ -5,11 +5,10 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.provider import ConstructResult
 
 from eventinfra.check.synth import Synthesis, record
-from eventinfra.provider.components import PACKAGE_NAME, hosted_components
+from eventinfra.provider.host import EventinfraProvider
 
 
 def engine_inputs(code_parent: Path) -> dict[str, Any]:
@@ -39,7 +38,7 @@ def constructed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesis, Co
     directory = tmp_path_factory.mktemp("program")
     (directory / "welcome").mkdir()
     (directory / "welcome" / "app.py").write_text("def handler(event, context):\n    return {}\n")
-    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    provider = EventinfraProvider()
     results: list[ConstructResult] = []
 
     def build() -> None:
@@ -105,7 +104,7 @@ def test_the_state_has_every_output_under_its_schema_name(
 
 
 def test_a_mistake_in_the_inputs_declares_nothing(tmp_path: Path) -> None:
-    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    provider = EventinfraProvider()
     inputs = engine_inputs(tmp_path)  # no `welcome` folder here
     with pytest.raises(Exception) as raised:
         record(

@@ -6,12 +6,11 @@ from typing import Any, NamedTuple
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
-from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.provider import ConstructResult
 
 from eventinfra.check.synth import Synthesis, record
 from eventinfra.graph import RecordedResource
-from eventinfra.provider.components import PACKAGE_NAME, hosted_components
+from eventinfra.provider.host import EventinfraProvider
 
 IMAGE = "ghcr.io/acme/mailer:1.4.2"
 CONTAINER = {
@@ -172,7 +171,7 @@ class Constructed(NamedTuple):
 
 
 def construct(component: str) -> Constructed:
-    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    provider = EventinfraProvider()
     results: list[ConstructResult] = []
 
     def build() -> None:

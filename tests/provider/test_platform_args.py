@@ -172,15 +172,6 @@ def test_an_output_in_the_args_is_refused(tmp_path: Path) -> None:
         loop.close()
 
 
-def test_whole_numbers_sent_as_floats_are_integers(tmp_path: Path) -> None:
-    args: Any = platform_args(tmp_path)
-    args["consumers"]["welcome-email"]["lambda_function"]["timeout_seconds"] = 30.0
-    config = platform_config_from_args(args, stack="dev")
-    function = config.topology.consumers["welcome-email"].lambda_
-    assert function is not None and function.timeout_seconds == 30
-    assert isinstance(function.timeout_seconds, int)
-
-
 def test_a_fraction_for_an_integer_is_refused(tmp_path: Path) -> None:
     args: Any = platform_args(tmp_path)
     args["consumers"]["welcome-email"]["lambda_function"]["timeout_seconds"] = 30.5

@@ -9,14 +9,14 @@ from typing import Any
 import pulumi
 import pytest
 from pulumi.provider.experimental.analyzer import Analyzer
-from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ProviderServicer
 from pulumi.runtime.proto import provider_pb2
 
 import eventinfra
 from eventinfra.aws.lambda_consumer import LambdaConsumer, LambdaFunctionArgs
 from eventinfra.aws.platform import SnsSqsPlatform
-from eventinfra.provider.components import HOSTED, NOT_HOSTED, PACKAGE_NAME, hosted_components
+from eventinfra.provider.components import HOSTED, NOT_HOSTED, PACKAGE_NAME
+from eventinfra.provider.host import EventinfraProvider
 from eventinfra.provider.schema import package_schema
 from tests.support import REPOSITORY
 
@@ -48,7 +48,7 @@ def test_the_committed_schema_is_current() -> None:
 
 
 def test_the_provider_serves_the_committed_schema() -> None:
-    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    provider = EventinfraProvider()
     servicer = ProviderServicer(provider, [], engine_address="127.0.0.1:0")
     # A private loop: asyncio.run would drop the loop the Pulumi runtime tests leave set.
     loop = asyncio.new_event_loop()

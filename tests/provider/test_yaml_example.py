@@ -6,10 +6,9 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.provider.experimental.component import ComponentProvider
 
 from eventinfra.check.synth import record
-from eventinfra.provider.components import PACKAGE_NAME, hosted_components
+from eventinfra.provider.host import EventinfraProvider
 from tests.support import REPOSITORY
 
 EXAMPLE = REPOSITORY / "examples" / "yaml-consumer"
@@ -91,7 +90,7 @@ def test_the_example_outputs_are_outputs_of_the_platform() -> None:
 
 def test_the_provider_builds_the_example() -> None:
     resource = platform_resource()
-    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    provider = EventinfraProvider()
     inputs = as_sent_by_the_engine(resource["properties"])
     graph = record(
         lambda: (

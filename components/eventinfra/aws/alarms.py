@@ -28,7 +28,9 @@ AlarmTarget = AlarmTargetArgs
 def alarm_target_problems(target: object, key: KeyPath = ("alarm_target",)) -> list[Finding]:
     """Every rule on an alarm target, keys relative to the Args that hold it."""
     findings = shape_problems(target, AlarmTargetArgs, key)
-    if isinstance(target, Mapping) and isinstance(period := target.get("period_seconds"), int):
+    period = target.get("period_seconds") if isinstance(target, Mapping) else None
+    # Any plain value is checked, so a fraction from another language is refused, not planned.
+    if period is not None and not isinstance(period, pulumi.Output):
         findings += validation.alarm_period_problems(period, (*key, "period_seconds"))
     if isinstance(target, Mapping) and isinstance(arn := target.get("topic_arn"), str):
         findings += _alarm_topic_arn_problems(arn, (*key, "topic_arn"))

@@ -658,9 +658,19 @@ def role_name_problems(logical_name: str, key: KeyPath = ()) -> list[Finding]:
 # --- CloudWatch and tags ---------------------------------------------------------------------
 
 
-def alarm_period_problems(period_seconds: int, key: KeyPath = ("period_seconds",)) -> list[Finding]:
-    valid = period_seconds in defaults.ALARM_SHORT_PERIODS or (
-        period_seconds % 60 == 0 and 60 <= period_seconds <= defaults.ALARM_MAX_PERIOD_SECONDS
+def alarm_period_problems(
+    period_seconds: object, key: KeyPath = ("period_seconds",)
+) -> list[Finding]:
+    valid = (
+        isinstance(period_seconds, int)
+        and not isinstance(period_seconds, bool)
+        and (
+            period_seconds in defaults.ALARM_SHORT_PERIODS
+            or (
+                period_seconds % 60 == 0
+                and 60 <= period_seconds <= defaults.ALARM_MAX_PERIOD_SECONDS
+            )
+        )
     )
     if valid:
         return []

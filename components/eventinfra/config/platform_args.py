@@ -222,11 +222,6 @@ def _file_shape(args: Mapping[str, Any], root: type, unknown: list[KeyPath]) -> 
 def _reshape(value: Any, annotation: Any, key_path: KeyPath, unknown: list[KeyPath]) -> Any:
     if isinstance(value, StrEnum):
         return value.value
-    if annotation is int and isinstance(value, float) and value.is_integer():
-        # Numbers cross the engine as floats, and pulumi 3.272's provider maps nested integer
-        # inputs back to `int` and then overwrites them with the float (component.py,
-        # `map_input_properties`): the integer fields take whole floats as integers here.
-        return int(value)
     if isinstance(value, Mapping):
         if typing.is_typeddict(annotation):
             fields = typing.get_type_hints(annotation)

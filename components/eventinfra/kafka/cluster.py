@@ -5,7 +5,6 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eventinfra.contract import whole_numbers
 from eventinfra.kafka import defaults, naming
 from eventinfra.ordering import after_caller
 
@@ -64,7 +63,6 @@ class KafkaCluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: KafkaClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        args = whole_numbers(args, KafkaClusterArgs)
         super().__init__("eventinfra:index:KafkaCluster", name, None, opts)
         # Everything here waits for what the cluster waits for (the operators' manifests).
         child = after_caller(opts, self)

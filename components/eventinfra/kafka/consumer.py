@@ -5,7 +5,6 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eventinfra.contract import whole_numbers
 from eventinfra.kafka import defaults, naming
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.user import KafkaAccess, consumer_acls
@@ -70,7 +69,6 @@ class KafkaConsumer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: KafkaConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        args = whole_numbers(args, KafkaConsumerArgs)
         super().__init__("eventinfra:index:KafkaConsumer", name, None, opts)
         consumer, base = args["consumer"], args["object_name"]
         namespace, labels = args["namespace"], args["labels"]

@@ -5,7 +5,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eventinfra.contract import raise_for, under, whole_numbers
+from eventinfra.contract import raise_for, under
 from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq import validation as rules
@@ -72,7 +72,6 @@ class RabbitMQBroker(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RabbitMQBrokerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        args = whole_numbers(args, RabbitMQBrokerArgs)
         image = args.get("image", defaults.RABBITMQ_IMAGE)
         raise_for(
             "RabbitMQBroker",

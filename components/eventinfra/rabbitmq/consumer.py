@@ -5,7 +5,6 @@ from urllib.parse import quote
 
 import pulumi
 
-from eventinfra.contract import whole_numbers
 from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq.container_consumer import ContainerConsumer, ContainerConsumerArgs
@@ -68,7 +67,6 @@ class RabbitMQConsumer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RabbitMQConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        args = whole_numbers(args, RabbitMQConsumerArgs)
         super().__init__("eventinfra:index:RabbitMQConsumer", name, None, opts)
         consumer, base = args["consumer"], args["object_name"]
         namespace, vhost, labels = args["namespace"], args["vhost"], args["labels"]

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from eventinfra.config.loader import PlatformConfig
-from eventinfra.contract import Finding, raise_for, under, whole_numbers
+from eventinfra.contract import Finding, raise_for, under
 from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq import validation as rules
@@ -151,7 +151,6 @@ class ContainerConsumer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ContainerConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        args = whole_numbers(args, ContainerConsumerArgs)
         raise_for("ContainerConsumer", name, _args_problems(args))
         super().__init__("eventinfra:index:ContainerConsumer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
