@@ -4,11 +4,10 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.provider import ConstructResult
 
 from eventinfra.check.synth import Synthesis, record
-from eventinfra.provider.components import PACKAGE_NAME, hosted_components
+from eventinfra.provider.host import EventinfraProvider
 
 STRIMZI = "kubernetes:kafka.strimzi.io/v1:"
 RABBITMQ = "kubernetes:rabbitmq.com/v1beta1:"
@@ -39,7 +38,7 @@ def engine_inputs(broker: dict[str, Any]) -> dict[str, Any]:
 
 
 def construct(token: str, inputs: dict[str, Any]) -> tuple[Synthesis, ConstructResult]:
-    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    provider = EventinfraProvider()
     results: list[ConstructResult] = []
 
     def build() -> None:
@@ -155,7 +154,7 @@ def test_the_kafka_state_has_every_output_under_its_schema_name(
 
 
 def test_a_mistake_in_the_inputs_is_reported_at_its_key_path() -> None:
-    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    provider = EventinfraProvider()
     inputs = engine_inputs({})
     inputs["consumers"]["mailer"]["subscribes"] = ["order.placed"]
 

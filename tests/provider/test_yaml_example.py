@@ -126,7 +126,7 @@ def test_the_docs_rabbitmq_snippet_sets_only_schema_properties_and_builds() -> N
     assert resource["type"] == "eventinfra:index:RabbitMQPlatform"
     inputs = SCHEMA["resources"][resource["type"]]["inputProperties"]
     assert unknown_in_object(resource["properties"], inputs, "properties") == []
-    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    provider = EventinfraProvider()
     properties = as_sent_by_the_engine(resource["properties"])
 
     def build() -> None:

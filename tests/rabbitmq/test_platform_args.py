@@ -158,12 +158,3 @@ def test_an_output_in_the_args_is_refused_in_the_brokers_words() -> None:
     finally:
         asyncio.set_event_loop(None)
         loop.close()
-
-
-def test_whole_numbers_sent_as_floats_are_integers() -> None:
-    args = example_args()
-    args["consumers"]["mailer"]["container"]["replicas"] = {"min": 1.0, "max": 10.0}
-    config = platform_config_from_args(args, stack="k8s")
-    container = config.topology.consumers["mailer"].container
-    assert container is not None and container.replicas.max == 10
-    assert isinstance(container.replicas.max, int)
