@@ -6,7 +6,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from eventinfra.contract import raise_for
 from eventinfra.kafka import defaults
+from eventinfra.kafka import validation as rules
 
 
 class AclArgs(TypedDict):
@@ -47,6 +49,7 @@ class KafkaAccess(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: KafkaAccessArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        raise_for("KafkaAccess", name, rules.acl_name_problems(args["acls"]))
         super().__init__("eventinfra:index:KafkaAccess", name, None, opts)
         after = args.get("depends_on", [])
         child = pulumi.ResourceOptions(parent=self, depends_on=after)
