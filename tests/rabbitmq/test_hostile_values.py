@@ -4,6 +4,7 @@ would expand them as templates; values inside PromQL strings are escaped."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ from eventinfra.rabbitmq.consumer import RabbitMQConsumerArgs, alert_group
 from eventinfra.rabbitmq.naming import anchored, promql_series
 from tests.aws.test_contract import problems, refused
 from tests.config.test_loader import problems_for, st, t
+from tests.rabbitmq.test_components import build_platform, platform_config
 
 # Each would change a PromQL expression, a Go template or the text around it if carried as is.
 HOSTILE_NAMES = [
@@ -124,3 +126,40 @@ def test_a_policy_pattern_matches_exactly_its_names(name: str) -> None:
     assert pattern.fullmatch(name) and pattern.fullmatch("other")
     assert not pattern.search(name + "x") and not pattern.search("x" + name)
     assert not pattern.search("userXsignup")
+
+
+def test_env_values_and_group_keys_are_carried_literally_into_the_deployment() -> None:
+    """Free text reaches the Deployment as data: env values as they are, group keys inside
+    EVENTINFRA_EVENTS (JSON), and KEDA's metadata names only the queue and the vhost."""
+    config = platform_config()
+    topology = config.topology
+    hostile_value = '"}\n${HOME} {{ $value }} </script>'
+    mailer = topology.consumers["mailer"]
+    assert mailer.container is not None
+    container = mailer.container.model_copy(update={"env": {"LOG_LEVEL": hostile_value}})
+    signup = topology.events["user.signup"].model_copy(update={"group_key": hostile_value})
+    changed = topology.model_copy(
+        update={
+            "consumers": {
+                **topology.consumers,
+                "mailer": mailer.model_copy(update={"container": container}),
+            },
+            "events": {**topology.events, "user.signup": signup},
+        }
+    )
+    graph = build_platform(dataclasses.replace(config, topology=changed))
+    deployment = graph.named("events-consumer-mailer-workload-deployment").inputs
+    (app,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {variable["name"]: variable.get("value") for variable in app["env"]}
+    assert env["LOG_LEVEL"] == hostile_value
+    events = json.loads(env["EVENTINFRA_EVENTS"])
+    assert events["user.signup"]["group_key"] == hostile_value
+    scaled = graph.named("events-consumer-mailer-workload-scaled-object").inputs["spec"]
+    (trigger,) = scaled["triggers"]
+    assert trigger["metadata"] == {
+        "protocol": "http",
+        "mode": "QueueLength",
+        "value": "20",
+        "queueName": "mailer",
+        "vhostName": "k8s",
+    }
