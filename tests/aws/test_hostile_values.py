@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from eventinfra import EventConsumer, EventProducer, EventTopic, LambdaConsumer
+from eventinfra import EventConsumer, EventKey, EventProducer, EventTopic, LambdaConsumer
 from eventinfra.aws.consumer import runtime_environment
 from eventinfra.check.synth import record
 from eventinfra.config.loader import load_platform_config
@@ -387,3 +387,56 @@ def test_a_group_key_is_carried_literally_into_the_runtime_events(group_key: str
     events = json.loads(str(environment["EVENTINFRA_EVENTS"]))
     assert list(events) == ["order.placed"]
     assert events["order.placed"]["group_key"] == group_key
+
+
+# --- service principals -----------------------------------------------------------------------
+
+HOSTILE_SERVICES = ["*", "*.amazonaws.com", POLICY_VARIABLE, 'events.amazonaws.com"}', "sns"]
+
+
+def service_message(service: str, allowed: str) -> str:
+    return (
+        f"gives the service principal {service!r}; expected an AWS service's principal, like "
+        "'cloudwatch.amazonaws.com', with no wildcard or policy variable, because it becomes "
+        f"the Principal allowed to {allowed}."
+    )
+
+
+@pytest.mark.parametrize("service", HOSTILE_SERVICES)
+def test_a_key_service_principal_that_is_no_service_is_refused(service: str) -> None:
+    services = ["cloudwatch.amazonaws.com", service]
+    error, graph = refused(lambda: EventKey("events", {"service_principals": services}))
+    assert problems(error) == [
+        (
+            "EventKey 'events' args.service_principals[1]",
+            service_message(service, "encrypt with the key (kms:GenerateDataKey)"),
+        )
+    ]
+    assert graph.resources == []
+
+
+@pytest.mark.parametrize("service", HOSTILE_SERVICES)
+def test_a_topic_publisher_service_that_is_no_service_is_refused(service: str) -> None:
+    args: Any = {"kms_key_arn": KEY_ARN, "publisher_services": [service]}
+    error, graph = refused(lambda: EventTopic("alerts", args))
+    assert problems(error) == [
+        (
+            "EventTopic 'alerts' args.publisher_services[0]",
+            service_message(service, "publish to the topic (sns:Publish)"),
+        )
+    ]
+    assert graph.resources == []
+
+
+def test_service_principals_reach_the_policies_exactly() -> None:
+    def program() -> None:
+        EventKey("events", {"service_principals": ["cloudwatch.amazonaws.com"]})
+        EventTopic(
+            "alerts", {"kms_key_arn": KEY_ARN, "publisher_services": ["cloudwatch.amazonaws.com"]}
+        )
+
+    graph = record(program)
+    key = statement(policy(graph.named("events-key")), "ServicesEncryptMessages")
+    assert key["Principal"] == {"Service": ["sns.amazonaws.com", "cloudwatch.amazonaws.com"]}
+    topic = statement(policy(graph.named("alerts-policy")), "AllowServices")
+    assert topic["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}

@@ -115,6 +115,25 @@ def resource_arn_problems(arn: object, kind: str, grant: str, key: KeyPath = ())
     ]
 
 
+# An AWS service principal, like `cloudwatch.amazonaws.com` (China: `.amazonaws.com.cn`).
+_SERVICE_PRINCIPAL = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?\.amazonaws\.com(\.cn)?", re.ASCII)
+
+
+def service_principal_problems(services: object, allowed: str, key: KeyPath) -> list[Finding]:
+    """Services named as a policy's Principal (`allowed`: what the statement lets them do)."""
+    names = services if isinstance(services, list | tuple) else [services]
+    return [
+        Finding(
+            (*key, index),
+            f"gives the service principal {_shown(service)}; expected an AWS service's principal, "
+            f"like 'cloudwatch.amazonaws.com', with no wildcard or policy variable, because it "
+            f"becomes the Principal allowed to {allowed}.",
+        )
+        for index, service in enumerate(names)
+        if not (isinstance(service, str) and _SERVICE_PRINCIPAL.fullmatch(service))
+    ]
+
+
 # IAM role ARNs: arn:<partition>:iam::<12-digit account>:role/<path/><name>; ASCII, no wildcard.
 ROLE_ARN_PATTERN = (
     r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/"
