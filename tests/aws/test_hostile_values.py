@@ -440,3 +440,17 @@ def test_service_principals_reach_the_policies_exactly() -> None:
     assert key["Principal"] == {"Service": ["sns.amazonaws.com", "cloudwatch.amazonaws.com"]}
     topic = statement(policy(graph.named("alerts-policy")), "AllowServices")
     assert topic["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
+
+
+@pytest.mark.parametrize("queue_name", ["dev-*", f"dev-{POLICY_VARIABLE}", 'dev"}'])
+def test_a_queue_name_output_is_checked_before_it_reaches_the_redrive_allow_policy(
+    queue_name: str,
+) -> None:
+    error = resolved_error(lambda: EventConsumer("orders", consumer(queue_name=later(queue_name))))
+    assert problems(error) == [
+        (
+            "EventConsumer 'orders' args.queue_name",
+            f"resolved to the queue name {queue_name!r}; expected only letters, digits, '-' and "
+            f"'_'.{RESOLVED}",
+        )
+    ]

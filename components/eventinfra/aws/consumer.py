@@ -270,7 +270,14 @@ class EventConsumer(pulumi.ComponentResource):
             checked_topic_arn(s["topic_arn"], name, index)
             for index, s in enumerate(args["subscriptions"])
         ]
-        queue_name = args["queue_name"]
+        # The queue's name is part of the ARN in the dead-letter queue's redrive-allow policy.
+        queue_name = checked(
+            args["queue_name"],
+            lambda value, key: validation.queue_name_problems(str(value), fifo=fifo, key=key),
+            "EventConsumer",
+            name,
+            ("queue_name",),
+        )
         # The source queue's ARN, known before it exists, breaks the cycle between the
         # queue's redrive policy and the DLQ's redrive-allow policy.
         invoke = pulumi.InvokeOptions(parent=self)
