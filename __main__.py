@@ -58,8 +58,8 @@ def export_aws(platform: SnsSqsPlatform) -> None:
 
 
 if config.settings.broker == "rabbitmq":
-    export_rabbitmq(RabbitMQPlatform("events", config))
+    export_rabbitmq(RabbitMQPlatform.from_config("events", config))
 elif config.settings.broker == "kafka":
-    export_kafka(KafkaPlatform("events", config))
+    export_kafka(KafkaPlatform.from_config("events", config))
 else:
     export_aws(SnsSqsPlatform.from_config("events", config))

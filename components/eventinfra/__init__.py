@@ -33,11 +33,13 @@ if TYPE_CHECKING:
     from eventinfra.aws.topic import EventTopic, EventTopicArgs
     from eventinfra.config.loader import PlatformConfig, load_platform_config
     from eventinfra.config.models import Settings, Topology
+    from eventinfra.config.platform_args import ClusterConsumerRuntime
     from eventinfra.config.stack import load_stack_config
     from eventinfra.errors import ConfigError, EventInfraError, Problem
     from eventinfra.kafka.cluster import KafkaCluster, KafkaClusterArgs
     from eventinfra.kafka.consumer import KafkaConsumer, KafkaConsumerArgs
     from eventinfra.kafka.platform import KafkaPlatform
+    from eventinfra.kafka.platform_args import KafkaCleanupPolicy, KafkaPlatformArgs
     from eventinfra.kafka.user import KafkaAccess, KafkaAccessArgs
     from eventinfra.rabbitmq.broker import RabbitMQBroker, RabbitMQBrokerArgs
     from eventinfra.rabbitmq.consumer import RabbitMQConsumer, RabbitMQConsumerArgs
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from eventinfra.rabbitmq.event import RabbitMQEvent, RabbitMQEventArgs
     from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore, RedisIdempotencyStoreArgs
     from eventinfra.rabbitmq.platform import RabbitMQPlatform
+    from eventinfra.rabbitmq.platform_args import RabbitMQPlatformArgs
     from eventinfra.rabbitmq.user import RabbitMQUser, RabbitMQUserArgs
 
 __version__ = "0.2.0"
@@ -58,6 +61,9 @@ _MODULES = {
     "KafkaConsumer": "eventinfra.kafka.consumer",
     "KafkaConsumerArgs": "eventinfra.kafka.consumer",
     "KafkaPlatform": "eventinfra.kafka.platform",
+    "KafkaPlatformArgs": "eventinfra.kafka.platform_args",
+    "KafkaCleanupPolicy": "eventinfra.kafka.platform_args",
+    "ClusterConsumerRuntime": "eventinfra.config.platform_args",
     "AlarmTarget": "eventinfra.aws.alarms",
     "AlarmTargetArgs": "eventinfra.aws.alarms",
     "ConfigError": "eventinfra.errors",
@@ -91,6 +97,7 @@ _MODULES = {
     "RabbitMQEvent": "eventinfra.rabbitmq.event",
     "RabbitMQEventArgs": "eventinfra.rabbitmq.event",
     "RabbitMQPlatform": "eventinfra.rabbitmq.platform",
+    "RabbitMQPlatformArgs": "eventinfra.rabbitmq.platform_args",
     "RabbitMQUser": "eventinfra.rabbitmq.user",
     "RabbitMQUserArgs": "eventinfra.rabbitmq.user",
     "RedisIdempotencyStore": "eventinfra.rabbitmq.idempotency",
@@ -130,6 +137,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AlarmTarget",
     "AlarmTargetArgs",
+    "ClusterConsumerRuntime",
     "ConfigError",
     "ConsumerIdempotencyArgs",
     "ConsumerRuntime",
@@ -149,11 +157,13 @@ __all__ = [
     "IdempotencyStoreArgs",
     "KafkaAccess",
     "KafkaAccessArgs",
+    "KafkaCleanupPolicy",
     "KafkaCluster",
     "KafkaClusterArgs",
     "KafkaConsumer",
     "KafkaConsumerArgs",
     "KafkaPlatform",
+    "KafkaPlatformArgs",
     "LambdaConsumer",
     "LambdaConsumerArgs",
     "LambdaFunctionArgs",
@@ -168,6 +178,7 @@ __all__ = [
     "RabbitMQEvent",
     "RabbitMQEventArgs",
     "RabbitMQPlatform",
+    "RabbitMQPlatformArgs",
     "RabbitMQUser",
     "RabbitMQUserArgs",
     "RedisIdempotencyStore",

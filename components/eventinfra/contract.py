@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import typing
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from eventinfra.errors import ConfigError, Problem
 from eventinfra.keypaths import KeyPath, format_key_path
+
+ArgsT = TypeVar("ArgsT")
 
 
 class Finding(NamedTuple):
@@ -75,3 +77,50 @@ def raise_for(component: str, name: str, findings: Iterable[Finding]) -> None:
     ]
     if problems:
         raise ConfigError(problems)
+
+
+def whole_numbers(args: ArgsT, args_type: type[ArgsT]) -> ArgsT:
+    """`args` with every whole float in an integer field of `args_type` made an `int`.
+
+    Numbers cross the engine as floats, and pulumi 3.272's provider maps integer inputs to
+    `int` and then overwrites them with the float (component.py, `map_input_properties`), so a
+    component built through the provider would see `5672.0` where it formats a port. Values
+    that are not whole floats are left for the component's own rules to report.
+    """
+    whole: ArgsT = _whole(args, args_type)
+    return whole
+
+
+def _whole(value: Any, annotation: Any) -> Any:
+    # `int | None`, `pulumi.Input[int]` and `Foo | None` are Unions: look at their members.
+    members = [annotation, *typing.get_args(annotation)]
+    if isinstance(value, float) and value.is_integer() and int in members:
+        return int(value)
+    if isinstance(value, Mapping):
+        typed = next((m for m in members if typing.is_typeddict(m)), None)
+        if typed is not None:
+            fields = _field_types(typed)
+            return {k: _whole(v, fields.get(k)) for k, v in value.items()}
+        item = _item_type(members, dict, 1)
+        return {k: _whole(v, item) for k, v in value.items()}
+    if isinstance(value, list):
+        item = _item_type(members, list, 0)
+        return [_whole(v, item) for v in value]
+    return value
+
+
+@functools.cache
+def _field_types(args_type: type) -> dict[str, Any]:
+    # `pulumi.Input` holds the forward reference 'Output[T]', which resolves in pulumi.output.
+    import pulumi.output
+
+    return typing.get_type_hints(args_type, localns=vars(pulumi.output))
+
+
+def _item_type(members: list[Any], origin: type, index: int) -> Any:
+    """The item type of `list[X]` (index 0) or the value type of `dict[str, X]` (index 1)."""
+    for member in members:
+        type_args = typing.get_args(member)
+        if typing.get_origin(member) is origin and len(type_args) > index:
+            return type_args[index]
+    return None

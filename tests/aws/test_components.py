@@ -457,6 +457,23 @@ def test_key_rotates_and_lets_sns_encrypt() -> None:
     assert "kms:PutKeyPolicy" in account["Action"]
 
 
+def test_key_lets_roles_of_other_accounts_encrypt_through_sns_only() -> None:
+    other_role = "arn:aws:iam::210987654321:role/accounts-api"
+    graph = record(lambda: EventKey("events", {"publisher_role_arns": [other_role]}) and None)
+    publishers = statement(policy(graph.named("events-key")), "OtherAccountPublishersEncryptViaSns")
+    assert publishers["Principal"] == {"AWS": [other_role]}
+    assert publishers["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"]
+    assert publishers["Condition"] == {
+        "StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}
+    }
+
+
+def test_key_grants_no_other_account_by_default() -> None:
+    graph = record(lambda: EventKey("events", {}) and None)
+    sids = [s["Sid"] for s in policy(graph.named("events-key"))["Statement"]]
+    assert sids == ["AccountAdministers", "ServicesEncryptMessages"]
+
+
 def test_producer_may_publish_only_its_topics() -> None:
     graph = record(
         lambda: (

@@ -501,6 +501,87 @@ def test_a_wildcard_topic_arn_in_the_mock_values_exits_2_naming_it(
     )
 
 
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# Each fails one resource that nothing else waits on (a topic policy, an alarm), the case where
+# the SDK's re-raise drops the cause chain that leads to the ConfigError.
+LEAF_PROGRAMS = {
+    "publisher-role": (
+        f"EventTopic('orders', {{'kms_key_arn': {KEY!r}, "
+        "'publisher_role_arns': [identity.get_output('value')]})",
+        "EventTopic 'orders' args.publisher_role_arns[0]: resolved to the role ARN '*'; expected "
+        "one IAM role's ARN, arn:<partition>:iam::<12-digit account>:role/<name> (ASCII; a role "
+        "name of at most 64 of A-Z a-z 0-9 + = , . @ _ -) with no wildcard, because a wildcard "
+        "would let every matching principal publish (Principal, aws:PrincipalArn).",
+    ),
+    "parking-alarm": (
+        "ParkingQueue('orders', {'topic_arn': 'arn:aws:sns:eu-west-1:123456789012:orders', "
+        f"'kms_key_arn': {KEY!r}, "
+        "'alarm_target': {'topic_arn': identity.get_output('value')}})",
+        "ParkingQueue 'orders' args.alarm_target.topic_arn: resolved to the topic ARN '*'; "
+        "expected one SNS topic's ARN, arn:<partition>:sns:<region>:<12-digit account>:<topic "
+        "name> with no wildcard, because a wildcard is no alarm action and would leave the "
+        "alarms silent.",
+    ),
+}
+
+
+@pytest.mark.parametrize("component", sorted(LEAF_PROGRAMS))
+def test_a_wildcard_from_a_stack_reference_exits_2_with_the_config_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, component: str
+) -> None:
+    declaration, problem = LEAF_PROGRAMS[component]
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text("name: shop\nruntime: python\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text("config:\n  aws:region: eu-west-1\n")
+    (tmp_path / "stacks" / "Pulumi.dev.mocks.yaml").write_text(
+        "stack_references:\n  acme/identity/dev: {value: '*'}\n"
+    )
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi\n\nfrom eventinfra import EventTopic, ParkingQueue\n\n"
+        "identity = pulumi.StackReference('acme/identity/dev')\n"
+        f"{declaration}\n"
+    )
+
+    code, out, err = check(capsys, "--program", str(tmp_path), "--stack", "dev")
+
+    collect_the_failed_programs_garbage()
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert err == (
+        "error: 1 problem in the eventinfra configuration:\n"
+        f"  - <config>: {problem} Check the value it comes from (a StackReference output, or "
+        "the stack's mock values for `eventinfra check`).\n"
+    )
+
+
+def test_a_producer_role_of_another_account_exits_2_at_its_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    project = copy_project(tmp_path)
+    topology = project / "topology.yaml"
+    role = "arn:aws:iam::210987654321:role/accounts-api"
+    topology.write_text(
+        topology.read_text().replace(
+            "    publishes: [user.signup]\n",
+            f"    publishes: [user.signup]\n    role_arn: {role}\n",
+            1,
+        )
+    )
+
+    code, out, err = check(capsys, "--program", str(project), "--stack", "dev")
+
+    collect_the_failed_programs_garbage()
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert err.startswith(
+        "error: 1 problem in the eventinfra configuration:\n"
+        f"  - {topology}:{line_of(topology, role)}: producers.accounts-api.role_arn: gives the "
+        f"role ARN '{role}' of account 210987654321, but the stack deploys to account "
+        "123456789012; expected a role of account 123456789012, or `cross_account: true`"
+    )
+    assert "Traceback" not in err
+
+
 def test_error_text_in_brackets_is_printed_as_is(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -29,7 +29,7 @@ def platform_config(**overrides: Any) -> PlatformConfig:
 
 def build(config: PlatformConfig | None = None) -> Synthesis:
     chosen = config or platform_config()
-    return record(lambda: KafkaPlatform("events", chosen))
+    return record(lambda: KafkaPlatform.from_config("events", chosen))
 
 
 @pytest.fixture(scope="module")

@@ -187,3 +187,14 @@ def test_a_fraction_for_an_integer_is_refused(tmp_path: Path) -> None:
     assert problems(args) == [
         "consumers.welcome-email.lambdaFunction.timeoutSeconds: expected an integer, found 30.5."
     ]
+
+
+def test_a_nested_key_the_args_do_not_declare_is_refused(tmp_path: Path) -> None:
+    # The topology model has a consumer's `container` (Kubernetes); the SNS/SQS args do not.
+    args: Any = platform_args(tmp_path)
+    args["consumers"]["analytics"]["container"] = {"image": "ghcr.io/acme/analytics:1.0.0"}
+    assert problems(args) == [
+        "consumers.analytics.container: is not a known key; expected one of: description, "
+        "fifo, idempotency, lambdaFunction, maxReceiveCount, messageRetentionSeconds, runtime, "
+        "subscribes, visibilityTimeoutSeconds."
+    ]

@@ -133,6 +133,39 @@ def test_the_platform_args_are_typed_and_described_to_the_leaves() -> None:
     assert SnsSqsPlatform in HOSTED
 
 
+@pytest.mark.parametrize(
+    ("platform", "consumer", "broker"),
+    [
+        ("RabbitMQPlatform", "RabbitMQPlatformConsumerArgs", "rabbitmq"),
+        ("KafkaPlatform", "KafkaPlatformConsumerArgs", "kafka"),
+    ],
+)
+def test_the_cluster_platforms_take_plain_typed_args(
+    platform: str, consumer: str, broker: str
+) -> None:
+    schema = committed()
+    resource = schema["resources"][f"eventinfra:index:{platform}"]
+    assert resource["requiredInputs"] == ["events"]
+    inputs = resource["inputProperties"]
+    assert all(p.get("plain") for p in inputs.values())
+    assert inputs[broker]["$ref"].startswith("#/types/eventinfra:index:Platform")
+    assert inputs["consumers"]["additionalProperties"]["$ref"] == (
+        f"#/types/eventinfra:index:{consumer}"
+    )
+    consumer_type = schema["types"][f"eventinfra:index:{consumer}"]
+    assert consumer_type["required"] == ["runtime", "subscribes"]
+    # No filters on these brokers: a subscription is an event name.
+    assert consumer_type["properties"]["subscribes"]["items"]["type"] == "string"
+    assert consumer_type["properties"]["runtime"]["$ref"] == (
+        "#/types/eventinfra:index:ClusterConsumerRuntime"
+    )
+    assert consumer_type["properties"]["container"]["$ref"] == (
+        "#/types/eventinfra:index:PlatformContainerArgs"
+    )
+    runtime = schema["types"]["eventinfra:index:ClusterConsumerRuntime"]
+    assert [v["value"] for v in runtime["enum"]] == ["container", "external"]
+
+
 def test_the_plugin_folder_is_a_python_source_package() -> None:
     manifest = (REPOSITORY / "provider" / "PulumiPlugin.yaml").read_text(encoding="utf-8")
     assert "runtime: python" in manifest.splitlines()

@@ -1,6 +1,7 @@
 """The YAML example sets only properties the schema has, and the provider builds it as written."""
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -109,3 +110,33 @@ def test_the_provider_builds_the_example() -> None:
     ]
     function = graph.by_type("aws:lambda/function:Function")[0]
     assert function.inputs["handler"] == "app.handler"
+
+
+def rabbitmq_snippet() -> dict[str, Any]:
+    """The RabbitMQ platform of docs/components-from-other-languages.md, builtins resolved."""
+    text = (REPOSITORY / "docs" / "components-from-other-languages.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "RabbitMQPlatform" in b]
+    assert len(blocks) == 1
+    block = blocks[0].replace("${pulumi.cwd}", str(REPOSITORY)).replace("${pulumi.stack}", "dev")
+    resource: dict[str, Any] = yaml.safe_load(block)["resources"]["events"]
+    return resource
+
+
+def test_the_docs_rabbitmq_snippet_sets_only_schema_properties_and_builds() -> None:
+    resource = rabbitmq_snippet()
+    assert resource["type"] == "eventinfra:index:RabbitMQPlatform"
+    inputs = SCHEMA["resources"][resource["type"]]["inputProperties"]
+    assert unknown_in_object(resource["properties"], inputs, "properties") == []
+    provider = ComponentProvider(hosted_components(), PACKAGE_NAME)
+    properties = as_sent_by_the_engine(resource["properties"])
+
+    def build() -> None:
+        provider.construct("events", resource["type"], properties, pulumi.ResourceOptions())
+
+    graph = record(build, stack="dev")
+    queues = sorted(
+        r.inputs["spec"]["name"] for r in graph.by_type("kubernetes:rabbitmq.com/v1beta1:Queue")
+    )
+    assert queues == ["fulfilment", "fulfilment.dead-letter", "order.placed.parking"]
+    policy = graph.named("events-consumer-fulfilment-policy")
+    assert policy.inputs["spec"]["definition"]["delivery-limit"] == 8

@@ -45,7 +45,7 @@ def platform_config(**overrides: Any) -> PlatformConfig:
 
 def build_platform(config: PlatformConfig | None = None) -> Synthesis:
     chosen = config or platform_config()
-    return record(lambda: RabbitMQPlatform("events", chosen))
+    return record(lambda: RabbitMQPlatform.from_config("events", chosen))
 
 
 @pytest.fixture(scope="module")
@@ -331,7 +331,7 @@ def test_queues_are_retained_when_removed_from_the_program() -> None:
 
     def build() -> None:
         pulumi.runtime.register_stack_transformation(note)  # type: ignore[arg-type]
-        RabbitMQPlatform("events", platform_config())
+        RabbitMQPlatform.from_config("events", platform_config())
 
     graph = record(build)
     queues = {r.name for r in graph.by_type(QUEUE)}
@@ -435,7 +435,7 @@ def test_component_password_attributes_are_secret() -> None:
     flags: list[Any] = []
 
     def build() -> None:
-        platform = RabbitMQPlatform("events", platform_config())
+        platform = RabbitMQPlatform.from_config("events", platform_config())
         outputs = [p.password for p in platform.producers.values()]
         outputs += [c.credentials.password for c in platform.consumers.values()]
         flags.extend(output.is_secret() for output in outputs)

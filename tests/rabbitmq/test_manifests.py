@@ -58,7 +58,7 @@ def test_objects_validate_without_tls_with_installed_operators_and_a_scale_to_ze
     (tmp_path / "topology.yaml").write_text(yaml.safe_dump(topology))
     settings["topology"] = "topology.yaml"
     config = load_platform_config(settings, stack="k8s", project_dir=tmp_path)
-    graph = record(lambda: RabbitMQPlatform("events", config))
+    graph = record(lambda: RabbitMQPlatform.from_config("events", config))
     objects = [r for r in graph.resources if r.custom and r.type.startswith("kubernetes:")]
     assert "kubernetes:apps/v1:StatefulSet" not in {r.type for r in objects}
     problems = {

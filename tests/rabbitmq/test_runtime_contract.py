@@ -113,7 +113,7 @@ def test_a_consumer_with_idempotency_off_gets_a_contract_the_runtime_loads(
     stack = yaml.safe_load((REPOSITORY / "stacks" / "Pulumi.k8s.yaml").read_text())
     settings = {**stack["config"]["eventinfra:settings"], "topology": "topology.yaml"}
     config = load_platform_config(settings, stack="k8s", project_dir=tmp_path)
-    graph = record(lambda: RabbitMQPlatform("events", config))
+    graph = record(lambda: RabbitMQPlatform.from_config("events", config))
 
     env = injected(graph)
     assert not [name for name in env if name.startswith("EVENTINFRA_REDIS_")]

@@ -31,6 +31,10 @@ class EventKeyArgs(TypedDict):
     service_principals: NotRequired[Sequence[str]]
     """Services that must encrypt with the key, beside SNS (e.g. `cloudwatch.amazonaws.com`
     for alarms published to an encrypted topic)."""
+    publisher_role_arns: NotRequired[Sequence[pulumi.Input[str]]]
+    """Roles of other accounts that publish to topics encrypted with the key: they may use it
+    through SNS only (their own account must grant them `kms:GenerateDataKey` and
+    `kms:Decrypt` too)."""
     tags: NotRequired[Mapping[str, str]]
     """Tags of the key."""
 
@@ -66,8 +70,30 @@ class EventKey(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        partition = aws.get_partition_output(opts=invoke).partition
+        partition_info = aws.get_partition_output(opts=invoke)
+        partition = partition_info.partition
         services = ["sns.amazonaws.com", *args.get("service_principals", [])]
+        statements: list[iam.Statement] = []
+        if publishers := args.get("publisher_role_arns"):
+            region = aws.get_region_output(opts=invoke).region
+            statements.append(
+                {
+                    # A role of another account is not covered by AccountAdministers: without
+                    # this, KMS refuses its publishes to an encrypted topic.
+                    "Sid": "OtherAccountPublishersEncryptViaSns",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": list(publishers)},
+                    "Action": list(iam.KMS_PUBLISH_ACTIONS),
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": pulumi.Output.concat(
+                                "sns.", region, ".", partition_info.dns_suffix
+                            )
+                        }
+                    },
+                }
+            )
         key = aws.kms.Key(
             f"{name}-key",
             description=args.get("description", "eventinfra topics and queues"),
@@ -95,6 +121,7 @@ class EventKey(pulumi.ComponentResource):
                     "Resource": "*",
                     "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
                 },
+                *statements,
             ),
             tags=component_tags(args.get("tags"), f"EventKey/{name}"),
             opts=child,

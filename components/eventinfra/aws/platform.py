@@ -1,12 +1,14 @@
 """SnsSqsPlatform: every topic, queue, consumer and alarm of one environment's topology."""
 
+import functools
 import json
+from collections.abc import Callable
 from typing import Final, Self
 
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import defaults, naming
+from eventinfra.aws import defaults, naming, validation
 from eventinfra.aws.alarms import AlarmTargetArgs
 from eventinfra.aws.consumer import (
     ConsumerRuntime,
@@ -17,10 +19,18 @@ from eventinfra.aws.consumer import (
 from eventinfra.aws.dashboard import dashboards
 from eventinfra.aws.key import EventKey
 from eventinfra.aws.parking import ParkingQueue
-from eventinfra.aws.platform_args import SnsSqsPlatformArgs, platform_config_from_args
+from eventinfra.aws.platform_args import (
+    SnsSqsPlatformArgs,
+    args_problem,
+    platform_config_from_args,
+)
 from eventinfra.aws.producer import EventProducer
 from eventinfra.aws.topic import EventTopic
-from eventinfra.config.loader import PlatformConfig
+from eventinfra.config.loader import PlatformConfig, topology_problem
+from eventinfra.errors import ConfigError, Problem
+from eventinfra.keypaths import KeyPath
+
+PlaceProblem = Callable[[KeyPath, str], Problem]
 
 TYPE_TOKEN: Final = "eventinfra:index:SnsSqsPlatform"
 """The token of a platform built from args, as the package schema names it."""
@@ -66,7 +76,9 @@ class SnsSqsPlatform(pulumi.ComponentResource):
         config = platform_config_from_args(args, stack=pulumi.get_stack())
         # A Python program that moves from `from_config` to args keeps its resources.
         formerly = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=FIRST_TYPE_TOKEN)])
-        self._build(TYPE_TOKEN, name, config, pulumi.ResourceOptions.merge(opts, formerly))
+        self._build(
+            TYPE_TOKEN, name, config, pulumi.ResourceOptions.merge(opts, formerly), args_problem
+        )
 
     @classmethod
     def from_config(
@@ -76,7 +88,8 @@ class SnsSqsPlatform(pulumi.ComponentResource):
         # `__init__` takes language-neutral args; this route skips it, not the validation
         # (a PlatformConfig is validated when it is loaded).
         platform = cls.__new__(cls)
-        platform._build(FIRST_TYPE_TOKEN, name, config, opts)
+        place = functools.partial(topology_problem, config)
+        platform._build(FIRST_TYPE_TOKEN, name, config, opts, place)
         return platform
 
     def _build(
@@ -85,6 +98,7 @@ class SnsSqsPlatform(pulumi.ComponentResource):
         name: str,
         config: PlatformConfig,
         opts: pulumi.ResourceOptions | None,
+        place: PlaceProblem,
     ) -> None:
         super().__init__(type_token, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -98,12 +112,18 @@ class SnsSqsPlatform(pulumi.ComponentResource):
 
         settings, topology, prefix = config.settings, config.topology, config.prefix
         tags = {"environment": config.stack, **settings.tags}
+        verified_roles = verified_producer_roles(config, place, self)
 
         key = EventKey(
             f"{name}-key",
             {
                 "description": f"eventinfra {config.stack}: topics, queues and tables",
                 "service_principals": ["cloudwatch.amazonaws.com"],
+                "publisher_role_arns": [
+                    verified_roles[producer_name]
+                    for producer_name, producer in topology.producers.items()
+                    if producer_name in verified_roles and producer.cross_account
+                ],
                 "tags": tags,
             },
             opts=child,
@@ -131,12 +151,12 @@ class SnsSqsPlatform(pulumi.ComponentResource):
             "period_seconds": settings.alarms.period_seconds,
         }
 
-        producer_roles: dict[str, list[str]] = {}
+        producer_roles: dict[str, list[pulumi.Output[str]]] = {}
         producers_without_role: set[str] = set()
-        for producer in topology.producers.values():
+        for producer_name, producer in topology.producers.items():
             for event in producer.publishes:
-                if producer.role_arn:
-                    producer_roles.setdefault(event, []).append(producer.role_arn)
+                if producer_name in verified_roles:
+                    producer_roles.setdefault(event, []).append(verified_roles[producer_name])
                 else:
                     producers_without_role.add(event)
         topics = {
@@ -167,8 +187,8 @@ class SnsSqsPlatform(pulumi.ComponentResource):
                     "kms_key_arn": key.key_arn,
                     # A role of another account is granted by the topic policy; attaching here
                     # would reach a same-named role of this account.
-                    "role_name": producer.role_arn.rsplit("/", 1)[-1]
-                    if producer.role_arn and not producer.cross_account
+                    "role_name": verified_roles[producer_name].apply(_role_name)
+                    if producer_name in verified_roles and not producer.cross_account
                     else None,
                     "tags": tags,
                 },
@@ -251,6 +271,56 @@ class SnsSqsPlatform(pulumi.ComponentResource):
                 "alerts_topic_arn": self.alerts_topic_arn,
             }
         )
+
+
+def _role_name(role_arn: str) -> str:
+    return role_arn.rsplit("/", 1)[-1]
+
+
+def verified_producer_roles(
+    config: PlatformConfig, place: PlaceProblem, parent: pulumi.Resource
+) -> dict[str, pulumi.Output[str]]:
+    """Each producer's role ARN by producer name, known once its partition and account are
+    checked against the deploying ones (from the provider's credentials, at plan time).
+
+    Every mismatch is raised together as one ConfigError placed by `place`, before any ARN
+    reaches a topic policy or a role name reaches a policy attachment.
+    """
+    roles = {
+        name: (producer.role_arn, producer.cross_account)
+        for name, producer in config.topology.producers.items()
+        if producer.role_arn
+    }
+    if not roles:
+        return {}
+    invoke = pulumi.InvokeOptions(parent=parent)
+
+    def verify(deploying: list[str]) -> dict[str, str]:
+        account_id, partition = deploying
+        problems = [
+            place(finding.key_path, finding.message)
+            for name, (arn, cross_account) in roles.items()
+            for finding in validation.role_account_problems(
+                arn,
+                account_id=account_id,
+                partition=partition,
+                cross_account=cross_account,
+                key=("producers", name, "role_arn"),
+            )
+        ]
+        if problems:
+            raise ConfigError(problems)
+        return {name: arn for name, (arn, _) in roles.items()}
+
+    verified = pulumi.Output.all(
+        aws.get_caller_identity_output(opts=invoke).account_id,
+        aws.get_partition_output(opts=invoke).partition,
+    ).apply(verify)
+
+    def role_of(name: str) -> pulumi.Output[str]:
+        return verified.apply(lambda arns: arns[name])
+
+    return {name: role_of(name) for name in roles}
 
 
 def filter_attributes(config: PlatformConfig, event: str) -> list[str]:
@@ -370,4 +440,6 @@ class EventPlatform(SnsSqsPlatform):
     def __init__(
         self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        self._build(FIRST_TYPE_TOKEN, name, config, opts)
+        self._build(
+            FIRST_TYPE_TOKEN, name, config, opts, functools.partial(topology_problem, config)
+        )

@@ -3,41 +3,24 @@
 # No `from __future__ import annotations` here: Pulumi's component analyzer reads these
 # annotations at run time and cannot follow string annotations.
 
-import typing
-from collections.abc import Callable, Mapping
-from enum import StrEnum
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
-import pulumi
-
 from eventinfra.aws.consumer import ConsumerRuntime
-from eventinfra.config.loader import (
-    PlatformConfig,
-    cross_check_problems,
-    stack_settings_problems,
+from eventinfra.config.loader import PlatformConfig
+from eventinfra.config.platform_args import (
+    ArgsSpec,
+    PlatformEventArgs,
+    PlatformIdempotencyArgs,
+    config_from_args,
+    problem_in_args,
 )
-from eventinfra.config.messages import validate_model
-from eventinfra.config.models import Settings, Topology
-from eventinfra.errors import ConfigError, Problem
-from eventinfra.keypaths import KeyPath, format_key_path
+from eventinfra.errors import Problem
+from eventinfra.keypaths import KeyPath
 
 # Every field below is plain (not `pulumi.Input`): the topology decides which topics, queues
 # and functions exist, so it must be known, and validated, before any resource is declared.
 # The analyzer marks plain fields `plain: true`, so generated SDKs take plain values too.
-
-
-class PlatformEventArgs(TypedDict):
-    """An event type: one SNS topic."""
-
-    description: NotRequired[str]
-    """What the event means, for readers of the topology."""
-    schema: NotRequired[str]
-    """JSON Schema file of the payload, relative to `baseDirectory`."""
-    fifo: NotRequired[bool]
-    """Ordered, deduplicated delivery (an SNS FIFO topic); default false."""
-    group_key: NotRequired[str]
-    """For a FIFO event: the payload field whose value is the message group."""
 
 
 class PlatformProducerArgs(TypedDict):
@@ -47,7 +30,11 @@ class PlatformProducerArgs(TypedDict):
     """The events it publishes (names from `events`)."""
     role_arn: NotRequired[str]
     """Its IAM role ARN, like `arn:aws:iam::123456789012:role/accounts-api`; the role gets the
-    publish policy, and when every producer of an event has one, nobody else may publish."""
+    publish policy, and when every producer of an event has one, nobody else may publish. It
+    must be a role of the deploying account unless `cross_account` is true."""
+    cross_account: NotRequired[bool]
+    """The role is in another AWS account: the topic policy lets it publish, and that account
+    grants its role `sns:Publish` itself (no policy is attached here); default false."""
 
 
 class PlatformSubscriptionArgs(TypedDict):
@@ -83,17 +70,6 @@ class PlatformLambdaArgs(TypedDict):
     """Environment variables of the function."""
     tracing: NotRequired[bool]
     """Active X-Ray tracing of the function; default: the platform's `tracing`."""
-
-
-class PlatformIdempotencyArgs(TypedDict):
-    """The consumer's idempotency store: processed-message records that expire."""
-
-    enabled: NotRequired[bool]
-    """Default true; turning it off is a deliberate, policy-visible choice."""
-    key: NotRequired[str]
-    """Payload field (JMESPath) that identifies a message; default: the whole payload."""
-    ttl_seconds: NotRequired[int]
-    """How long a processed message is remembered, 1 second to 1 year."""
 
 
 class PlatformConsumerArgs(TypedDict):
@@ -177,13 +153,12 @@ class SnsSqsPlatformArgs(TypedDict):
     not the program's."""
 
 
-ARGS_SOURCE = "SnsSqsPlatformArgs"
-"""Stands for the topology file in the config: the args are the topology's source."""
-
-_TOPOLOGY_KEYS = frozenset(Topology.model_fields)
-# The topology file's `lambda` is a Python keyword, so the args call it `lambda_function`.
-_FILE_NAMES = {"lambda_function": "lambda"}
-_ARGS_NAMES = {file: args for args, file in _FILE_NAMES.items()}
+ARGS = ArgsSpec(
+    root=SnsSqsPlatformArgs,
+    broker="sns-sqs",
+    source="SnsSqsPlatformArgs",
+    planned="topics, queues and functions",
+)
 
 
 def platform_config_from_args(
@@ -194,133 +169,9 @@ def platform_config_from_args(
     Problems name their key path in the args, with the schema's camelCase names
     (`consumers.welcome-email.lambdaFunction.timeoutSeconds`).
     """
-    problems = list(_output_problems(args, ()))
-    if problems:
-        raise ConfigError(problems)
-    known = set(typing.get_type_hints(SnsSqsPlatformArgs))
-    for key in args:
-        if key not in known:
-            problems.append(
-                Problem(
-                    None,
-                    format_key_path(_args_key_path((key,))),
-                    "is not a known key; expected one of: "
-                    f"{', '.join(sorted(_camel_case(k) for k in known))}.",
-                )
-            )
-    data = _file_shape(args)
-    base_directory = Path(str(args.get("base_directory") or Path.cwd())).resolve()
-    settings_data = {
-        key: value
-        for key, value in data.items()
-        if key in known and key not in _TOPOLOGY_KEYS and key != "base_directory"
-    }
-    settings_data.update(broker="sns-sqs", topology=ARGS_SOURCE)
-    settings, settings_problems = validate_model(
-        Settings, settings_data, None, (), rename=_args_key_path
-    )
-    topology_data = {key: value for key, value in data.items() if key in _TOPOLOGY_KEYS}
-    topology, topology_problems = validate_model(
-        Topology, topology_data, None, (), rename=_args_key_path
-    )
-
-    def problem(key_path: KeyPath, message: str) -> Problem:
-        return Problem(None, format_key_path(_args_key_path(key_path)), message)
-
-    problems += settings_problems
-    if settings is not None:
-        problems += stack_settings_problems(settings, stack, problem)
-    problems += topology_problems
-    if problems or settings is None or topology is None:
-        raise ConfigError(problems)
-    # Only the parent of `topology_path` is read: relative paths resolve in `base_directory`,
-    # and every file the args name must resolve inside it.
-    config = PlatformConfig(stack, settings, topology, base_directory / ARGS_SOURCE, base_directory)
-    problems = list(cross_check_problems(config, problem))
-    if problems:
-        raise ConfigError(problems)
-    return config
+    return config_from_args(args, ARGS, stack=stack)
 
 
-def _output_problems(value: Any, key_path: KeyPath) -> list[Problem]:
-    """Outputs anywhere in the args: their values are unknown while the platform is planned."""
-    if isinstance(value, pulumi.Output):
-        return [
-            Problem(
-                None,
-                format_key_path(_args_key_path(key_path)) or ARGS_SOURCE,
-                "is an Output, a value known only during deployment; expected a plain value, "
-                "because the platform's topics, queues and functions are planned from it "
-                "before anything is created.",
-            )
-        ]
-    if isinstance(value, Mapping):
-        return [p for k, v in value.items() for p in _output_problems(v, (*key_path, k))]
-    if isinstance(value, list | tuple):
-        return [p for i, v in enumerate(value) for p in _output_problems(v, (*key_path, i))]
-    return []
-
-
-def _file_shape(args: Mapping[str, Any]) -> dict[str, Any]:
-    """The args in the topology file's shape: its key names, enums as their values."""
-    shaped: dict[str, Any] = _reshape(
-        args, SnsSqsPlatformArgs, lambda name: _FILE_NAMES.get(name, name)
-    )
-    return shaped
-
-
-def _reshape(value: Any, annotation: Any, rename: Callable[[str], str]) -> Any:
-    if isinstance(value, StrEnum):
-        return value.value
-    if annotation is int and isinstance(value, float) and value.is_integer():
-        # Numbers cross the engine as floats, and pulumi 3.272's provider maps nested integer
-        # inputs back to `int` and then overwrites them with the float (component.py,
-        # `map_input_properties`): the integer fields take whole floats as integers here.
-        return int(value)
-    if isinstance(value, Mapping):
-        if typing.is_typeddict(annotation):
-            fields = typing.get_type_hints(annotation)
-            return {rename(k): _reshape(v, fields.get(k), rename) for k, v in value.items()}
-        item = _item_annotation(annotation, 1)
-        return {k: _reshape(v, item, rename) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        item = _item_annotation(annotation, 0)
-        return [_reshape(v, item, rename) for v in value]
-    return value
-
-
-def _item_annotation(annotation: Any, index: int) -> Any:
-    """The value type of `dict[str, X]` (index 1) or the item type of `list[X]` (index 0)."""
-    type_args = typing.get_args(annotation)
-    return type_args[index] if len(type_args) > index else None
-
-
-def _args_key_path(key_path: KeyPath) -> KeyPath:
-    """A topology or settings key path in the args' schema names.
-
-    Walks the args' TypedDicts along the path: field names become camelCase, names the user
-    chose (events, consumers, tags, filter keys) and list indexes stay as they are.
-    """
-    renamed: list[str | int] = []
-    annotation: Any = SnsSqsPlatformArgs
-    for segment in key_path:
-        if typing.is_typeddict(annotation) and isinstance(segment, str):
-            name = _ARGS_NAMES.get(segment, segment)
-            renamed.append(_camel_case(name))
-            annotation = typing.get_type_hints(annotation).get(name)
-        elif typing.get_origin(annotation) is dict:
-            renamed.append(segment)
-            annotation = _item_annotation(annotation, 1)
-        elif typing.get_origin(annotation) is list:
-            renamed.append(segment)
-            annotation = _item_annotation(annotation, 0)
-        else:
-            renamed.append(segment)
-            annotation = None
-    return tuple(renamed)
-
-
-def _camel_case(name: str) -> str:
-    """The schema's name for a Python field name, as Pulumi's analyzer derives it."""
-    first, *rest = name.split("_")
-    return first + "".join(word[:1].upper() + word[1:] for word in rest)
+def args_problem(key_path: KeyPath, message: str) -> Problem:
+    """A problem at a topology or settings key path, named as the args name it (camelCase)."""
+    return problem_in_args(ARGS, key_path, message)

@@ -162,6 +162,38 @@ def role_arn_problems(arn: object, key: KeyPath = ()) -> list[Finding]:
     ]
 
 
+def role_account_problems(
+    arn: str, *, account_id: str, partition: str, cross_account: bool, key: KeyPath = ()
+) -> list[Finding]:
+    """A well-formed role ARN the platform grants must be of the deploying partition, and of the
+    deploying account unless declared cross-account: the publish policy is attached by role
+    name, which IAM resolves in the deploying account only."""
+    _, arn_partition, _, _, arn_account, resource = arn.split(":", 5)
+    if arn_partition != partition:
+        return [
+            Finding(
+                key,
+                f"gives the role ARN {arn!r} in partition {arn_partition!r}, but the stack "
+                f"deploys to partition {partition!r}; expected a role of partition "
+                f"{partition!r}, because IAM cannot grant a principal of another partition.",
+            )
+        ]
+    if arn_account != account_id and not cross_account:
+        role_name = resource.rsplit("/", 1)[-1]
+        return [
+            Finding(
+                key,
+                f"gives the role ARN {arn!r} of account {arn_account}, but the stack deploys to "
+                f"account {account_id}; expected a role of account {account_id}, or "
+                "`cross_account: true` beside it when the role is another account's (the topic "
+                "policy then lets it publish, and its own account grants it sns:Publish), "
+                "because the publish policy is attached by role name and would reach the role "
+                f"{role_name!r} of account {account_id} instead.",
+            )
+        ]
+    return []
+
+
 # --- names -----------------------------------------------------------------------------------
 
 

@@ -83,6 +83,15 @@ class PlatformConfig:
         )
 
 
+def topology_problem(config: PlatformConfig, key_path: KeyPath, message: str) -> Problem:
+    """A problem found while planning (once a value from the cloud is known), placed at its file,
+    line and key path in the topology as the loader places its own."""
+    path = config.topology_path
+    if not path.is_file():  # a config built from args has no topology file
+        return Problem(None, format_key_path(key_path), message)
+    return Problem(path, format_key_path(key_path), message, read_yaml(path).line_of(key_path))
+
+
 def load_platform_config(
     settings_data: Any, *, stack: str, project_dir: Path, stack_file: Path | None = None
 ) -> PlatformConfig:
@@ -120,19 +129,7 @@ def load_platform_config(
     if topology is None:
         raise ConfigError(settings_problems + problems)
     config = PlatformConfig(stack, settings, topology, topology_path, project_dir.resolve())
-    if settings.broker == "kafka":
-        topics_key: KeyPath = (*settings_base, "kafka", "topics")
-        settings_problems += [
-            Problem(
-                stack_file,
-                format_key_path((*topics_key, *finding.key_path)),
-                finding.message,
-                settings_doc.line_of((*topics_key, *finding.key_path)) if settings_doc else None,
-            )
-            for finding in kafka_rules.topic_settings_problems(
-                settings.kafka.topics, topology.events
-            )
-        ]
+    settings_problems += settings_topology_problems(settings, topology, settings_problem)
     problems = settings_problems + list(_cross_checks(config, doc))
     if problems:
         raise ConfigError(problems)
@@ -197,6 +194,19 @@ def stack_settings_problems(
             )
         yield from place(("tags",), aws_rules.tag_problems(settings.tags, key=()))
     yield from place(("alarms",), aws_rules.alarm_period_problems(settings.alarms.period_seconds))
+
+
+def settings_topology_problems(
+    settings: Settings, topology: Topology, problem: Callable[[KeyPath, str], Problem]
+) -> Iterator[Problem]:
+    """Rules on the stack's settings that name the topology's events: `kafka.topics` may only
+    configure declared events.
+
+    `problem` places a message at a settings key path: in a stack file, or in component args.
+    """
+    if settings.broker == "kafka":
+        for finding in kafka_rules.topic_settings_problems(settings.kafka.topics, topology.events):
+            yield problem(("kafka", "topics", *finding.key_path), finding.message)
 
 
 _broker_names = {"rabbitmq": "RabbitMQ vhost", "kafka": "Kafka cluster and users"}

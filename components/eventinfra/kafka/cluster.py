@@ -5,10 +5,14 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from eventinfra.contract import whole_numbers
 from eventinfra.kafka import defaults, naming
+from eventinfra.ordering import after_caller
 
 
 class KafkaClusterArgs(TypedDict):
+    """The cluster's size, replication, storage and listener."""
+
     namespace: str
     """Namespace created for the cluster, its topics, users and the consumers."""
     cluster_name: str
@@ -16,18 +20,24 @@ class KafkaClusterArgs(TypedDict):
     replicas: int
     """Brokers: 3 or more in production (replication 3, `min.insync.replicas` 2)."""
     replication_factor: int
+    """Replicas of every partition, the internal topics' included."""
     min_insync_replicas: int
+    """Replicas that must acknowledge a write (`acks=all`) for it to succeed."""
     cpu: str
+    """CPU request of each broker (`1`, `500m`), equal to the limit."""
     memory: str
-    """Broker requests, equal to the limits (Guaranteed QoS)."""
+    """Memory request of each broker (`4Gi`), equal to the limit (Guaranteed QoS)."""
     storage: str
+    """Size of each broker's persistent volume (`100Gi`)."""
     storage_class: NotRequired[str | None]
+    """Storage class of the volumes; none: the cluster's default."""
     tls: bool
     """TLS listener with client certificates; False: plain listener with SCRAM-SHA-512."""
     rack_topology_key: NotRequired[str | None]
+    """Node label whose values are racks (`topology.kubernetes.io/zone`): replicas spread
+    across them; none: no rack awareness."""
     labels: NotRequired[dict[str, str]]
-    depends_on: NotRequired[list[pulumi.Resource]]
-    """What must exist first: the operators' manifests when eventinfra installs them."""
+    """Labels of every object."""
 
 
 class KafkaCluster(pulumi.ComponentResource):
@@ -41,18 +51,23 @@ class KafkaCluster(pulumi.ComponentResource):
     """
 
     namespace: pulumi.Output[str]
+    """The namespace, known once it exists: depend on it to create objects inside."""
     cluster_name: str
+    """metadata.name of the Kafka resource."""
     bootstrap: str
     """`host:port` of the bootstrap Service, for clients inside the cluster."""
     tls: bool
+    """Whether clients connect with TLS and client certificates (else SCRAM-SHA-512)."""
     cluster_ca_secret: str
     """Strimzi's Secret with the cluster CA certificate (`ca.crt`) clients must trust."""
 
     def __init__(
         self, name: str, args: KafkaClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = whole_numbers(args, KafkaClusterArgs)
         super().__init__("eventinfra:index:KafkaCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.get("depends_on", []))
+        # Everything here waits for what the cluster waits for (the operators' manifests).
+        child = after_caller(opts, self)
         labels = args.get("labels", {})
         self.cluster_name = args["cluster_name"]
         self.tls = args["tls"]
@@ -157,9 +172,7 @@ class KafkaCluster(pulumi.ComponentResource):
                     "topicRegex": defaults.EXPORTER_TOPIC_REGEX,
                 },
             },
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*args.get("depends_on", []), *pools]
-            ),
+            opts=after_caller(opts, self, depends_on=pools),
         )
         self.register_outputs(
             {

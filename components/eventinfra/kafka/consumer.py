@@ -5,10 +5,11 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eventinfra.contract import raise_for
+from eventinfra.contract import raise_for, whole_numbers
 from eventinfra.kafka import defaults, naming
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.user import KafkaAccess, consumer_acls
+from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import validation as rabbitmq_rules
 from eventinfra.rabbitmq.container_consumer import (
     BrokerBindingArgs,
@@ -19,6 +20,8 @@ from eventinfra.rabbitmq.naming import promql_series
 
 
 class KafkaConsumerArgs(TypedDict):
+    """One consumer: its topics, where its cluster is, and its workload."""
+
     consumer: str
     """The consumer's name: its group id and the base of its dead-letter topic's name."""
     object_name: str
@@ -26,17 +29,24 @@ class KafkaConsumerArgs(TypedDict):
     topics: list[str]
     """The subscribed events' topics."""
     namespace: pulumi.Input[str]
+    """The cluster's namespace, where the consumer's objects go."""
     cluster_name: str
+    """The Kafka cluster (`KafkaCluster.cluster_name`)."""
     bootstrap: str
+    """`host:port` of the cluster's bootstrap Service (`KafkaCluster.bootstrap`)."""
     tls: bool
+    """Whether the cluster's listener is TLS with client certificates (`KafkaCluster.tls`)."""
     cluster_ca_secret: str
+    """The Secret with the cluster CA (`KafkaCluster.cluster_ca_secret`)."""
     replicas: int
+    """Replicas of the dead-letter topic's partitions."""
     min_insync_replicas: int
+    """The dead-letter topic's `min.insync.replicas`."""
     labels: dict[str, str]
+    """Labels of every object."""
     container: NotRequired[ContainerConsumerArgs | None]
     """The container workload (without `binding`: it is added here); None: an external consumer
     (dead-letter topic and credentials only)."""
-    depends_on: NotRequired[list[pulumi.Resource]]
 
 
 class KafkaConsumer(pulumi.ComponentResource):
@@ -49,13 +59,20 @@ class KafkaConsumer(pulumi.ComponentResource):
     """
 
     group: str
+    """The consumer group id."""
     dead_letter_topic: str
-    credentials: KafkaAccess
-    workload: ContainerConsumer | None
+    """The topic the consumer writes what it cannot process to."""
+    secret_name: str
+    """The Secret with the consumer's Kafka credentials."""
+
+    # `credentials` and `workload` are set in __init__, not declared here: a declared attribute
+    # is a schema output, and the schema cannot hold a component (the analyzer only references
+    # resources of packages with a `pulumi_type`). Other languages get `secret_name`.
 
     def __init__(
         self, name: str, args: KafkaConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = whole_numbers(args, KafkaConsumerArgs)
         raise_for(
             "KafkaConsumer",
             name,
@@ -66,13 +83,12 @@ class KafkaConsumer(pulumi.ComponentResource):
         )
         super().__init__("eventinfra:index:KafkaConsumer", name, None, opts)
         consumer, base = args["consumer"], args["object_name"]
-        after = args.get("depends_on", [])
         namespace, labels = args["namespace"], args["labels"]
         self.group = naming.consumer_group(consumer)
         self.dead_letter_topic = naming.dead_letter_topic(consumer)
         dead_letters = kafka_topic(
             f"{name}-dead-letter-topic",
-            parent=self,
+            opts=after_caller(opts, self),
             object_name=f"{base}-dead-letter",
             topic=self.dead_letter_topic,
             namespace=namespace,
@@ -83,9 +99,8 @@ class KafkaConsumer(pulumi.ComponentResource):
             retention_hours=defaults.DEAD_LETTER_RETENTION_HOURS,
             cleanup_policy=defaults.CLEANUP_POLICY,
             labels=labels,
-            depends_on=after,
         )
-        self.credentials = KafkaAccess(
+        self.credentials: KafkaAccess = KafkaAccess(
             f"{name}-kafka",
             {
                 "namespace": namespace,
@@ -94,40 +109,42 @@ class KafkaConsumer(pulumi.ComponentResource):
                 "tls": args["tls"],
                 "acls": consumer_acls(args["topics"], self.group, self.dead_letter_topic),
                 "labels": labels,
-                "depends_on": after,
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=after_caller(opts, self),
         )
+        self.secret_name = self.credentials.secret_name
         k8s.apiextensions.CustomResource(
             f"{name}-alerts",
             api_version="monitoring.coreos.com/v1",
             kind="PrometheusRule",
             metadata={"name": f"{base}-alerts", "namespace": namespace, "labels": labels},
             spec={"groups": [alert_group(consumer)]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            opts=after_caller(opts, self),
         )
         container = args.get("container")
-        self.workload = None
+        self.workload: ContainerConsumer | None = None
         if container is not None:
             binding = kafka_binding(
                 consumer=consumer,
                 topics=args["topics"],
                 bootstrap=args["bootstrap"],
                 tls=args["tls"],
-                credentials_secret=self.credentials.secret_name,
+                credentials_secret=self.secret_name,
                 cluster_ca_secret=args["cluster_ca_secret"],
                 lag_threshold=container["target_queue_length"],
             )
             self.workload = ContainerConsumer(
                 f"{name}-workload",
                 {**container, "binding": binding},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[dead_letters]),
+                # The workload writes to its dead-letter topic; its KEDA objects wait for the
+                # operators, like everything else here.
+                opts=after_caller(opts, self, depends_on=[dead_letters]),
             )
         self.register_outputs(
             {
                 "group": self.group,
                 "dead_letter_topic": self.dead_letter_topic,
-                "secret_name": self.credentials.secret_name,
+                "secret_name": self.secret_name,
             }
         )
 

@@ -1,5 +1,7 @@
 """KafkaPlatform: a topology on Kafka on Kubernetes (Strimzi), with the same guarantees."""
 
+from typing import Self
+
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -7,6 +9,7 @@ from eventinfra.config.loader import PlatformConfig
 from eventinfra.kafka import defaults, naming
 from eventinfra.kafka.cluster import KafkaCluster
 from eventinfra.kafka.consumer import KafkaConsumer
+from eventinfra.kafka.platform_args import KafkaPlatformArgs, platform_config_from_args
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.topics import replication, topic_settings
 from eventinfra.kafka.user import KafkaAccess, producer_acls
@@ -18,22 +21,53 @@ IDEMPOTENCY_CLIENT_LABEL = "eventinfra/idempotency-client"
 
 
 class KafkaPlatform(pulumi.ComponentResource):
-    """The cluster, a topic per event, a dead-letter topic and user per consumer, alerts."""
+    """One environment's event platform on Kafka in Kubernetes (Strimzi): the cluster, a topic
+    per event, a consumer group with a dead-letter topic and a user per consumer, a user per
+    producer, the consumers' workloads and Prometheus alerts.
+
+    Python programs also get the child components: `producers` (producer name →
+    `KafkaAccess`), `consumers` (→ `KafkaConsumer`), `idempotency_store` and `operators`; they
+    are not in the package schema.
+    """
 
     namespace: pulumi.Output[str]
+    """The Kubernetes namespace of the cluster and every object of the platform."""
     cluster_name: str
+    """The Strimzi `Kafka` cluster's name."""
     bootstrap: str
+    """The bootstrap address clients connect to, `host:port`."""
     topics: dict[str, str]
     """Topic name by event name."""
-    producers: dict[str, KafkaAccess]
-    """Producer credentials (KafkaUser, Secret) by producer name."""
-    consumers: dict[str, KafkaConsumer]
-    idempotency_store: RedisIdempotencyStore | None
-    operators: list[k8s.yaml.v2.ConfigFile]
-    """The operators' release manifests, when the settings say eventinfra installs them."""
+    producer_secrets: dict[str, str]
+    """The Secret with each producer's credentials (a client certificate with TLS, else a
+    SCRAM password), by producer name."""
+    consumer_secrets: dict[str, str]
+    """The Secret with each consumer's credentials, by consumer name."""
 
     def __init__(
-        self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: KafkaPlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        if isinstance(args, PlatformConfig):
+            # The first signature, `KafkaPlatform(name, config)`, kept so existing Python
+            # programs run unchanged; new code calls `from_config`.
+            self._build(name, args, opts)
+            return
+        # Validated before the component registers: a mistake in the args declares nothing.
+        self._build(name, platform_config_from_args(args, stack=pulumi.get_stack()), opts)
+
+    @classmethod
+    def from_config(
+        cls, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> Self:
+        """The platform of a validated configuration, like `load_stack_config()` gives."""
+        # `__init__` takes language-neutral args; this route skips their conversion, not the
+        # validation (a PlatformConfig is validated when it is loaded). Same token, same URNs.
+        platform = cls.__new__(cls)
+        platform._build(name, config, opts)
+        return platform
+
+    def _build(
+        self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None
     ) -> None:
         super().__init__("eventinfra:index:KafkaPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -54,6 +88,7 @@ class KafkaPlatform(pulumi.ComponentResource):
             else []
         )
         after: list[pulumi.Resource] = list(self.operators)
+        after_operators = pulumi.ResourceOptions(parent=self, depends_on=after)
         replicas, min_insync = replication(kafka)
         cluster = KafkaCluster(
             f"{name}-cluster",
@@ -70,9 +105,8 @@ class KafkaPlatform(pulumi.ComponentResource):
                 "tls": kafka.tls,
                 "rack_topology_key": kafka.rack_topology_key,
                 "labels": labels,
-                "depends_on": after,
             },
-            opts=child,
+            opts=after_operators,
         )
         self.namespace = cluster.namespace
         self.bootstrap = cluster.bootstrap
@@ -84,7 +118,7 @@ class KafkaPlatform(pulumi.ComponentResource):
             self.topics[event] = naming.event_topic(event)
             kafka_topic(
                 f"{name}-topic-{naming.k8s_slug(event)}",
-                parent=self,
+                opts=after_operators,
                 object_name=f"{prefix}-{naming.k8s_slug(event)}",
                 topic=self.topics[event],
                 namespace=namespace,
@@ -95,7 +129,6 @@ class KafkaPlatform(pulumi.ComponentResource):
                 retention_hours=topic.retention_hours,
                 cleanup_policy=topic.cleanup_policy,
                 labels=labels,
-                depends_on=after,
             )
 
         self.producers = {
@@ -108,9 +141,8 @@ class KafkaPlatform(pulumi.ComponentResource):
                     "tls": kafka.tls,
                     "acls": producer_acls([naming.event_topic(e) for e in producer.publishes]),
                     "labels": labels,
-                    "depends_on": after,
                 },
-                opts=child,
+                opts=after_operators,
             )
             for producer_name, producer in topology.producers.items()
         }
@@ -140,7 +172,7 @@ class KafkaPlatform(pulumi.ComponentResource):
             else None
         )
 
-        self.consumers = {}
+        self.consumers: dict[str, KafkaConsumer] = {}
         for consumer_name, consumer in topology.consumers.items():
             base = naming.user_name(prefix, consumer_name)
             workload: ContainerConsumerArgs | None = None
@@ -177,7 +209,6 @@ class KafkaPlatform(pulumi.ComponentResource):
                         if consumer_name in idempotent
                         else labels
                     ),
-                    "depends_on": after,
                 }
             self.consumers[consumer_name] = KafkaConsumer(
                 f"{name}-consumer-{consumer_name}",
@@ -194,19 +225,18 @@ class KafkaPlatform(pulumi.ComponentResource):
                     "min_insync_replicas": min_insync,
                     "labels": labels,
                     "container": workload,
-                    "depends_on": after,
                 },
-                opts=child,
+                opts=after_operators,
             )
+        self.producer_secrets = {n: p.secret_name for n, p in self.producers.items()}
+        self.consumer_secrets = {n: c.credentials.secret_name for n, c in self.consumers.items()}
         self.register_outputs(
             {
                 "namespace": self.namespace,
                 "cluster_name": self.cluster_name,
                 "bootstrap": self.bootstrap,
                 "topics": self.topics,
-                "producer_secrets": {n: p.secret_name for n, p in self.producers.items()},
-                "consumer_secrets": {
-                    n: c.credentials.secret_name for n, c in self.consumers.items()
-                },
+                "producer_secrets": self.producer_secrets,
+                "consumer_secrets": self.consumer_secrets,
             }
         )

@@ -11,7 +11,7 @@ MS_PER_HOUR = 3_600_000
 def kafka_topic(
     name: str,
     *,
-    parent: pulumi.Resource,
+    opts: pulumi.ResourceOptions,
     object_name: str,
     topic: str,
     namespace: pulumi.Input[str],
@@ -22,12 +22,12 @@ def kafka_topic(
     retention_hours: int,
     cleanup_policy: str,
     labels: dict[str, str],
-    depends_on: list[pulumi.Resource],
 ) -> k8s.apiextensions.CustomResource:
     """A retained KafkaTopic: removing it from the program leaves the topic and its events.
 
     The Topic Operator deletes the Kafka topic with its KafkaTopic object; Pulumi keeps the
-    object (retain_on_delete), like the RabbitMQ backend keeps removed queues.
+    object (retain_on_delete), like the RabbitMQ backend keeps removed queues. `opts` give
+    its parent and what it waits for.
     """
     return k8s.apiextensions.CustomResource(
         name,
@@ -48,5 +48,5 @@ def kafka_topic(
                 "min.insync.replicas": min_insync_replicas,
             },
         },
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on, retain_on_delete=True),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True)),
     )

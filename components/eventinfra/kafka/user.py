@@ -9,6 +9,7 @@ import pulumi_random as random
 from eventinfra.contract import raise_for
 from eventinfra.kafka import defaults
 from eventinfra.kafka import validation as rules
+from eventinfra.ordering import after_caller
 
 
 class AclArgs(TypedDict):
@@ -17,20 +18,27 @@ class AclArgs(TypedDict):
     resource_type: str
     """`topic` or `group`."""
     name: str
+    """The topic's or group's exact name."""
     operations: list[str]
+    """Kafka operations allowed on it (`Read`, `Write`, `Describe`)."""
 
 
 class KafkaAccessArgs(TypedDict):
+    """One application's principal and what it may do."""
+
     namespace: pulumi.Input[str]
+    """The cluster's namespace, where the KafkaUser and its Secret go."""
     cluster_name: str
+    """The Kafka cluster the user belongs to (its `strimzi.io/cluster` label)."""
     user_name: str
     """metadata.name of the KafkaUser: the principal (`CN=<name>` with TLS) and the name of the
     Secret the User Operator writes (`user.crt`, `user.key`, `ca.crt` with TLS)."""
     tls: bool
     """Client certificates; False: SCRAM-SHA-512 with a password from this component's Secret."""
     acls: list[AclArgs]
+    """Everything the principal may do, each on one literal topic or group."""
     labels: NotRequired[dict[str, str]]
-    depends_on: NotRequired[list[pulumi.Resource]]
+    """Labels of every object."""
 
 
 class KafkaAccess(pulumi.ComponentResource):
@@ -43,6 +51,7 @@ class KafkaAccess(pulumi.ComponentResource):
     """
 
     user_name: str
+    """metadata.name of the KafkaUser."""
     secret_name: str
     """The Secret an application mounts its credentials from."""
 
@@ -51,8 +60,8 @@ class KafkaAccess(pulumi.ComponentResource):
     ) -> None:
         raise_for("KafkaAccess", name, rules.acl_name_problems(args["acls"]))
         super().__init__("eventinfra:index:KafkaAccess", name, None, opts)
-        after = args.get("depends_on", [])
-        child = pulumi.ResourceOptions(parent=self, depends_on=after)
+        # Everything here waits for what the access waits for (the operators' manifests).
+        child = after_caller(opts, self)
         labels = {**args.get("labels", {}), "strimzi.io/cluster": args["cluster_name"]}
         namespace = args["namespace"]
         self.user_name = args["user_name"]

@@ -12,7 +12,17 @@ from eventinfra.aws.parking import ParkingQueue
 from eventinfra.aws.platform import SnsSqsPlatform
 from eventinfra.aws.producer import EventProducer
 from eventinfra.aws.topic import EventTopic
+from eventinfra.kafka.cluster import KafkaCluster
+from eventinfra.kafka.consumer import KafkaConsumer
+from eventinfra.kafka.platform import KafkaPlatform
+from eventinfra.kafka.user import KafkaAccess
+from eventinfra.rabbitmq.broker import RabbitMQBroker
+from eventinfra.rabbitmq.consumer import RabbitMQConsumer
+from eventinfra.rabbitmq.container_consumer import ContainerConsumer
+from eventinfra.rabbitmq.event import RabbitMQEvent
 from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
+from eventinfra.rabbitmq.platform import RabbitMQPlatform
+from eventinfra.rabbitmq.user import RabbitMQUser
 
 PACKAGE_NAME: Final = "eventinfra"
 """The package's name: the first part of every type token, `eventinfra:index:<ClassName>`."""
@@ -27,23 +37,17 @@ HOSTED: Final[tuple[type[pulumi.ComponentResource], ...]] = (
     EventConsumer,
     SnsSqsPlatform,
     RedisIdempotencyStore,
+    RabbitMQBroker,
+    RabbitMQEvent,
+    RabbitMQUser,
+    ContainerConsumer,
+    RabbitMQConsumer,
+    KafkaCluster,
+    KafkaAccess,
+    KafkaConsumer,
+    RabbitMQPlatform,
+    KafkaPlatform,
 )
-
-_DEPENDS_ON = (
-    "`depends_on: list[pulumi.Resource]` cannot be a schema property: the analyzer only "
-    "references resources of packages with a `pulumi_type` (the generic `Resource` has none). "
-    "Fix: drop it from the Args and order the children another way (callers from other "
-    "languages would use the `dependsOn` option); that changes the recorded dependencies of "
-    "every RabbitMQ stack, so it is its own change."
-)
-
-
-def _no_resource_reference(args: str) -> str:
-    return (
-        f"Can not determine resource reference for type 'Resource' used in '{args}.depends_on': "
-        "'Resource.pulumi_type' is not defined. This may be due to an outdated version of "
-        "'pulumi'."
-    )
 
 
 def _no_args(component: str) -> str:
@@ -59,30 +63,6 @@ NOT_HOSTED: Final[dict[str, tuple[str, str]]] = {
         _no_args("EventPlatform"),
         "The platform's first name and signature, `EventPlatform(name, config)`, kept for "
         "Python programs; other languages use `SnsSqsPlatform` with `SnsSqsPlatformArgs`.",
-    ),
-    "RabbitMQPlatform": (
-        _no_args("RabbitMQPlatform"),
-        "It takes a Python `PlatformConfig`; it needs language-neutral args like "
-        "`SnsSqsPlatformArgs`, and its building blocks must be hostable first.",
-    ),
-    "KafkaPlatform": (
-        _no_args("KafkaPlatform"),
-        "It takes a Python `PlatformConfig`; it needs language-neutral args like "
-        "`SnsSqsPlatformArgs`, and its building blocks must be hostable first.",
-    ),
-    "KafkaCluster": (_no_resource_reference("KafkaClusterArgs"), _DEPENDS_ON),
-    "KafkaConsumer": (
-        _no_resource_reference("ContainerConsumerArgs"),
-        _DEPENDS_ON + " (It builds its Args from `ContainerConsumerArgs`.)",
-    ),
-    "KafkaAccess": (_no_resource_reference("KafkaAccessArgs"), _DEPENDS_ON),
-    "RabbitMQBroker": (_no_resource_reference("RabbitMQBrokerArgs"), _DEPENDS_ON),
-    "RabbitMQEvent": (_no_resource_reference("RabbitMQEventArgs"), _DEPENDS_ON),
-    "RabbitMQUser": (_no_resource_reference("RabbitMQUserArgs"), _DEPENDS_ON),
-    "ContainerConsumer": (_no_resource_reference("ContainerConsumerArgs"), _DEPENDS_ON),
-    "RabbitMQConsumer": (
-        _no_resource_reference("ContainerConsumerArgs"),
-        _DEPENDS_ON + " (It builds its Args from `ContainerConsumerArgs`.)",
     ),
 }
 

@@ -5,7 +5,8 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eventinfra.contract import raise_for, under
+from eventinfra.contract import raise_for, under, whole_numbers
+from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq import validation as rules
 from eventinfra.rabbitmq.resources import (
@@ -16,6 +17,8 @@ from eventinfra.rabbitmq.resources import (
 
 
 class RabbitMQBrokerArgs(TypedDict):
+    """The broker's size, storage, TLS and who may reach it."""
+
     namespace: str
     """Namespace created for the broker, its topology objects and the consumers."""
     cluster_name: str
@@ -23,10 +26,14 @@ class RabbitMQBrokerArgs(TypedDict):
     replicas: int
     """Odd, 3 or more in production: quorum queues need a majority of nodes."""
     cpu: str
+    """CPU request of each node (`1`, `500m`), equal to the limit."""
     memory: str
-    """Requests, equal to the limits (Guaranteed QoS: the broker is never evicted first)."""
+    """Memory request of each node (`2Gi`), equal to the limit (Guaranteed QoS: the broker is
+    never evicted first)."""
     storage: str
+    """Size of each node's persistent volume (`10Gi`)."""
     storage_class: NotRequired[str | None]
+    """Storage class of the volumes; none: the cluster's default."""
     tls_secret: NotRequired[str | None]
     """A kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt): TLS only, no plain listeners."""
     vhost: pulumi.Input[str]
@@ -34,13 +41,16 @@ class RabbitMQBrokerArgs(TypedDict):
     client_labels: NotRequired[dict[str, str]]
     """Pod labels (any namespace) that may open AMQP connections; without it, no NetworkPolicy."""
     operators_namespace: NotRequired[str]
+    """Where the RabbitMQ operators run (they call the management API); default
+    `rabbitmq-system`."""
     keda_namespace: NotRequired[str]
+    """Where KEDA runs (it reads queue lengths from the management API); default `keda`."""
     monitoring_namespace: NotRequired[str]
+    """Where Prometheus runs (it scrapes the metrics port); default `monitoring`."""
     image: NotRequired[str]
     """The broker image (default `defaults.RABBITMQ_IMAGE`); pin it by digest in production."""
     labels: NotRequired[dict[str, str]]
-    depends_on: NotRequired[list[pulumi.Resource]]
-    """What must exist first: the operators' manifests when eventinfra installs them."""
+    """Labels of every object."""
 
 
 class RabbitMQBroker(pulumi.ComponentResource):
@@ -49,15 +59,20 @@ class RabbitMQBroker(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     """The namespace, known once it exists: depend on it to create objects inside."""
     cluster_name: str
+    """metadata.name of the RabbitmqCluster."""
     host: str
     """The in-cluster DNS name of the broker's client Service."""
     amqp_port: int
+    """The AMQP port clients connect to (5671 with TLS, else 5672)."""
     management_port: int
+    """The management API's port (15671 with TLS, else 15672)."""
     tls: bool
+    """Whether the broker listens with TLS only."""
 
     def __init__(
         self, name: str, args: RabbitMQBrokerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = whole_numbers(args, RabbitMQBrokerArgs)
         image = args.get("image", defaults.RABBITMQ_IMAGE)
         raise_for(
             "RabbitMQBroker",
@@ -75,7 +90,8 @@ class RabbitMQBroker(pulumi.ComponentResource):
             ],
         )
         super().__init__("eventinfra:index:RabbitMQBroker", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, depends_on=args.get("depends_on", []))
+        # Everything here waits for what the broker waits for (the operators' manifests).
+        child = after_caller(opts, self)
         labels = args.get("labels", {})
         self.cluster_name = args["cluster_name"]
         tls_secret = args.get("tls_secret")

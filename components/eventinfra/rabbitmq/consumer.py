@@ -5,7 +5,8 @@ from urllib.parse import quote
 
 import pulumi
 
-from eventinfra.contract import raise_for
+from eventinfra.contract import raise_for, whole_numbers
+from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq import validation as rules
 from eventinfra.rabbitmq.container_consumer import ContainerConsumer, ContainerConsumerArgs
@@ -14,6 +15,8 @@ from eventinfra.rabbitmq.user import RabbitMQUser
 
 
 class RabbitMQConsumerArgs(TypedDict):
+    """One consumer: its events, its delivery limit, where its broker is, and its workload."""
+
     consumer: str
     """The consumer's name: its queue's name and its RabbitMQ user's."""
     object_name: str
@@ -23,20 +26,24 @@ class RabbitMQConsumerArgs(TypedDict):
     max_receive_count: int
     """Deliveries before a message is dead-lettered (the queue's delivery-limit)."""
     namespace: pulumi.Input[str]
+    """The broker's namespace, where the consumer's objects go."""
     cluster_name: pulumi.Input[str]
+    """The RabbitmqCluster the queues belong to."""
     vhost: str
+    """The vhost of the consumer's queues."""
     host: str
     """The broker's in-cluster host name, for the consumer's `uri`."""
     amqp_port: int
+    """The broker's AMQP port (`RabbitMQBroker.amqp_port`)."""
     tls: bool
+    """Whether the broker speaks TLS only (`RabbitMQBroker.tls`): `amqps` in the `uri`."""
     queue_age_alert_seconds: int
     """Alert when ready messages have waited continuously this long."""
     scale_to_zero: bool
     """No consumer is expected while the queue is empty (KEDA minimum 0 replicas)."""
     labels: dict[str, str]
+    """Labels of every object."""
     container: NotRequired[ContainerConsumerArgs | None]
-    depends_on: NotRequired[list[pulumi.Resource]]
-    """What must exist first: the operators' manifests when eventinfra installs them."""
     """The container workload; without it the consumer is external (queue and credentials)."""
 
 
@@ -49,14 +56,20 @@ class RabbitMQConsumer(pulumi.ComponentResource):
     """
 
     queue_name: str
+    """The consumer's quorum queue."""
     dead_letter_queue_name: str
-    credentials: RabbitMQUser
-    """The consumer's user: read on its own queue, nothing else."""
-    workload: ContainerConsumer | None
+    """Where messages go after `max_receive_count` deliveries."""
+    secret_name: str
+    """The Secret with the consumer's RabbitMQ credentials and `uri`."""
+
+    # `credentials` and `workload` are set in __init__, not declared here: a declared attribute
+    # is a schema output, and the schema cannot hold a component (the analyzer only references
+    # resources of packages with a `pulumi_type`). Other languages get `secret_name`.
 
     def __init__(
         self, name: str, args: RabbitMQConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = whole_numbers(args, RabbitMQConsumerArgs)
         raise_for(
             "RabbitMQConsumer",
             name,
@@ -67,7 +80,6 @@ class RabbitMQConsumer(pulumi.ComponentResource):
         )
         super().__init__("eventinfra:index:RabbitMQConsumer", name, None, opts)
         consumer, base = args["consumer"], args["object_name"]
-        after = args.get("depends_on", [])
         namespace, vhost, labels = args["namespace"], args["vhost"], args["labels"]
         self.queue_name = naming.consumer_queue(consumer)
         self.dead_letter_queue_name = naming.dead_letter_queue(consumer)
@@ -82,7 +94,7 @@ class RabbitMQConsumer(pulumi.ComponentResource):
                 namespace=namespace,
                 cluster_name=args["cluster_name"],
                 labels=labels,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=after, **extra),
+                opts=after_caller(opts, self, **extra),
             )
 
         quorum = {
@@ -158,7 +170,8 @@ class RabbitMQConsumer(pulumi.ComponentResource):
         )
 
         scheme = "amqps" if args["tls"] else "amqp"
-        self.credentials = RabbitMQUser(
+        # The consumer's user: read on its own queue, nothing else.
+        self.credentials: RabbitMQUser = RabbitMQUser(
             f"{name}-rabbitmq",
             {
                 "namespace": namespace,
@@ -183,10 +196,10 @@ class RabbitMQConsumer(pulumi.ComponentResource):
                     "queue": self.queue_name,
                 },
                 "labels": labels,
-                "depends_on": after,
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=after_caller(opts, self),
         )
+        self.secret_name = self.credentials.secret_name
 
         custom_resource(
             f"{name}-alerts",
@@ -196,14 +209,13 @@ class RabbitMQConsumer(pulumi.ComponentResource):
             object_name=f"{base}-alerts",
             namespace=namespace,
             labels=labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            opts=after_caller(opts, self),
         )
 
+        # The Deployment and KEDA objects; None for an external consumer.
         container = args.get("container")
-        self.workload = (
-            ContainerConsumer(
-                f"{name}-workload", container, opts=pulumi.ResourceOptions(parent=self)
-            )
+        self.workload: ContainerConsumer | None = (
+            ContainerConsumer(f"{name}-workload", container, opts=after_caller(opts, self))
             if container is not None
             else None
         )
@@ -211,7 +223,7 @@ class RabbitMQConsumer(pulumi.ComponentResource):
             {
                 "queue_name": self.queue_name,
                 "dead_letter_queue_name": self.dead_letter_queue_name,
-                "secret_name": self.credentials.secret_name,
+                "secret_name": self.secret_name,
             }
         )
 

@@ -6,7 +6,8 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eventinfra.contract import Finding, raise_for, under
+from eventinfra.contract import Finding, raise_for, under, whole_numbers
+from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq import validation as rules
 from eventinfra.rabbitmq.resources import KEDA_API_VERSION, custom_resource
@@ -21,11 +22,16 @@ class RedisIdempotencyArgs(TypedDict):
     host: pulumi.Input[str]
     """The store's Service host (`RedisIdempotencyStore.host`)."""
     port: int
+    """The store's Redis port (`RedisIdempotencyStore.port`)."""
     tls: bool
+    """Whether the store speaks TLS (`RedisIdempotencyStore.tls`)."""
     key_prefix: str
+    """The prefix of the consumer's keys, the only ones its Redis user may touch
+    (`<consumer>:`)."""
     key: str | None
     """Payload field (JMESPath) identifying a message; None: the whole payload."""
     ttl_seconds: int
+    """How long a processed message is remembered, in seconds."""
 
 
 class BrokerBindingArgs(TypedDict):
@@ -35,9 +41,11 @@ class BrokerBindingArgs(TypedDict):
     name: str
     """The broker's name: the TriggerAuthentication is `<object_name>-<name>`."""
     env: list[dict[str, Any]]
+    """The container's broker variables (`name`, `value`), in the Kubernetes API's shape."""
     volumes: list[dict[str, Any]]
     """Secret volumes (credentials as files), mounted read-only by `volume_mounts`."""
     volume_mounts: list[dict[str, Any]]
+    """Where the container mounts `volumes`."""
     triggers: list[dict[str, Any]]
     """The KEDA triggers without their `authenticationRef` (KEDA scales to the largest)."""
     secret_refs: list[dict[str, str]]
@@ -50,21 +58,32 @@ class ConsumedEventArgs(TypedDict):
     schema: str
     """The payload's JSON Schema (file content); `{}` accepts any payload."""
     fifo: bool
+    """Whether the event's messages are ordered per group."""
     group_key: str | None
+    """Payload field (JMESPath) whose value groups ordered messages; None: no groups."""
 
 
 class ContainerConsumerArgs(TypedDict):
+    """A consumer's container: image, size, scaling, and how it reaches its broker and store."""
+
     object_name: str
     """metadata.name of the Deployment and its KEDA objects."""
     namespace: pulumi.Input[str]
+    """The namespace the consumer runs in (the broker's)."""
     image: str
+    """The consumer's image; pin it by digest in production."""
     command: list[str] | None
+    """The container's command; None: the image's entrypoint."""
     env: dict[str, str]
+    """The application's own environment variables (never credentials)."""
     cpu: str
+    """CPU request (`250m`), equal to the limit."""
     memory: str
-    """Requests, equal to the limits."""
+    """Memory request (`256Mi`), equal to the limit."""
     min_replicas: int
+    """Fewest replicas KEDA keeps (0: none while the queue is empty)."""
     max_replicas: int
+    """Most replicas KEDA starts."""
     target_queue_length: int
     """Ready plus unacknowledged messages per replica that KEDA aims for."""
     port: int
@@ -79,6 +98,7 @@ class ContainerConsumerArgs(TypedDict):
     host: NotRequired[str]
     """The broker's Service host; its AMQP port and TLS follow from `tls_secret`."""
     vhost: NotRequired[str]
+    """The broker's vhost holding `queue`."""
     credentials_secret: NotRequired[str]
     """The consumer's RabbitMQ Secret (`uri`, `username`, `password`, ...)."""
     scaler_secret: NotRequired[str]
@@ -88,9 +108,9 @@ class ContainerConsumerArgs(TypedDict):
     binding: NotRequired[BrokerBindingArgs]
     """Another broker's variables, volumes and KEDA trigger, instead of RabbitMQ's."""
     idempotency: RedisIdempotencyArgs | None
+    """The consumer's idempotency store; None: every delivery is processed."""
     labels: dict[str, str]
-    depends_on: NotRequired[list[pulumi.Resource]]
-    """What must exist first: the operators' manifests when eventinfra installs them."""
+    """Labels of every object (and the pods': a NetworkPolicy may admit them by label)."""
 
 
 CREDENTIAL_KEYS = ("username", "password")
@@ -113,16 +133,17 @@ class ContainerConsumer(pulumi.ComponentResource):
     """Deployment (non-root, read-only, probed), PDB, ScaledObject and TriggerAuthentication."""
 
     deployment_name: str
+    """metadata.name of the Deployment (and the ScaledObject)."""
 
     def __init__(
         self, name: str, args: ContainerConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        args = whole_numbers(args, ContainerConsumerArgs)
         raise_for("ContainerConsumer", name, _args_problems(args))
         super().__init__("eventinfra:index:ContainerConsumer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        # KEDA objects need KEDA's CRDs first.
-        after = args.get("depends_on", [])
-        custom = pulumi.ResourceOptions(parent=self, depends_on=after)
+        # KEDA objects need KEDA's CRDs first: they wait for what the consumer waits for.
+        custom = after_caller(opts, self)
         namespace = args["namespace"]
         self.deployment_name = args["object_name"]
         selector = {"app.kubernetes.io/name": self.deployment_name}
@@ -143,7 +164,7 @@ class ContainerConsumer(pulumi.ComponentResource):
                         "destination": None,  # a consumer publishes nothing
                         "schema_version": defaults.EVENT_SCHEMA_VERSION,
                         "fifo": entry["fifo"],
-                        "group_key": entry["group_key"],
+                        "group_key": entry.get("group_key"),
                     }
                     for event, entry in events.items()
                 },
@@ -155,7 +176,8 @@ class ContainerConsumer(pulumi.ComponentResource):
         if "binding" not in args:
             injected["EVENTINFRA_RABBITMQ_CREDENTIALS_DIR"] = naming.RABBITMQ_CREDENTIALS_DIR
             sources.append(_secret_files(args["credentials_secret"], CREDENTIAL_KEYS, "rabbitmq"))
-        idempotency = args["idempotency"]
+        # `X | None` fields are optional in the schema: other languages may leave them out.
+        idempotency = args.get("idempotency")
         if idempotency is not None:
             injected |= {
                 "EVENTINFRA_REDIS_HOST": idempotency["host"],
@@ -165,8 +187,9 @@ class ContainerConsumer(pulumi.ComponentResource):
                 "EVENTINFRA_REDIS_KEY_PREFIX": idempotency["key_prefix"],
                 "EVENTINFRA_IDEMPOTENCY_TTL_SECONDS": str(idempotency["ttl_seconds"]),
             }
-            if idempotency["key"] is not None:
-                injected["EVENTINFRA_IDEMPOTENCY_KEY"] = idempotency["key"]
+            key = idempotency.get("key")
+            if key is not None:
+                injected["EVENTINFRA_IDEMPOTENCY_KEY"] = key
             sources.append(
                 _secret_files(idempotency["secret_name"], CREDENTIAL_KEYS, "idempotency")
             )
@@ -229,8 +252,9 @@ class ContainerConsumer(pulumi.ComponentResource):
                 {"name": "schemas", "mount_path": naming.SCHEMAS_DIR, "read_only": True}
             )
             volumes.append({"name": "schemas", "config_map": {"name": schemas.metadata.name}})
-        if args["command"]:
-            container["command"] = list(args["command"])
+        command = args.get("command")
+        if command:
+            container["command"] = list(command)
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=metadata,
@@ -299,7 +323,7 @@ class ContainerConsumer(pulumi.ComponentResource):
             object_name=self.deployment_name,
             namespace=namespace,
             labels=labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, authentication]),
+            opts=after_caller(opts, self, depends_on=[authentication]),
         )
         self.register_outputs({"deployment_name": self.deployment_name})
 

@@ -4,21 +4,26 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
+from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq.resources import topology_object
 
 
 class RabbitMQEventArgs(TypedDict):
+    """One event on one broker's vhost."""
+
     event: str
     """The event name: the exchange's name and the routing key of every message on it."""
     object_name: str
     """Base of the Kubernetes object names (a DNS-safe form of the event name)."""
     namespace: pulumi.Input[str]
+    """The broker's namespace, where the topology objects go."""
     cluster_name: pulumi.Input[str]
+    """The RabbitmqCluster the objects belong to."""
     vhost: pulumi.Input[str]
+    """The vhost of the exchanges and the parking queue."""
     labels: NotRequired[dict[str, str]]
-    depends_on: NotRequired[list[pulumi.Resource]]
-    """What must exist first: the operators' manifests when eventinfra installs them."""
+    """Labels of every object."""
 
 
 class RabbitMQEvent(pulumi.ComponentResource):
@@ -30,7 +35,9 @@ class RabbitMQEvent(pulumi.ComponentResource):
     """
 
     exchange_name: str
+    """The event's topic exchange: publishers send here, with the event name as routing key."""
     parking_queue_name: str
+    """The quorum queue that keeps what no consumer's binding matched."""
 
     def __init__(
         self, name: str, args: RabbitMQEventArgs, opts: pulumi.ResourceOptions | None = None
@@ -51,9 +58,7 @@ class RabbitMQEvent(pulumi.ComponentResource):
                 namespace=namespace,
                 cluster_name=args["cluster_name"],
                 labels=labels,
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=args.get("depends_on", []), **extra
-                ),
+                opts=after_caller(opts, self, **extra),
             )
 
         resource(

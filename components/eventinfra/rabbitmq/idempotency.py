@@ -139,8 +139,10 @@ class RedisIdempotencyStore(pulumi.ComponentResource):
             "access_modes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": defaults.REDIS_STORAGE}},
         }
-        if args["storage_class"]:
-            claim_spec["storage_class_name"] = args["storage_class"]
+        # Optional in the schema (`str | None`): other languages may leave it out.
+        storage_class = args.get("storage_class")
+        if storage_class:
+            claim_spec["storage_class_name"] = storage_class
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
             metadata={"name": base, "namespace": namespace, "labels": labels},

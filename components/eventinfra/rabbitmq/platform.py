@@ -1,6 +1,6 @@
 """RabbitMQPlatform: a topology on RabbitMQ on Kubernetes, with the AWS backend's guarantees."""
 
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import pulumi
@@ -13,6 +13,7 @@ from eventinfra.rabbitmq.consumer import RabbitMQConsumer
 from eventinfra.rabbitmq.container_consumer import ConsumedEventArgs, ContainerConsumerArgs
 from eventinfra.rabbitmq.event import RabbitMQEvent
 from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
+from eventinfra.rabbitmq.platform_args import RabbitMQPlatformArgs, platform_config_from_args
 from eventinfra.rabbitmq.resources import PROMETHEUS_API_VERSION, custom_resource, topology_object
 from eventinfra.rabbitmq.user import RabbitMQUser
 
@@ -21,23 +22,50 @@ IDEMPOTENCY_CLIENT_LABEL = "eventinfra/idempotency-client"
 
 
 class RabbitMQPlatform(pulumi.ComponentResource):
-    """The broker, one vhost, an exchange per event, a queue per consumer, users and alerts."""
+    """One environment's event platform on RabbitMQ in Kubernetes: the broker, one vhost, an
+    exchange per event, a quorum queue with a dead-letter queue per consumer, a user per
+    application, the consumers' workloads and Prometheus alerts.
 
-    vhost: str
+    Python programs also get the child components: `events` (event name → `RabbitMQEvent`),
+    `producers` (→ `RabbitMQUser`), `consumers` (→ `RabbitMQConsumer`), `idempotency_store`
+    and `operators`; they are not in the package schema.
+    """
+
     namespace: pulumi.Output[str]
+    """The Kubernetes namespace of the broker and every object of the platform."""
+    vhost: str
+    """The platform's RabbitMQ vhost."""
     cluster_name: str
-    events: dict[str, RabbitMQEvent]
-    """Event components (exchange and parking queue names) by event name."""
-    producers: dict[str, RabbitMQUser]
-    """Producer credentials (Secret name, user) by producer name."""
-    consumers: dict[str, RabbitMQConsumer]
-    """Consumer components (queue, dead-letter queue, credentials, workload) by name."""
-    idempotency_store: RedisIdempotencyStore | None
-    operators: list[k8s.yaml.v2.ConfigFile]
-    """The operators' release manifests, when the settings say eventinfra installs them."""
+    """The `RabbitmqCluster`'s name."""
+    producer_secrets: dict[str, str]
+    """The Secret with each producer's credentials (an AMQP `uri`), by producer name."""
+    consumer_secrets: dict[str, str]
+    """The Secret with each consumer's credentials (an AMQP `uri`), by consumer name."""
 
     def __init__(
-        self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: RabbitMQPlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        if isinstance(args, PlatformConfig):
+            # The first signature, `RabbitMQPlatform(name, config)`, kept so existing Python
+            # programs run unchanged; new code calls `from_config`.
+            self._build(name, args, opts)
+            return
+        # Validated before the component registers: a mistake in the args declares nothing.
+        self._build(name, platform_config_from_args(args, stack=pulumi.get_stack()), opts)
+
+    @classmethod
+    def from_config(
+        cls, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> Self:
+        """The platform of a validated configuration, like `load_stack_config()` gives."""
+        # `__init__` takes language-neutral args; this route skips their conversion, not the
+        # validation (a PlatformConfig is validated when it is loaded). Same token, same URNs.
+        platform = cls.__new__(cls)
+        platform._build(name, config, opts)
+        return platform
+
+    def _build(
+        self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None
     ) -> None:
         super().__init__("eventinfra:index:RabbitMQPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -79,9 +107,8 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 "monitoring_namespace": rabbitmq.monitoring_namespace,
                 "vhost": self.vhost,
                 "labels": labels,
-                "depends_on": after,
             },
-            opts=child,
+            opts=custom,
         )
         self.namespace = broker.namespace
         namespace = broker.namespace
@@ -108,7 +135,6 @@ class RabbitMQPlatform(pulumi.ComponentResource):
             "cluster_name": self.cluster_name,
             "vhost": self.vhost,
             "labels": labels,
-            "depends_on": after,
         }
         amqp_scheme = "amqps" if broker.tls else "amqp"
         http_scheme = "https" if broker.tls else "http"
@@ -133,7 +159,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                 ),
                 "uri_key": "host",
             },
-            opts=child,
+            opts=custom,
         )
 
         self.events = {
@@ -144,7 +170,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                     "event": event,
                     "object_name": f"{prefix}-{naming.k8s_slug(event)}",
                 },
-                opts=child,
+                opts=custom,
             )
             for event in topology.events
         }
@@ -174,7 +200,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                         "vhost": self.vhost,
                     },
                 },
-                opts=child,
+                opts=custom,
             )
             for producer_name, producer in topology.producers.items()
         }
@@ -205,7 +231,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
             else None
         )
 
-        self.consumers = {}
+        self.consumers: dict[str, RabbitMQConsumer] = {}
         for consumer_name, consumer in topology.consumers.items():
             base = f"{prefix}-{consumer_name}"
             workload: ContainerConsumerArgs | None = None
@@ -256,7 +282,6 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                             else {}
                         ),
                     },
-                    "depends_on": after,
                 }
             self.consumers[consumer_name] = RabbitMQConsumer(
                 f"{name}-consumer-{consumer_name}",
@@ -275,9 +300,8 @@ class RabbitMQPlatform(pulumi.ComponentResource):
                     "scale_to_zero": workload is not None and workload["min_replicas"] == 0,
                     "labels": labels,
                     "container": workload,
-                    "depends_on": after,
                 },
-                opts=child,
+                opts=custom,
             )
 
         custom_resource(
@@ -290,15 +314,15 @@ class RabbitMQPlatform(pulumi.ComponentResource):
             labels=labels,
             opts=custom,
         )
+        self.producer_secrets = {n: p.secret_name for n, p in self.producers.items()}
+        self.consumer_secrets = {n: c.credentials.secret_name for n, c in self.consumers.items()}
         self.register_outputs(
             {
                 "namespace": self.namespace,
                 "vhost": self.vhost,
                 "cluster_name": self.cluster_name,
-                "producer_secrets": {n: p.secret_name for n, p in self.producers.items()},
-                "consumer_secrets": {
-                    n: c.credentials.secret_name for n, c in self.consumers.items()
-                },
+                "producer_secrets": self.producer_secrets,
+                "consumer_secrets": self.consumer_secrets,
             }
         )
 

@@ -6,6 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults
 from eventinfra.rabbitmq.resources import topology_object
 
@@ -14,11 +15,16 @@ class PermissionsArgs(TypedDict):
     """Anchored regexes over exchange and queue names (RabbitMQ's three permission kinds)."""
 
     configure: str
+    """Names the user may declare or delete (`^$`: none)."""
     write: str
+    """Names the user may publish to or bind to."""
     read: str
+    """Names the user may consume from or bind from."""
 
 
 class RabbitMQUserArgs(TypedDict):
+    """One application's user: its name, its Secret and its permissions on one vhost."""
+
     namespace: pulumi.Input[str]
     """Namespace of the Secret, User and Permission (the broker's)."""
     cluster_name: pulumi.Input[str]
@@ -30,7 +36,9 @@ class RabbitMQUserArgs(TypedDict):
     object_name: str
     """metadata.name of the User and Permission objects."""
     vhost: pulumi.Input[str]
+    """The vhost the permissions apply to."""
     permissions: PermissionsArgs
+    """What the user may configure, write and read, as anchored regexes."""
     tags: NotRequired[list[str]]
     """RabbitMQ user tags; `management` lets KEDA read queue lengths over the HTTP API."""
     uri_template: NotRequired[str | None]
@@ -40,8 +48,7 @@ class RabbitMQUserArgs(TypedDict):
     extra_data: NotRequired[dict[str, pulumi.Input[str]]]
     """More (non-secret) Secret keys, e.g. host, port, vhost and queue for a consumer."""
     labels: NotRequired[dict[str, str]]
-    depends_on: NotRequired[list[pulumi.Resource]]
-    """What must exist first: the operators' manifests when eventinfra installs them."""
+    """Labels of every object."""
 
 
 class RabbitMQUser(pulumi.ComponentResource):
@@ -54,6 +61,7 @@ class RabbitMQUser(pulumi.ComponentResource):
     secret_name: str
     """The Secret applications mount their credentials from."""
     username: str
+    """The RabbitMQ user name."""
     password: pulumi.Output[str]
     """The generated password, always a secret Output."""
 
@@ -61,8 +69,8 @@ class RabbitMQUser(pulumi.ComponentResource):
         self, name: str, args: RabbitMQUserArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("eventinfra:index:RabbitMQUser", name, None, opts)
-        after = args.get("depends_on", [])
-        child = pulumi.ResourceOptions(parent=self, depends_on=after)
+        # Everything here waits for what the user waits for (the operators' manifests).
+        child = after_caller(opts, self)
         labels = args.get("labels", {})
         self.username = args["username"]
         self.secret_name = args["secret_name"]
@@ -121,6 +129,6 @@ class RabbitMQUser(pulumi.ComponentResource):
             namespace=args["namespace"],
             cluster_name=args["cluster_name"],
             labels=labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, user]),
+            opts=after_caller(opts, self, depends_on=[user]),
         )
         self.register_outputs({"secret_name": self.secret_name, "username": self.username})

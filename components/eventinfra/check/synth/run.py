@@ -311,6 +311,23 @@ def _not_program_code(path: Path) -> bool:
 _PULUMI_SDK: Final = Path(pulumi_settings.__file__).resolve().parent.parent
 
 
+def _wrapped_by_sdk(error: BaseException) -> BaseException | None:
+    """The exception the SDK's `error` was raised for, or None.
+
+    `resource.py`'s `do_register` raises "While processing resource: …" `from` the input's
+    failure, inside the `except` that caught it. `stack.py`'s `wait_for_rpcs` then re-raises
+    each failed RPC as `raise exn from cause`, `cause` being the first RPC failure: when the two
+    are the same exception (a failed resource that nothing else waits on, such as a topic
+    policy or an alarm), that sets `exn.__cause__ = exn` and the original is gone from the
+    cause chain. It survives as `__context__`, which Python set when `do_register` raised
+    inside its `except`, and which re-raising an exception while handling that same exception
+    never replaces.
+    """
+    if error.__cause__ is error:
+        return error.__context__
+    return error.__cause__
+
+
 def _unwrap_sdk_wrappers(error: BaseException) -> BaseException:
     """The exception the program (or the monitor) raised, not the SDK's re-wrapping of it.
 
@@ -318,15 +335,14 @@ def _unwrap_sdk_wrappers(error: BaseException) -> BaseException:
     processing input: …") `from` the original: that original is what the user must see.
     """
     seen = {id(error)}
-    while error.__cause__ is not None:
+    while (inner := _wrapped_by_sdk(error)) is not None:
         frames = traceback.extract_tb(error.__traceback__)
         if not frames or not _within(Path(frames[-1].filename).resolve(), _PULUMI_SDK):
             break
-        # `wait_for_rpcs` re-raises a failed registration `from` the same exception object when
-        # it meets it again as an Output's failure, leaving a chain that ends in itself.
-        if id(error.__cause__) in seen:
+        # A failure met again further down (another RPC that failed on the same Output).
+        if id(inner) in seen:
             break
-        error = error.__cause__
+        error = inner
         seen.add(id(error))
     return error
 
