@@ -113,6 +113,8 @@ def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
     if "alarm_target" in args:
         findings += alarm_target_problems(args["alarm_target"])
     fifo = args.get("fifo", False)
+    if isinstance(key_arn := args.get("kms_key_arn"), str):
+        findings += decrypt_key_arn_problems(key_arn, ("kms_key_arn",))
     for key in ("queue_name", "dead_letter_queue_name"):
         if isinstance(name := args.get(key), str):
             findings += validation.queue_name_problems(name, fifo=fifo, key=(key,))
@@ -209,6 +211,12 @@ def visibility_timeout_seconds(args: EventConsumerArgs) -> int:
     return max(required, defaults.QUEUE_VISIBILITY_SECONDS)
 
 
+def decrypt_key_arn_problems(arn: object, key: KeyPath) -> list[Finding]:
+    return validation.resource_arn_problems(
+        arn, "KMS key", "the consumer's kms:Decrypt grant (and its queues' key)", key
+    )
+
+
 def checked_topic_arn(arn: pulumi.Input[str], consumer: str, index: int) -> pulumi.Input[str]:
     """`arn`, refused (ConfigError) once resolved if it is not one SNS topic's exact ARN.
 
@@ -253,14 +261,23 @@ class EventConsumer(pulumi.ComponentResource):
         tags = component_tags(args.get("tags"), f"EventConsumer/{name}")
         consumer = args.get("consumer", name)
         fifo = args.get("fifo", False)
-        kms_key_arn = args["kms_key_arn"]
+        kms_key_arn = checked(
+            args["kms_key_arn"], decrypt_key_arn_problems, "EventConsumer", name, ("kms_key_arn",)
+        )
         # ARNs from outside the program (a StackReference, mock values) are checked once they
         # resolve, before they reach a queue policy's aws:SourceArn or a subscription.
         topic_arns = [
             checked_topic_arn(s["topic_arn"], name, index)
             for index, s in enumerate(args["subscriptions"])
         ]
-        queue_name = args["queue_name"]
+        # The queue's name is part of the ARN in the dead-letter queue's redrive-allow policy.
+        queue_name = checked(
+            args["queue_name"],
+            lambda value, key: validation.queue_name_problems(str(value), fifo=fifo, key=key),
+            "EventConsumer",
+            name,
+            ("queue_name",),
+        )
         # The source queue's ARN, known before it exists, breaks the cycle between the
         # queue's redrive policy and the DLQ's redrive-allow policy.
         invoke = pulumi.InvokeOptions(parent=self)

@@ -6,7 +6,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from eventinfra.aws import defaults, iam
+from eventinfra.aws import defaults, iam, validation
 from eventinfra.aws.tags import component_tags
 from eventinfra.contract import raise_for, shape_problems
 
@@ -54,7 +54,18 @@ class EventKey(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EventKeyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        raise_for("EventKey", name, shape_problems(args, EventKeyArgs))
+        raise_for(
+            "EventKey",
+            name,
+            [
+                *shape_problems(args, EventKeyArgs),
+                *validation.service_principal_problems(
+                    args.get("service_principals", []),
+                    "encrypt with the key (kms:GenerateDataKey)",
+                    ("service_principals",),
+                ),
+            ],
+        )
         super().__init__("eventinfra:index:EventKey", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)

@@ -1,6 +1,6 @@
 """LambdaConsumer: a function fed by a queue, with only the permissions it needs."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
@@ -14,10 +14,12 @@ from eventinfra.aws.alarms import (
     checked_alarm_target,
     metric_alarm,
 )
+from eventinfra.aws.checked import checked
 from eventinfra.aws.lambda_package import build_package
 from eventinfra.aws.naming import FIFO_SUFFIX
 from eventinfra.aws.tags import component_tags
 from eventinfra.contract import Finding, raise_for, shape_problems
+from eventinfra.keypaths import KeyPath
 
 
 class LambdaFunctionArgs(TypedDict):
@@ -107,6 +109,22 @@ def function_problems(
     return findings
 
 
+def _grant_rule(kind: str, grant: str) -> Callable[[object, KeyPath], list[Finding]]:
+    def rule(arn: object, key: KeyPath) -> list[Finding]:
+        return validation.resource_arn_problems(arn, kind, grant, key)
+
+    return rule
+
+
+# The ARNs a LambdaConsumer is wired to, each the Resource of one grant of the function's role.
+_WIRED_ARNS = {
+    "queue_arn": _grant_rule("SQS queue", "the function's sqs:ReceiveMessage grant"),
+    "dead_letter_queue_arn": _grant_rule("SQS queue", "the function's sqs:SendMessage grant"),
+    "kms_key_arn": _grant_rule("KMS key", "the function's kms:Decrypt grant"),
+    "idempotency_table_arn": _grant_rule("DynamoDB table", "the function's dynamodb:PutItem grant"),
+}
+
+
 class LambdaConsumer(pulumi.ComponentResource):
     """The function, its role, its log group, its event source mapping and its alarms."""
 
@@ -125,6 +143,9 @@ class LambdaConsumer(pulumi.ComponentResource):
             queue_arn = args.get("queue_arn")
             fifo = isinstance(queue_arn, str) and queue_arn.endswith(FIFO_SUFFIX)
             findings += function_problems(args, fifo=fifo, wired=True)
+            for key, rule in _WIRED_ARNS.items():
+                if isinstance(arn := args.get(key), str):
+                    findings += rule(arn, (key,))
         raise_for("LambdaConsumer", name, findings)
         # Built (or found in the cache) before anything registers: a package that cannot be
         # built declares nothing.
@@ -154,13 +175,20 @@ class LambdaConsumer(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+
+        def wired(arn: pulumi.Input[str], key: str) -> pulumi.Input[str]:
+            return checked(arn, _WIRED_ARNS[key], "LambdaConsumer", name, (key,))
+
+        queue_arn = wired(args["queue_arn"], "queue_arn")
         dead_letter_queue_arn = args.get("dead_letter_queue_arn")
+        if dead_letter_queue_arn is not None:
+            dead_letter_queue_arn = wired(dead_letter_queue_arn, "dead_letter_queue_arn")
         statements = [
-            iam.allow(iam.QUEUE_CONSUMER_ACTIONS, [args["queue_arn"]], "ConsumeQueue"),
+            iam.allow(iam.QUEUE_CONSUMER_ACTIONS, [queue_arn], "ConsumeQueue"),
             # Sending into the encrypted DLQ needs a data key too.
             iam.allow(
                 iam.KMS_PUBLISH_ACTIONS if dead_letter_queue_arn else iam.KMS_DECRYPT_ACTIONS,
-                [args["kms_key_arn"]],
+                [wired(args["kms_key_arn"], "kms_key_arn")],
                 "DecryptMessages",
             ),
             iam.allow(
@@ -172,7 +200,11 @@ class LambdaConsumer(pulumi.ComponentResource):
         table_arn = args.get("idempotency_table_arn")
         if table_arn is not None:
             statements.append(
-                iam.allow(iam.IDEMPOTENCY_TABLE_ACTIONS, [table_arn], "IdempotencyRecords")
+                iam.allow(
+                    iam.IDEMPOTENCY_TABLE_ACTIONS,
+                    [wired(table_arn, "idempotency_table_arn")],
+                    "IdempotencyRecords",
+                )
             )
         if dead_letter_queue_arn is not None:
             statements.append(
@@ -206,7 +238,7 @@ class LambdaConsumer(pulumi.ComponentResource):
         max_concurrency = args.get("max_concurrency")
         aws.lambda_.EventSourceMapping(
             f"{name}-event-source",
-            event_source_arn=args["queue_arn"],
+            event_source_arn=queue_arn,
             function_name=function.arn,
             batch_size=args.get("batch_size", defaults.LAMBDA_BATCH_SIZE),
             maximum_batching_window_in_seconds=args.get("batch_window_seconds", 0),

@@ -38,11 +38,19 @@ def producer_problems(args: EventProducerArgs) -> list[Finding]:
         for index, arn in enumerate(arns):
             if isinstance(arn, str):
                 findings += _publish_topic_arn_problems(arn, ("topic_arns", index))
+    if isinstance(key_arn := args.get("kms_key_arn"), str):
+        findings += _encrypt_key_arn_problems(key_arn, ("kms_key_arn",))
     return findings
 
 
 def _publish_topic_arn_problems(arn: object, key: KeyPath) -> list[Finding]:
     return validation.topic_arn_problems(arn, key, validation.PUBLISH_USE)
+
+
+def _encrypt_key_arn_problems(arn: object, key: KeyPath) -> list[Finding]:
+    return validation.resource_arn_problems(
+        arn, "KMS key", "the producer's kms:GenerateDataKey grant", key
+    )
 
 
 class EventProducer(pulumi.ComponentResource):
@@ -66,7 +74,19 @@ class EventProducer(pulumi.ComponentResource):
             policy=iam.document(
                 iam.allow(["sns:Publish"], topic_arns, "PublishEvents"),
                 # Publishing to an encrypted topic needs a data key from the topic's key.
-                iam.allow(iam.KMS_PUBLISH_ACTIONS, [args["kms_key_arn"]], "EncryptEvents"),
+                iam.allow(
+                    iam.KMS_PUBLISH_ACTIONS,
+                    [
+                        checked(
+                            args["kms_key_arn"],
+                            _encrypt_key_arn_problems,
+                            "EventProducer",
+                            name,
+                            ("kms_key_arn",),
+                        )
+                    ],
+                    "EncryptEvents",
+                ),
             ),
             tags=component_tags(args.get("tags"), f"EventProducer/{name}"),
             opts=pulumi.ResourceOptions(parent=self),

@@ -50,6 +50,12 @@ def topic_problems(args: EventTopicArgs) -> list[Finding]:
         for index, arn in enumerate(roles):
             if isinstance(arn, str):
                 findings += validation.role_arn_problems(arn, ("publisher_role_arns", index))
+    if "publisher_services" in args:
+        findings += validation.service_principal_problems(
+            args["publisher_services"],
+            "publish to the topic (sns:Publish)",
+            ("publisher_services",),
+        )
     return findings
 
 

@@ -65,6 +65,75 @@ def topic_arn_problems(
     ]
 
 
+# The ARNs of one key, queue or table that become the Resource of a grant. IAM reads `*` and `?`
+# in a Resource as wildcards and `${...}` as a policy variable: either would grant the actions on
+# every matching resource, so only the exact form passes.
+_REGIONAL_ARN = (
+    r"arn:aws(?:-cn|-us-gov|-iso|-iso-[a-z])?:{service}:[a-z]{{2}}(?:-[a-z]+)+-[0-9]+:[0-9]{{12}}:"
+)
+_RESOURCE_ARNS = {
+    "KMS key": (
+        re.compile(
+            _REGIONAL_ARN.format(service="kms") + r"key/(?:mrk-)?[0-9A-Fa-f-]{1,64}", re.ASCII
+        ),
+        "arn:<partition>:kms:<region>:<12-digit account>:key/<key id>",
+    ),
+    "SQS queue": (
+        re.compile(
+            _REGIONAL_ARN.format(service="sqs") + r"[A-Za-z0-9_-]{1,80}(?:\.fifo)?", re.ASCII
+        ),
+        "arn:<partition>:sqs:<region>:<12-digit account>:<queue name>",
+    ),
+    "DynamoDB table": (
+        re.compile(
+            _REGIONAL_ARN.format(service="dynamodb") + r"table/[A-Za-z0-9_.-]{3,255}", re.ASCII
+        ),
+        "arn:<partition>:dynamodb:<region>:<12-digit account>:table/<table name>",
+    ),
+}
+
+
+def resource_arn_problems(arn: object, kind: str, grant: str, key: KeyPath = ()) -> list[Finding]:
+    """An ARN that becomes the Resource of `grant` (like "the producer's kms:GenerateDataKey
+    grant") must name one `kind` (a key of `_RESOURCE_ARNS`) exactly."""
+    pattern, form = _RESOURCE_ARNS[kind]
+    if isinstance(arn, str) and pattern.fullmatch(arn):
+        return []
+    wildcard = isinstance(arn, str) and ("*" in arn or "?" in arn or "${" in arn)
+    why = (
+        f"IAM reads a wildcard or ${{...}} policy variable there as every matching {kind}, and "
+        f"it becomes the Resource of {grant}"
+        if wildcard
+        else f"it becomes the Resource of {grant}"
+    )
+    return [
+        Finding(
+            key,
+            f"gives the {kind} ARN {_shown(arn)}; expected one {kind}'s ARN, {form} with no "
+            f"wildcard or policy variable, because {why}.",
+        )
+    ]
+
+
+# An AWS service principal, like `cloudwatch.amazonaws.com` (China: `.amazonaws.com.cn`).
+_SERVICE_PRINCIPAL = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?\.amazonaws\.com(\.cn)?", re.ASCII)
+
+
+def service_principal_problems(services: object, allowed: str, key: KeyPath) -> list[Finding]:
+    """Services named as a policy's Principal (`allowed`: what the statement lets them do)."""
+    names = services if isinstance(services, list | tuple) else [services]
+    return [
+        Finding(
+            (*key, index),
+            f"gives the service principal {_shown(service)}; expected an AWS service's principal, "
+            f"like 'cloudwatch.amazonaws.com', with no wildcard or policy variable, because it "
+            f"becomes the Principal allowed to {allowed}.",
+        )
+        for index, service in enumerate(names)
+        if not (isinstance(service, str) and _SERVICE_PRINCIPAL.fullmatch(service))
+    ]
+
+
 # IAM role ARNs: arn:<partition>:iam::<12-digit account>:role/<path/><name>; ASCII, no wildcard.
 ROLE_ARN_PATTERN = (
     r"arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:iam::[0-9]{12}:role/"

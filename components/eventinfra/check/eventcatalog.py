@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +118,8 @@ def _catalogue(
             f"Consumers: {_names(consumers)}.",
         ]
         if unconsumed:
-            lines += ["", f"Nobody consumes this event: it is stored in {unconsumed['storedIn']}."]
+            stored = _mdx_text(str(unconsumed["storedIn"]))
+            lines += ["", f"Nobody consumes this event: it is stored in {stored}."]
         lines += ["", "<NodeGraph />"]
         if info.schema_file is not None:
             lines += ["", f'<SchemaViewer file="{SCHEMA_FILE}" />']
@@ -137,9 +139,9 @@ def _catalogue(
             "protocols": [protocol],
         }
         lines = [f"Carries: {_names(channel_events)}.", "", "Bindings, as planned:", ""]
-        lines += ["```yaml", _yaml(channel.get("bindings", {})).rstrip(), "```"]
+        lines += _fenced("yaml", _yaml(channel.get("bindings", {})))
         if channel.get("description"):
-            lines = [str(channel["description"]), "", *lines]
+            lines = [_mdx_text(str(channel["description"])), "", *lines]
         pages[Path("channels", channel_id(key), INDEX_FILE)] = _Page(front, "\n".join(lines))
 
     for service in sorted({*sends, *receives}):
@@ -156,12 +158,16 @@ def _catalogue(
         lines = []
         for event, channel, operation in [*sends.get(service, []), *receives.get(service, [])]:
             verb = "Sends" if operation["action"] == "send" else "Receives"
-            lines += [f"## {verb} {event}", "", f"Channel: {channel_id(channel)}."]
+            lines += [
+                f"## {verb} {_mdx_text(event)}",
+                "",
+                f"Channel: {_mdx_text(channel_id(channel))}.",
+            ]
             runtime = operation.get(EXTENSION, {}).get("runtime")
             if runtime:
-                lines += ["", f"Runtime: {runtime}."]
+                lines += ["", f"Runtime: {_mdx_text(str(runtime))}."]
             if operation.get("bindings") and operation["action"] == "receive":
-                lines += ["", "```yaml", _yaml(operation["bindings"]).rstrip(), "```"]
+                lines += ["", *_fenced("yaml", _yaml(operation["bindings"]))]
             lines.append("")
         lines.append("<NodeGraph />")
         pages[Path("services", service, INDEX_FILE)] = _Page(front, "\n".join(lines))
@@ -198,8 +204,40 @@ def _last_token(reference: str) -> str:
 
 
 def _names(names: Iterable[str]) -> str:
-    listed = list(names)
+    listed = [_mdx_text(name) for name in names]
     return ", ".join(listed) if listed else "none"
+
+
+# What page text may show as written: letters, digits, spaces, line breaks and plain
+# punctuation. MDX runs `{...}` as JavaScript and `<...>` as JSX or HTML when the site is built,
+# and a line starting `import` or `export` as an ES module statement, so every other character
+# (braces, angle brackets, backticks, `&`, `\`, `#`, `*`, control characters) becomes a character
+# reference (`&#123;`), which MDX shows as the character itself, and so does the first letter of
+# such a line. No description or name read from the plan can then run code, add markup, open a
+# code block or forge the markers of the generated part.
+_SAFE_TEXT: Final = re.compile(r"[\w \n.,:;/=+@()'\"!?%-]")
+_MODULE_KEYWORDS: Final = ("import", "export")
+
+
+def _mdx_text(text: str) -> str:
+    """`text` as MDX that shows exactly `text` and is nothing but text."""
+    lines = []
+    for line in text.split("\n"):
+        escaped = "".join(c if _SAFE_TEXT.fullmatch(c) else f"&#{ord(c)};" for c in line)
+        words = escaped.lstrip(" ")
+        if words.startswith(_MODULE_KEYWORDS):
+            indent = escaped[: len(escaped) - len(words)]
+            escaped = f"{indent}&#{ord(words[0])};{words[1:]}"
+        lines.append(escaped)
+    return "\n".join(lines)
+
+
+def _fenced(language: str, text: str) -> list[str]:
+    """A code block no line of `text` can close: its fence is longer than any backtick run in
+    it (CommonMark closes a fence only with one at least as long, indented up to 3 spaces)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + language, text.rstrip("\n"), fence]
 
 
 def _first_line(text: Any) -> str:

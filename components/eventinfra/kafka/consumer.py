@@ -5,15 +5,18 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from eventinfra.contract import raise_for
 from eventinfra.kafka import defaults, naming
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.user import KafkaAccess, consumer_acls
 from eventinfra.ordering import after_caller
+from eventinfra.rabbitmq import validation as rabbitmq_rules
 from eventinfra.rabbitmq.container_consumer import (
     BrokerBindingArgs,
     ContainerConsumer,
     ContainerConsumerArgs,
 )
+from eventinfra.rabbitmq.naming import promql_series
 
 
 class KafkaConsumerArgs(TypedDict):
@@ -69,6 +72,14 @@ class KafkaConsumer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: KafkaConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        raise_for(
+            "KafkaConsumer",
+            name,
+            [
+                *rabbitmq_rules.consumer_name_problems(args["consumer"]),
+                *rabbitmq_rules.event_name_problems(args["topics"], ("topics",)),
+            ],
+        )
         super().__init__("eventinfra:index:KafkaConsumer", name, None, opts)
         consumer, base = args["consumer"], args["object_name"]
         namespace, labels = args["namespace"], args["labels"]
@@ -212,7 +223,8 @@ def alert_group(consumer: str) -> dict[str, Any]:
     """Dead-letter topic growing, lag growing, lag with no group member (Kafka Exporter)."""
     group = naming.consumer_group(consumer)
     dead_letters = naming.dead_letter_topic(consumer)
-    lag = f'sum(kafka_consumergroup_lag{{consumergroup="{group}"}})'
+    lag = f"sum({promql_series('kafka_consumergroup_lag', consumergroup=group)})"
+    offsets = promql_series("kafka_topic_partition_current_offset", topic=dead_letters)
     window = defaults.LAG_GROWING_WINDOW
     labels = {"consumer": consumer, "consumergroup": group}
 
@@ -230,8 +242,7 @@ def alert_group(consumer: str) -> dict[str, Any]:
         "rules": [
             rule(
                 "EventConsumerDeadLetters",
-                f'sum(delta(kafka_topic_partition_current_offset{{topic="{dead_letters}"}}'
-                f"[{defaults.DEAD_LETTER_WINDOW}])) > 0",
+                f"sum(delta({offsets}[{defaults.DEAD_LETTER_WINDOW}])) > 0",
                 defaults.DEAD_LETTER_ALERT_FOR,
                 "critical",
                 f"{consumer} wrote events it could not process to {dead_letters}.",
@@ -245,7 +256,8 @@ def alert_group(consumer: str) -> dict[str, Any]:
             ),
             rule(
                 "EventConsumerNoMembers",
-                f'max(kafka_consumergroup_members{{consumergroup="{group}"}}) == 0 and {lag} > 0',
+                f"max({promql_series('kafka_consumergroup_members', consumergroup=group)}) == 0 "
+                f"and {lag} > 0",
                 "10m",
                 "critical",
                 f"Consumer group {group} has lag and no member for 10 minutes.",

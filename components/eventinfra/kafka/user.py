@@ -6,7 +6,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from eventinfra.contract import raise_for
 from eventinfra.kafka import defaults
+from eventinfra.kafka import validation as rules
 from eventinfra.ordering import after_caller
 
 
@@ -56,6 +58,7 @@ class KafkaAccess(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: KafkaAccessArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        raise_for("KafkaAccess", name, rules.acl_name_problems(args["acls"]))
         super().__init__("eventinfra:index:KafkaAccess", name, None, opts)
         # Everything here waits for what the access waits for (the operators' manifests).
         child = after_caller(opts, self)

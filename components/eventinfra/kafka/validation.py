@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import re
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from eventinfra.contract import Finding
 from eventinfra.kafka import naming
+
+# Kafka's topic name rule, applied to every name an ACL grants on: a literal ACL on `*` is
+# Kafka's wildcard and grants every topic or group, and Strimzi passes the name through as is.
+_ACL_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def acl_name_problems(acls: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """Each ACL names one topic or group exactly (keys relative to the KafkaAccess args)."""
+    return [
+        Finding(
+            ("acls", index, "name"),
+            f"gives the {acl.get('resource_type', 'resource')} name {acl.get('name')!r}; "
+            "expected at most 249 letters, digits, '.', '_' and '-' (the Kafka topic name "
+            "rule), because a literal ACL on '*' grants every topic or group.",
+        )
+        for index, acl in enumerate(acls)
+        if not (isinstance(acl.get("name"), str) and _ACL_NAME.fullmatch(acl["name"]))
+    ]
 
 
 def filter_problems(filter_policy: Mapping[str, Any] | None) -> list[Finding]:

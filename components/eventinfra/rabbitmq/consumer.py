@@ -5,8 +5,10 @@ from urllib.parse import quote
 
 import pulumi
 
+from eventinfra.contract import raise_for
 from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
+from eventinfra.rabbitmq import validation as rules
 from eventinfra.rabbitmq.container_consumer import ContainerConsumer, ContainerConsumerArgs
 from eventinfra.rabbitmq.resources import PROMETHEUS_API_VERSION, custom_resource, topology_object
 from eventinfra.rabbitmq.user import RabbitMQUser
@@ -67,6 +69,14 @@ class RabbitMQConsumer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RabbitMQConsumerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        raise_for(
+            "RabbitMQConsumer",
+            name,
+            [
+                *rules.consumer_name_problems(args["consumer"]),
+                *rules.event_name_problems(args["events"]),
+            ],
+        )
         super().__init__("eventinfra:index:RabbitMQConsumer", name, None, opts)
         consumer, base = args["consumer"], args["object_name"]
         namespace, vhost, labels = args["namespace"], args["vhost"], args["labels"]

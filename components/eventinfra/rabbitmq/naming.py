@@ -106,5 +106,7 @@ def promql_series(metric: str, **labels: str) -> str:
     PromQL string literals use Go's escapes, of which JSON's are a subset: no value can end
     the literal and add matchers or operators to the expression.
     """
-    matchers = ",".join(f"{label}={json.dumps(value)}" for label, value in labels.items())
+    matchers = ",".join(
+        f"{label}={json.dumps(value, ensure_ascii=False)}" for label, value in labels.items()
+    )
     return f"{metric}{{{matchers}}}"

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from eventinfra.contract import Finding, under
+from eventinfra.keypaths import KeyPath
 from eventinfra.physical_names import DNS1123_SUBDOMAIN
 from eventinfra.rabbitmq import defaults, naming
 
@@ -62,6 +63,44 @@ def reserved_name_problems(
                 )
             )
     return findings
+
+
+# --- Names that reach alert rules ---
+
+# The loader's name rules (config/models.py ComponentName and EventName), for components built
+# directly: Prometheus expands alert labels and annotations as Go templates, so a `{{` in a name
+# would run there, and a quote or a newline would end the text it is part of.
+COMPONENT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+EVENT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def consumer_name_problems(consumer: object, key: KeyPath = ("consumer",)) -> list[Finding]:
+    """A consumer's name: a DNS label, as in the topology."""
+    if isinstance(consumer, str) and len(consumer) <= 63 and COMPONENT_NAME.fullmatch(consumer):
+        return []
+    return [
+        Finding(
+            key,
+            f"gives the consumer name {consumer!r}; expected at most 63 lowercase letters, digits "
+            "and '-' (a DNS label, like 'welcome-email'), because it names the consumer's alert "
+            "rules, whose labels and summaries Prometheus expands as templates.",
+        )
+    ]
+
+
+def event_name_problems(events: object, key: KeyPath = ("events",)) -> list[Finding]:
+    """The subscribed events' names, as in the topology."""
+    names = events if isinstance(events, list | tuple) else [events]
+    return [
+        Finding(
+            (*key, index),
+            f"gives the event name {event!r}; expected at most 200 letters, digits, '.', '_' and "
+            "'-' (like 'user.signup'), because it is a routing key and names the consumer's "
+            "bindings and alert rules.",
+        )
+        for index, event in enumerate(names)
+        if not (isinstance(event, str) and len(event) <= 200 and EVENT_NAME.fullmatch(event))
+    ]
 
 
 # --- Containers: Kubernetes quantities, OCI image references, environment names ---
