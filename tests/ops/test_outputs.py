@@ -82,6 +82,13 @@ def test_files_merge_later_ones_win_per_key(tmp_path: Path) -> None:
             "or `queues` and `vhost` for RabbitMQ), but found the keys ['topic_arns'].",
         ),
         (
+            {"kafka_cluster": "events", "topics": {"user.signup": "user.signup"}},
+            "out.json: these are the outputs of a Kafka stack; `eventinfra dlq` and "
+            "`eventinfra replay` operate SNS/SQS and RabbitMQ stacks only. A consumer group "
+            "added later reads the stored events from the beginning without a replay; read a "
+            "dead-letter topic `<consumer>.dead-letter` with Kafka's own tools (docs/kafka.md).",
+        ),
+        (
             {"queue_urls": {"orders": 3}},
             "3 problems in the stack outputs (out.json):\n"
             "  - `queue_urls` must map names to strings, but it is {'orders': 3}.\n"

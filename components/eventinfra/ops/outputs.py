@@ -161,6 +161,15 @@ def parse_outputs(document: Mapping[str, Any], source: str) -> StackOutputs:
         return _aws(document, source)
     if "queues" in document and "vhost" in document:
         return _rabbitmq(document, source)
+    if "kafka_cluster" in document:
+        # Redriving needs a topic only the one consumer reads (a record sent back to the event's
+        # topic would reach every consumer group again); the Kafka backend has none yet.
+        raise EventInfraError(
+            f"{source}: these are the outputs of a Kafka stack; `eventinfra dlq` and "
+            "`eventinfra replay` operate SNS/SQS and RabbitMQ stacks only. A consumer group "
+            "added later reads the stored events from the beginning without a replay; read a "
+            "dead-letter topic `<consumer>.dead-letter` with Kafka's own tools (docs/kafka.md)."
+        )
     raise EventInfraError(
         f"{source}: expected the outputs of an eventinfra stack (`queue_urls` for SNS/SQS, or "
         f"`queues` and `vhost` for RabbitMQ), but found the keys {sorted(document)!r}."
