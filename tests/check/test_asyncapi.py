@@ -17,8 +17,16 @@ from tests.support import REPOSITORY, link_runtime
 from tests.support.catalogue_tools import parse_asyncapi, schema_errors
 
 GOLDEN = Path(__file__).parent / "golden"
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "topology.yaml", "topology.k8s.yaml")
+PROJECT_FILES = (
+    "Pulumi.yaml",
+    "__main__.py",
+    "topology.yaml",
+    "topology.k8s.yaml",
+    "topology.kafka.yaml",
+)
 PROJECT_FOLDERS = ("stacks", "schemas", "functions")
+# One example stack per broker: sns-sqs, rabbitmq, kafka.
+STACKS = ("dev", "k8s", "kafka")
 
 
 def docs(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
@@ -55,13 +63,13 @@ def edit_topology(project: Path, edit: Any, name: str = "topology.yaml") -> None
 @pytest.fixture(scope="module")
 def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
     folder = tmp_path_factory.mktemp("asyncapi")
-    return {stack: generate(folder, REPOSITORY, stack) for stack in ("dev", "k8s")}
+    return {stack: generate(folder, REPOSITORY, stack) for stack in STACKS}
 
 
 # --- the upstream tools -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["dev", "k8s"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_the_official_parser_accepts_the_example_documents(
     documents: dict[str, tuple[Path, dict[str, Any]]], stack: str
 ) -> None:
@@ -76,7 +84,7 @@ def test_the_official_parser_accepts_the_example_documents(
     assert {o["id"] for o in report["operations"]} == set(document["operations"])
 
 
-@pytest.mark.parametrize("stack", ["dev", "k8s"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_the_example_documents_match_the_asyncapi_3_json_schema(
     documents: dict[str, tuple[Path, dict[str, Any]]], stack: str
 ) -> None:
@@ -110,7 +118,7 @@ def test_the_json_schema_rejects_a_wrong_binding_value(
 # --- golden documents ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["dev", "k8s"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_the_example_documents_match_the_golden_files(
     documents: dict[str, tuple[Path, dict[str, Any]]], stack: str
 ) -> None:
@@ -258,6 +266,115 @@ def test_an_amqp_event_without_consumers_says_where_it_is_stored(
     assert "alternate exchange invoice.paid.unroutable" in channel["description"]
 
 
+# --- kafka: values from the plan ----------------------------------------------------------------
+
+
+def test_the_kafka_server_is_the_tls_bootstrap_listener_with_client_certificates(
+    documents: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
+    document = documents["kafka"][1]
+    server = document["servers"]["kafka"]
+    assert server["host"] == "kfk-kafka-kafka-bootstrap.events.svc:9093"
+    assert server["protocol"] == "kafka-secure"
+    assert server["security"] == [{"$ref": "#/components/securitySchemes/kafkaClientCertificate"}]
+    assert document["components"]["securitySchemes"]["kafkaClientCertificate"]["type"] == "X509"
+    assert "securitySchemes" not in documents["k8s"][1]["components"]
+
+
+def test_kafka_channels_carry_the_planned_topic_settings(
+    documents: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
+    channels = documents["kafka"][1]["channels"]
+    assert list(channels) == [
+        "user.signup",
+        "order.placed",
+        "invoice.paid",
+        "analytics.dead-letter",
+        "fulfilment.dead-letter",
+        "mailer.dead-letter",
+    ]
+    # order.placed overrides the stack's 6 partitions and 168 h retention (stacks/Pulumi.kafka.yaml).
+    assert channels["order.placed"]["bindings"]["kafka"] == {
+        "topic": "order.placed",
+        "partitions": 12,
+        "replicas": 3,
+        "topicConfiguration": {
+            "retention.ms": 1_209_600_000,
+            "cleanup.policy": ["delete"],
+            "min.insync.replicas": 2,
+        },
+        "bindingVersion": "0.5.0",
+    }
+    signup = channels["user.signup"]["bindings"]["kafka"]
+    assert (signup["partitions"], signup["topicConfiguration"]["retention.ms"]) == (6, 604_800_000)
+    assert channels["user.signup"]["x-eventinfra-consumers"] == ["mailer", "analytics"]
+
+
+def test_kafka_producers_send_from_their_write_acl_and_consumer_groups_receive(
+    documents: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
+    operations = documents["kafka"][1]["operations"]
+    actions = {key: (o["action"], o["channel"]["$ref"]) for key, o in operations.items()}
+    assert actions == {
+        "accounts-api.sends.user.signup": ("send", "#/channels/user.signup"),
+        "mailer.receives.user.signup": ("receive", "#/channels/user.signup"),
+        "analytics.receives.user.signup": ("receive", "#/channels/user.signup"),
+        "checkout-api.sends.order.placed": ("send", "#/channels/order.placed"),
+        "analytics.receives.order.placed": ("receive", "#/channels/order.placed"),
+        "fulfilment.receives.order.placed": ("receive", "#/channels/order.placed"),
+        "billing.sends.invoice.paid": ("send", "#/channels/invoice.paid"),
+    }
+    fulfilment = operations["fulfilment.receives.order.placed"]
+    assert fulfilment["bindings"]["kafka"] == {
+        "groupId": {"type": "string", "enum": ["fulfilment"]},
+        "bindingVersion": "0.5.0",
+    }
+    assert fulfilment["x-eventinfra"] == {
+        "runtime": "container",
+        "deadLetterTopics": ["fulfilment.dead-letter"],
+    }
+    assert operations["analytics.receives.order.placed"]["x-eventinfra"]["runtime"] == "external"
+
+
+def test_kafka_dead_letter_topics_are_channels_of_the_events_their_consumer_reads(
+    documents: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
+    channel = documents["kafka"][1]["channels"]["analytics.dead-letter"]
+    assert channel["address"] == "analytics.dead-letter"
+    assert list(channel["messages"]) == ["user.signup", "order.placed"]
+    assert channel["x-eventinfra-deadLetterOf"] == "analytics"
+    assert channel["bindings"]["kafka"]["partitions"] == 1
+    assert "KafkaUser kfk-analytics may write this topic and not read it" in channel["description"]
+
+
+def test_a_kafka_event_without_consumers_is_kept_in_its_topic(
+    documents: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
+    document = documents["kafka"][1]
+    channel = document["channels"]["invoice.paid"]
+    assert channel["x-eventinfra-consumers"] == []
+    assert channel["x-eventinfra-unconsumed"]["storedIn"] == "invoice.paid"
+    assert channel["description"].endswith(
+        "No consumer group reads invoice.paid: every message is kept in the topic invoice.paid "
+        "for 604800 s (7 days), and a consumer group added later reads it from the oldest "
+        "message still kept (eventinfra's consumers start at the earliest offset)."
+    )
+    assert not [
+        o
+        for o in document["operations"].values()
+        if o["action"] == "receive" and o["channel"]["$ref"] == "#/channels/invoice.paid"
+    ]
+
+
+def test_the_json_schema_rejects_a_kafka_cleanup_policy_that_is_not_a_list(
+    documents: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
+    document = yaml.safe_load(documents["kafka"][0].read_text(encoding="utf-8"))
+    configuration = document["channels"]["user.signup"]["bindings"]["kafka"]["topicConfiguration"]
+    configuration["cleanup.policy"] = "delete"
+    assert schema_errors(document) != []
+
+
 # --- a topology change shows up -----------------------------------------------------------------
 
 
@@ -333,6 +450,43 @@ def test_a_new_rabbitmq_consumer_shows_up(tmp_path: Path) -> None:
         "$ref": "#/channels/queue.ledger"
     }
     assert parse_asyncapi(path)[0] == 0
+
+
+def test_a_new_kafka_consumer_shows_up(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    edit_topology(
+        project,
+        lambda t: t["consumers"].update(
+            {"ledger": {"subscribes": ["invoice.paid"], "runtime": "external"}}
+        ),
+        "topology.kafka.yaml",
+    )
+    path, document = generate(tmp_path, project, "kafka")
+    channel = document["channels"]["invoice.paid"]
+    assert channel["x-eventinfra-consumers"] == ["ledger"]
+    assert "x-eventinfra-unconsumed" not in channel
+    receive = document["operations"]["ledger.receives.invoice.paid"]
+    assert receive["bindings"]["kafka"]["groupId"] == {"type": "string", "enum": ["ledger"]}
+    assert document["channels"]["ledger.dead-letter"]["x-eventinfra-deadLetterOf"] == "ledger"
+    assert parse_asyncapi(path)[0] == 0
+    assert schema_errors(document) == []
+
+
+def test_a_kafka_cluster_without_tls_is_a_plain_kafka_server_with_scram(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    stack_file = project / "stacks" / "Pulumi.kafka.yaml"
+    stack_file.write_text(
+        stack_file.read_text(encoding="utf-8").replace("tls: true", "tls: false"),
+        encoding="utf-8",
+    )
+    path, document = generate(tmp_path, project, "kafka")
+    server = document["servers"]["kafka"]
+    assert server["host"] == "kfk-kafka-kafka-bootstrap.events.svc:9092"
+    assert server["protocol"] == "kafka"
+    assert server["security"] == [{"$ref": "#/components/securitySchemes/kafkaScramSha512"}]
+    assert document["components"]["securitySchemes"]["kafkaScramSha512"]["type"] == "scramSha512"
+    assert parse_asyncapi(path)[0] == 0
+    assert schema_errors(document) == []
 
 
 # --- the command --------------------------------------------------------------------------------

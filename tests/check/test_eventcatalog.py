@@ -31,7 +31,7 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def catalogues(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
     found = {}
-    for stack in ("dev", "k8s"):
+    for stack in ("dev", "k8s", "kafka"):
         directory = tmp_path_factory.mktemp(f"eventcatalog-{stack}")
         assert write(directory, stack) == EXIT_OK
         found[stack] = (directory, read_eventcatalog(directory))
@@ -118,6 +118,37 @@ def test_the_rabbitmq_catalogue_has_exchanges_and_queues_as_channels(
         "order.placed": ["analytics", "fulfilment"],
         "user.signup": ["analytics", "mailer"],
     }
+
+
+def test_the_kafka_catalogue_has_topics_and_dead_letter_topics_as_channels(
+    catalogues: dict[str, tuple[Path, dict[str, Any]]],
+) -> None:
+    found = catalogues["kafka"][1]
+    events = by_id(found["events"])
+    relations = {e: (v["producers"], v["consumers"]) for e, v in events.items()}
+    assert relations == {
+        "user.signup": (["accounts-api"], ["analytics", "mailer"]),
+        "order.placed": (["checkout-api"], ["analytics", "fulfilment"]),
+        "invoice.paid": (["billing"], []),
+    }
+    assert events["invoice.paid"]["badges"] == ["No consumer"]
+    assert "stored in invoice.paid (the topic itself" in events["invoice.paid"]["markdown"]
+    services = by_id(found["services"])
+    assert services["mailer"]["receives"] == [
+        {"id": "user.signup", "version": "1.0.0", "from": ["kafka.user.signup"]}
+    ]
+    assert "Dead-letter topics: mailer.dead-letter." in services["mailer"]["markdown"]
+    assert services["mailer"]["summary"] == (
+        "Sends the welcome e-mail; it decides itself which plans get one."
+    )
+    channels = by_id(found["channels"])
+    assert channels["kafka.order.placed"] == {
+        "id": "kafka.order.placed",
+        "version": "1.0.0",
+        "address": "order.placed",
+        "protocols": ["kafka-secure"],
+    }
+    assert channels["kafka.mailer.dead-letter"]["address"] == "mailer.dead-letter"
 
 
 def test_running_twice_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

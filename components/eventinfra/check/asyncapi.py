@@ -11,6 +11,14 @@ from typing import Any, Final
 import yaml
 
 from eventinfra.check.diagram import published_topics
+from eventinfra.check.kafka_diagram import (
+    KafkaClient,
+    group_deployments,
+    is_kafka_stack,
+    kafka_clients,
+    kafka_topics,
+    resource_name,
+)
 from eventinfra.check.rabbitmq_diagram import anchored_names, is_rabbitmq_stack
 from eventinfra.errors import EventInfraError
 from eventinfra.graph import RecordedResource, topology_name
@@ -31,6 +39,8 @@ DEFAULT_VERSION: Final = "1.0.0"
 SNS_BINDING_VERSION: Final = "0.1.0"
 SQS_BINDING_VERSION: Final = "0.2.0"
 AMQP_BINDING_VERSION: Final = "0.3.0"
+# The newest Kafka binding there: its topicConfiguration allows every topic setting the plan has.
+KAFKA_BINDING_VERSION: Final = "0.5.0"
 EXTENSION: Final = "x-eventinfra"
 
 TOPIC: Final = "aws:sns/topic:Topic"
@@ -41,6 +51,8 @@ IAM_POLICY: Final = "aws:iam/policy:Policy"
 RABBITMQ: Final = "kubernetes:rabbitmq.com/v1beta1:"
 SECRET: Final = "kubernetes:core/v1:Secret"
 DEPLOYMENT: Final = "kubernetes:apps/v1:Deployment"
+KAFKA_CLUSTER: Final = "kubernetes:kafka.strimzi.io/v1:Kafka"
+KAFKA_PLATFORM: Final = "eventinfra:index:KafkaPlatform"
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,9 @@ def asyncapi_document(
     """The AsyncAPI 3.0 document of a plan; binding values are copied from recorded inputs."""
     resources = list(resources)
     builder = _Builder(title, events)
-    if is_rabbitmq_stack(resources):
+    if is_kafka_stack(resources):
+        _describe_kafka(builder, resources)
+    elif is_rabbitmq_stack(resources):
         _describe_rabbitmq(builder, resources)
     else:
         _describe_aws(builder, resources)
@@ -101,6 +115,7 @@ class _Builder:
     channels: dict[str, Any] = field(default_factory=dict)
     operations: dict[str, Any] = field(default_factory=dict)
     messages: dict[str, Any] = field(default_factory=dict)
+    security_schemes: dict[str, Any] = field(default_factory=dict)
 
     def message(self, event: str) -> dict[str, str]:
         if event not in self.messages:
@@ -160,7 +175,10 @@ class _Builder:
             "servers": self.servers,
             "channels": self.channels,
             "operations": self.operations,
-            "components": {"messages": self.messages},
+            "components": {
+                "messages": self.messages,
+                **({"securitySchemes": self.security_schemes} if self.security_schemes else {}),
+            },
         }
 
 
@@ -626,6 +644,190 @@ def _rabbitmq_usernames(resources: list[RecordedResource]) -> dict[str, str]:
         if username:
             names[_metadata_name(user)] = str(username)
     return names
+
+
+# --- kafka --------------------------------------------------------------------------------------
+
+
+def _describe_kafka(builder: _Builder, resources: list[RecordedResource]) -> None:
+    by_urn = {r.urn: r for r in resources}
+    topics = kafka_topics(resources)
+    clients = kafka_clients(resources)
+    deployments = group_deployments(resources)
+    dead_letters = {topic: c for c in clients for topic in c.dead_letter_topics if topic in topics}
+    events = _kafka_event_topics(resources, set(topics) - set(dead_letters))
+    _kafka_server(builder, resources)
+
+    def channel(key: str, topic: str, carried: list[str], title: str) -> dict[str, Any]:
+        declared = _spec(topics[topic])
+        binding: dict[str, Any] = {"topic": topic}
+        for item in ("partitions", "replicas"):
+            if item in declared:
+                binding[item] = _number(declared[item])
+        config = {str(k): _number(v) for k, v in dict(declared.get("config") or {}).items()}
+        if isinstance(config.get("cleanup.policy"), str):
+            # Kafka takes a comma-separated list ("compact,delete"); the binding, an array.
+            config["cleanup.policy"] = config["cleanup.policy"].split(",")
+        if config:
+            binding["topicConfiguration"] = config
+        binding["bindingVersion"] = KAFKA_BINDING_VERSION
+        described: dict[str, Any] = {
+            "address": topic,
+            "title": title,
+            "servers": [{"$ref": "#/servers/kafka"}],
+            "messages": builder.channel_messages(carried),
+            "bindings": {"kafka": binding},
+        }
+        builder.channels[key] = described
+        return described
+
+    consumed_by: dict[str, list[KafkaClient]] = {}
+    for client in clients:
+        for topic in client.reads if client.is_consumer else ():
+            consumed_by.setdefault(topic, []).append(client)
+
+    for event in _ordered(builder.events, events):
+        topic = events[event]
+        info = builder.events.get(event, EventInfo(event))
+        described = channel(event, topic, [event], event)
+        if info.description:
+            described["description"] = info.description
+        readers = consumed_by.get(topic, [])
+        described[f"{EXTENSION}-consumers"] = [_kafka_service(c, by_urn) for c in readers]
+        if not readers:
+            retention = _topic_retention(described["bindings"]["kafka"])
+            described["description"] = (
+                (f"{info.description}\n\n" if info.description else "")
+                + f"No consumer group reads {event}: every message is kept in the topic "
+                + f"{topic}{retention}, and a consumer group added later reads it from the "
+                "oldest message still kept (eventinfra's consumers start at the earliest offset)."
+            )
+            described[f"{EXTENSION}-unconsumed"] = _unconsumed(
+                topic, "the topic itself, for its retention, for consumer groups added later"
+            )
+        for producer in clients:
+            if not producer.is_consumer and topic in producer.writes:
+                builder.operation(
+                    _kafka_service(producer, by_urn), "send", event, [event], None, {}
+                )
+        for consumer in readers:
+            runtime: dict[str, Any] = {
+                "runtime": "container"
+                if any(g in deployments for g in consumer.groups)
+                else "external"
+            }
+            if consumer.dead_letter_topics:
+                runtime["deadLetterTopics"] = list(consumer.dead_letter_topics)
+            builder.operation(
+                _kafka_service(consumer, by_urn),
+                "receive",
+                event,
+                [event],
+                {
+                    "kafka": {
+                        # A Schema Object, as the binding defines groupId: the one group the
+                        # consumer's ACL lets it join.
+                        "groupId": {"type": "string", "enum": list(consumer.groups)},
+                        "bindingVersion": KAFKA_BINDING_VERSION,
+                    }
+                },
+                runtime,
+            )
+
+    for topic, consumer in sorted(dead_letters.items()):
+        carried = [e for e in _ordered(builder.events, events) if events[e] in consumer.reads]
+        service = _kafka_service(consumer, by_urn)
+        described = channel(topic, topic, carried, f"dead-letter topic {topic}")
+        described["description"] = (
+            f"{service} writes here the messages it cannot process: its "
+            f"KafkaUser {consumer.name} may write this topic and not read it."
+        )
+        described[f"{EXTENSION}-deadLetterOf"] = service
+
+
+def _kafka_event_topics(
+    resources: list[RecordedResource], event_topics: set[str]
+) -> dict[str, str]:
+    """Event name → topic, as the platform registered it (`topics`); a topic declared without
+    the platform carries the event of its own name."""
+    for resource in resources:
+        planned = resource.outputs.get("topics") if resource.type == KAFKA_PLATFORM else None
+        if isinstance(planned, Mapping):
+            return {str(e): str(t) for e, t in planned.items() if str(t) in event_topics}
+    return {topic: topic for topic in event_topics}
+
+
+def _kafka_service(client: KafkaClient, by_urn: Mapping[str, RecordedResource]) -> str:
+    """The topology's name for the application behind a KafkaUser: the first component above
+    it that a platform named (`events-consumer-mailer` is `mailer`), else the user's name."""
+    parent = by_urn.get(client.user.parent or "")
+    while parent is not None and not parent.custom:
+        name = topology_name(parent, by_urn)
+        if name != parent.name:
+            return name
+        parent = by_urn.get(parent.parent or "")
+    return client.name
+
+
+def _topic_retention(binding: Mapping[str, Any]) -> str:
+    retention = binding.get("topicConfiguration", {}).get("retention.ms")
+    if not isinstance(retention, int) or retention < 0:
+        return " with no time limit" if retention == -1 else ""
+    return f" for {_duration(retention // 1000)}"
+
+
+def _kafka_server(builder: _Builder, resources: list[RecordedResource]) -> None:
+    """The cluster's internal bootstrap listener, TLS preferred, and how clients authenticate."""
+    for cluster in (r for r in resources if r.type == KAFKA_CLUSTER):
+        listeners = [
+            listener
+            for listener in _spec(cluster).get("kafka", {}).get("listeners") or []
+            if listener.get("type") == "internal"
+        ]
+        if not listeners:
+            continue
+        listener = next((item for item in listeners if item.get("tls")), listeners[0])
+        metadata = cluster.inputs.get("metadata") or {}
+        # Strimzi's Service for internal listeners: <cluster>-kafka-bootstrap, one port each.
+        host = (
+            f"{resource_name(cluster)}-kafka-bootstrap.{metadata.get('namespace', 'default')}"
+            f".svc:{_number(listener.get('port'))}"
+        )
+        server: dict[str, Any] = {
+            "host": host,
+            "protocol": "kafka-secure" if listener.get("tls") else "kafka",
+            "description": f"The Kafka cluster {resource_name(cluster)}'s internal listener "
+            f"{listener.get('name')!s}, through Strimzi's bootstrap Service.",
+        }
+        authentication = str((listener.get("authentication") or {}).get("type", ""))
+        scheme = _KAFKA_SECURITY_SCHEMES.get(authentication)
+        if scheme is not None:
+            builder.security_schemes[scheme[0]] = scheme[1]
+            server["security"] = [{"$ref": f"#/components/securitySchemes/{scheme[0]}"}]
+        builder.servers["kafka"] = server
+        return
+
+
+# Strimzi listener authentication → an AsyncAPI Security Scheme; each KafkaUser's Secret holds
+# the matching credentials.
+_KAFKA_SECURITY_SCHEMES: Final[dict[str, tuple[str, dict[str, str]]]] = {
+    "tls": (
+        "kafkaClientCertificate",
+        {
+            "type": "X509",
+            "description": "Mutual TLS: each application presents the client certificate "
+            "Strimzi issued to its KafkaUser (the Secret named after the user).",
+        },
+    ),
+    "scram-sha-512": (
+        "kafkaScramSha512",
+        {
+            "type": "scramSha512",
+            "description": "SCRAM-SHA-512 with the password Strimzi generated for the "
+            "application's KafkaUser (the Secret named after the user).",
+        },
+    ),
+}
 
 
 # --- output -------------------------------------------------------------------------------------

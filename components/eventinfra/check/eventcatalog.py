@@ -119,7 +119,8 @@ def _catalogue(
         ]
         if unconsumed:
             stored = _mdx_text(str(unconsumed["storedIn"]))
-            lines += ["", f"Nobody consumes this event: it is stored in {stored}."]
+            how = _mdx_text(str(unconsumed["how"]))
+            lines += ["", f"Nobody consumes this event: it is stored in {stored} ({how})."]
         lines += ["", "<NodeGraph />"]
         if info.schema_file is not None:
             lines += ["", f'<SchemaViewer file="{SCHEMA_FILE}" />']
@@ -166,6 +167,9 @@ def _catalogue(
             runtime = operation.get(EXTENSION, {}).get("runtime")
             if runtime:
                 lines += ["", f"Runtime: {_mdx_text(str(runtime))}."]
+            dead_letters = operation.get(EXTENSION, {}).get("deadLetterTopics")
+            if dead_letters:
+                lines += ["", f"Dead-letter topics: {_names(map(str, dead_letters))}."]
             if operation.get("bindings") and operation["action"] == "receive":
                 lines += ["", *_fenced("yaml", _yaml(operation["bindings"]))]
             lines.append("")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from eventinfra.check.diagram import Flowchart, mermaid_text
@@ -28,15 +29,16 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _name(resource: RecordedResource) -> str:
+def resource_name(resource: RecordedResource) -> str:
+    """A Kubernetes object's metadata.name, else its Pulumi logical name."""
     name = _mapping(resource.inputs.get("metadata")).get("name")
     return str(name) if name is not None else resource.name
 
 
-def _topic_name(resource: RecordedResource) -> str:
+def topic_name(resource: RecordedResource) -> str:
     """The Kafka topic: spec.topicName, else the KafkaTopic's metadata.name (Strimzi's rule)."""
     name = _mapping(resource.inputs.get("spec")).get("topicName")
-    return str(name) if name else _name(resource)
+    return str(name) if name else resource_name(resource)
 
 
 def _acls(resource: RecordedResource) -> list[tuple[str, str, set[str]]]:
@@ -50,7 +52,58 @@ def _acls(resource: RecordedResource) -> list[tuple[str, str, set[str]]]:
     return found
 
 
-def _group_deployments(resources: list[RecordedResource]) -> dict[str, str]:
+@dataclass(frozen=True)
+class KafkaClient:
+    """What one KafkaUser's ACLs let its application do.
+
+    A KafkaUser with Read on a group is a consumer: it reads the topics it has Read on, and a
+    topic it may write but not read is its dead-letter topic. Any other KafkaUser writing a
+    topic is a producer.
+    """
+
+    user: RecordedResource
+    groups: tuple[str, ...]
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """The KafkaUser's name: its principal and the Secret holding its credentials."""
+        return resource_name(self.user)
+
+    @property
+    def is_consumer(self) -> bool:
+        return bool(self.groups)
+
+    @property
+    def dead_letter_topics(self) -> tuple[str, ...]:
+        if not self.is_consumer:
+            return ()
+        return tuple(topic for topic in self.writes if topic not in self.reads)
+
+
+def kafka_clients(resources: Iterable[RecordedResource]) -> list[KafkaClient]:
+    """Every KafkaUser, in plan order, with the groups and topics its ACLs grant."""
+    clients = []
+    for user in (r for r in resources if _kind(r) == USER):
+        acls = _acls(user)
+        clients.append(
+            KafkaClient(
+                user,
+                groups=tuple(n for kind, n, ops in acls if kind == "group" and "Read" in ops),
+                reads=tuple(n for kind, n, ops in acls if kind == "topic" and "Read" in ops),
+                writes=tuple(n for kind, n, ops in acls if kind == "topic" and "Write" in ops),
+            )
+        )
+    return clients
+
+
+def kafka_topics(resources: Iterable[RecordedResource]) -> dict[str, RecordedResource]:
+    """Kafka topic name → the KafkaTopic that declares it."""
+    return {topic_name(r): r for r in resources if _kind(r) == TOPIC}
+
+
+def group_deployments(resources: Iterable[RecordedResource]) -> dict[str, str]:
     """Consumer group → the Deployment whose container carries it in EVENTINFRA_KAFKA_GROUP."""
     found: dict[str, str] = {}
     for resource in resources:
@@ -60,35 +113,17 @@ def _group_deployments(resources: list[RecordedResource]) -> dict[str, str]:
         for container in _mapping(template.get("spec")).get("containers") or []:
             for env in _mapping(container).get("env") or []:
                 if _mapping(env).get("name") == GROUP_ENV and env.get("value") is not None:
-                    found.setdefault(str(env["value"]), _name(resource))
+                    found.setdefault(str(env["value"]), resource_name(resource))
     return found
 
 
 def kafka_event_flow(resources: Iterable[RecordedResource], title: str) -> str:
-    """Producers → topics → consumer groups, and each consumer's dead-letter topic (dashed).
-
-    A KafkaUser with Read on a group is a consumer: it reads the topics it has Read on, and a
-    topic it may write but not read is its dead-letter topic. Any other KafkaUser writing a
-    topic is a producer.
-    """
+    """Producers → topics → consumer groups, and each consumer's dead-letter topic (dashed)."""
     resources = list(resources)
-    topics = {_topic_name(r) for r in resources if _kind(r) == TOPIC}
-    deployments = _group_deployments(resources)
-    users = [(_name(r), _acls(r)) for r in resources if _kind(r) == USER]
-
-    def reads(acls: list[tuple[str, str, set[str]]], kind: str) -> list[str]:
-        return [name for type_, name, ops in acls if type_ == kind and "Read" in ops]
-
-    def writes(acls: list[tuple[str, str, set[str]]]) -> list[str]:
-        return [name for type_, name, ops in acls if type_ == "topic" and "Write" in ops]
-
-    dead_letters = {
-        topic
-        for _, acls in users
-        if reads(acls, "group")
-        for topic in writes(acls)
-        if topic not in reads(acls, "topic")
-    }
+    topics = set(kafka_topics(resources))
+    deployments = group_deployments(resources)
+    clients = kafka_clients(resources)
+    dead_letters = {topic for client in clients for topic in client.dead_letter_topics}
     chart = Flowchart()
 
     def topic_node(name: str) -> str:
@@ -100,27 +135,25 @@ def kafka_event_flow(resources: Iterable[RecordedResource], title: str) -> str:
 
     for name in sorted(topics - dead_letters):
         topic_node(name)
-    for user, acls in users:
-        groups = reads(acls, "group")
-        if not groups:
-            for topic in writes(acls):
+    for client in clients:
+        if not client.is_consumer:
+            for topic in client.writes:
                 if topic in topics:
                     producer = chart.node(
-                        f"producer:{user}", f'["{mermaid_text(user)}"]:::producer'
+                        f"producer:{client.name}", f'["{mermaid_text(client.name)}"]:::producer'
                     )
                     chart.edge(producer, topic_node(topic), label="publishes")
             continue
         runtime = ", ".join(
             f"deployment {deployments[group]}" if group in deployments else "external"
-            for group in groups
+            for group in client.groups
         )
-        text = f"group {', '.join(groups)} ({runtime})"
-        consumer = chart.node(f"consumer:{user}", f'("{mermaid_text(text)}"):::consumer')
-        read = reads(acls, "topic")
-        for topic in read:
+        text = f"group {', '.join(client.groups)} ({runtime})"
+        consumer = chart.node(f"consumer:{client.name}", f'("{mermaid_text(text)}"):::consumer')
+        for topic in client.reads:
             if topic in topics:
                 chart.edge(topic_node(topic), consumer)
-        for topic in writes(acls):
-            if topic in topics and topic not in read:
+        for topic in client.dead_letter_topics:
+            if topic in topics:
                 chart.edge(consumer, topic_node(topic), "-.->", "dead letters")
     return chart.render(title)
