@@ -9,7 +9,7 @@ from eventinfra.contract import raise_for
 from eventinfra.kafka import defaults, naming
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.user import KafkaAccess, consumer_acls
-from eventinfra.kubernetes.alerts import alert_rule
+from eventinfra.kubernetes.alerts import alert_rule, promql_series
 from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import validation as rabbitmq_rules
 from eventinfra.rabbitmq.container_consumer import (
@@ -17,7 +17,6 @@ from eventinfra.rabbitmq.container_consumer import (
     ContainerConsumer,
     ContainerConsumerArgs,
 )
-from eventinfra.rabbitmq.naming import promql_series
 
 
 class KafkaConsumerArgs(TypedDict):

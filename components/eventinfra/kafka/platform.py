@@ -13,6 +13,7 @@ from eventinfra.kafka.platform_args import KafkaPlatformArgs, platform_config_fr
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.topics import replication, topic_settings
 from eventinfra.kafka.user import KafkaAccess, producer_acls
+from eventinfra.kubernetes.naming import k8s_slug
 from eventinfra.kubernetes.platform import (
     container_workload,
     idempotency_store,
@@ -112,9 +113,9 @@ class KafkaPlatform(pulumi.ComponentResource):
             topic = topic_settings(kafka, event)
             self.topics[event] = naming.event_topic(event)
             kafka_topic(
-                f"{name}-topic-{naming.k8s_slug(event)}",
+                f"{name}-topic-{k8s_slug(event)}",
                 opts=after_operators,
-                object_name=f"{prefix}-{naming.k8s_slug(event)}",
+                object_name=f"{prefix}-{k8s_slug(event)}",
                 topic=self.topics[event],
                 namespace=namespace,
                 cluster_name=self.cluster_name,

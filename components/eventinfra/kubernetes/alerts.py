@@ -1,5 +1,6 @@
-"""Prometheus alerting rules, as both brokers' PrometheusRules hold them."""
+"""Prometheus alerting rules and their PromQL series, as both brokers' PrometheusRules hold them."""
 
+import json
 from typing import Any
 
 
@@ -14,3 +15,15 @@ def alert_rule(
         "labels": {"severity": severity, **labels},
         "annotations": {"summary": summary},
     }
+
+
+def promql_series(metric: str, **labels: str) -> str:
+    """`metric{vhost="k8s",queue="mailer"}`, each label value a quoted PromQL string literal.
+
+    PromQL string literals use Go's escapes, of which JSON's are a subset: no value can end
+    the literal and add matchers or operators to the expression.
+    """
+    matchers = ",".join(
+        f"{label}={json.dumps(value, ensure_ascii=False)}" for label, value in labels.items()
+    )
+    return f"{metric}{{{matchers}}}"

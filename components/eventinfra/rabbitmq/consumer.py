@@ -6,7 +6,8 @@ from urllib.parse import quote
 import pulumi
 
 from eventinfra.contract import raise_for
-from eventinfra.kubernetes.alerts import alert_rule
+from eventinfra.kubernetes.alerts import alert_rule, promql_series
+from eventinfra.kubernetes.naming import k8s_slug
 from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq import validation as rules
@@ -141,7 +142,7 @@ class RabbitMQConsumer(pulumi.ComponentResource):
         )
         for event in args["events"]:
             topology(
-                f"binding-{naming.k8s_slug(event)}",
+                f"binding-{k8s_slug(event)}",
                 "Binding",
                 {
                     "vhost": vhost,
@@ -232,7 +233,7 @@ def alert_group(consumer: str, vhost_name: str, args: RabbitMQConsumerArgs) -> d
     """DLQ not empty, no consumer, ready messages growing or waiting too long."""
 
     def series(metric: str, queue: str) -> str:
-        return naming.promql_series(metric, vhost=vhost_name, queue=queue)
+        return promql_series(metric, vhost=vhost_name, queue=queue)
 
     queue = naming.consumer_queue(consumer)
     dead_letters = naming.dead_letter_queue(consumer)

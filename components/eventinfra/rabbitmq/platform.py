@@ -7,7 +7,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from eventinfra.config.loader import PlatformConfig
-from eventinfra.kubernetes.alerts import alert_rule
+from eventinfra.kubernetes.alerts import alert_rule, promql_series
+from eventinfra.kubernetes.naming import k8s_slug
 from eventinfra.kubernetes.platform import (
     container_workload,
     idempotency_store,
@@ -159,11 +160,11 @@ class RabbitMQPlatform(pulumi.ComponentResource):
 
         self.events = {
             event: RabbitMQEvent(
-                f"{name}-event-{naming.k8s_slug(event)}",
+                f"{name}-event-{k8s_slug(event)}",
                 {
                     **common,  # type: ignore[typeddict-item]
                     "event": event,
-                    "object_name": f"{prefix}-{naming.k8s_slug(event)}",
+                    "object_name": f"{prefix}-{k8s_slug(event)}",
                 },
                 opts=custom,
             )
@@ -283,7 +284,7 @@ def parking_alerts(vhost: str, events: list[str]) -> dict[str, Any]:
         "rules": [
             alert_rule(
                 "EventUnroutableMessagesParked",
-                naming.promql_series(
+                promql_series(
                     "rabbitmq_detailed_queue_messages",
                     vhost=vhost,
                     queue=naming.parking_queue(event),
