@@ -10,6 +10,7 @@ from eventinfra.aws import naming as aws_naming
 from eventinfra.aws import validation as aws_rules
 from eventinfra.contract import Finding
 from eventinfra.keypaths import KeyPath, format_key_path
+from eventinfra.kubernetes.naming import k8s_slug
 from eventinfra.rabbitmq import naming as rabbitmq_naming
 
 if TYPE_CHECKING:
@@ -208,7 +209,7 @@ def rabbitmq_name_problems(config: PlatformConfig) -> list[Finding]:
 
     for event in topology.events:
         owner: KeyPath = ("events", event)
-        base = f"{prefix}-{rabbitmq_naming.k8s_slug(event)}"
+        base = f"{prefix}-{k8s_slug(event)}"
         exchange(rabbitmq_naming.event_exchange(event), owner, f"the exchange of event {event!r}")
         exchange(
             rabbitmq_naming.unroutable_exchange(event),
@@ -268,7 +269,7 @@ def rabbitmq_name_problems(config: PlatformConfig) -> list[Finding]:
             )
         ]
         objects += [
-            (f"{base}-binding-{rabbitmq_naming.k8s_slug(s.event)}", f"{s.event} binding")
+            (f"{base}-binding-{k8s_slug(s.event)}", f"{s.event} binding")
             for s in consumer.subscribes
         ]
         for name, role in objects:

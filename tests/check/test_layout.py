@@ -1,4 +1,4 @@
-"""The package's layering rules: check/ depends on no backend, one error family, no sys.path edits."""
+"""Layering: check/ needs no backend, kubernetes/ no Kafka or AWS part; one error family; no sys.path."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ CHECK_MAY_IMPORT = (
     # The entry point registers the ops commands; eventinfra.ops imports no component backend.
     "eventinfra.ops.cli",
 )
+
+KUBERNETES = PACKAGE / "kubernetes"
+
+# What the Kubernetes backends share depends on neither of them but RabbitMQ's workloads (the
+# container consumer and the idempotency store, which both backends run), and on no AWS part.
+KUBERNETES_MUST_NOT_IMPORT = ("eventinfra.kafka", "eventinfra.aws")
 
 # Each entry says why the module must put a folder on sys.path; anything else must not.
 SYS_PATH_EXCEPTIONS = {
@@ -101,6 +107,26 @@ def test_check_imports_nothing_from_a_backend() -> None:
 
     assert {path.relative_to(CHECK).as_posix() for path in modules} >= {"cli.py", "synth/run.py"}
     assert offending == {}
+
+
+def test_the_shared_kubernetes_parts_import_no_kafka_or_aws_module() -> None:
+    modules = sorted(KUBERNETES.rglob("*.py"))
+    offending = {
+        str(path.relative_to(ROOT)): sorted(
+            name
+            for name in imported_modules(
+                path.read_text(encoding="utf-8"), module_name(path), path.name == "__init__.py"
+            )
+            if any(
+                name == banned or name.startswith(banned + ".")
+                for banned in KUBERNETES_MUST_NOT_IMPORT
+            )
+        )
+        for path in modules
+    }
+
+    assert {path.relative_to(KUBERNETES).as_posix() for path in modules} >= {"platform.py"}
+    assert {path: names for path, names in offending.items() if names} == {}
 
 
 def all_eventinfra_modules() -> list[str]:

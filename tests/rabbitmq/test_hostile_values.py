@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from eventinfra import RabbitMQConsumer
+from eventinfra.kubernetes.alerts import promql_series
 from eventinfra.rabbitmq.consumer import RabbitMQConsumerArgs, alert_group
-from eventinfra.rabbitmq.naming import anchored, promql_series
+from eventinfra.rabbitmq.naming import anchored
 from tests.aws.test_contract import problems, refused
 from tests.config.test_loader import problems_for, st, t
 from tests.rabbitmq.test_components import build_platform, platform_config

@@ -58,7 +58,7 @@ def test_distinct_names_pass() -> None:
 
 
 def test_a_promql_label_value_cannot_end_its_string_literal() -> None:
-    from eventinfra.rabbitmq.naming import promql_series
+    from eventinfra.kubernetes.alerts import promql_series
 
     assert promql_series("m", vhost="k8s", queue="mailer") == 'm{vhost="k8s",queue="mailer"}'
     assert promql_series("m", queue='a"} or vector(1) or m{x="\\') == (

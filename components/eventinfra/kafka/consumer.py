@@ -9,6 +9,7 @@ from eventinfra.contract import raise_for
 from eventinfra.kafka import defaults, naming
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.user import KafkaAccess, consumer_acls
+from eventinfra.kubernetes.alerts import alert_rule, promql_series
 from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import validation as rabbitmq_rules
 from eventinfra.rabbitmq.container_consumer import (
@@ -16,7 +17,6 @@ from eventinfra.rabbitmq.container_consumer import (
     ContainerConsumer,
     ContainerConsumerArgs,
 )
-from eventinfra.rabbitmq.naming import promql_series
 
 
 class KafkaConsumerArgs(TypedDict):
@@ -228,39 +228,33 @@ def alert_group(consumer: str) -> dict[str, Any]:
     window = defaults.LAG_GROWING_WINDOW
     labels = {"consumer": consumer, "consumergroup": group}
 
-    def rule(alert: str, expr: str, duration: str, severity: str, summary: str) -> dict[str, Any]:
-        return {
-            "alert": alert,
-            "expr": expr,
-            "for": duration,
-            "labels": {"severity": severity, **labels},
-            "annotations": {"summary": summary},
-        }
-
     return {
         "name": f"eventinfra-{consumer}",
         "rules": [
-            rule(
+            alert_rule(
                 "EventConsumerDeadLetters",
                 f"sum(delta({offsets}[{defaults.DEAD_LETTER_WINDOW}])) > 0",
                 defaults.DEAD_LETTER_ALERT_FOR,
                 "critical",
                 f"{consumer} wrote events it could not process to {dead_letters}.",
+                labels=labels,
             ),
-            rule(
+            alert_rule(
                 "EventConsumerLagGrowing",
                 f"deriv({lag}[{window}:1m]) > 0 and {lag} > 0",
                 window,
                 "warning",
                 f"The lag of consumer group {group} has grown for {window}.",
+                labels=labels,
             ),
-            rule(
+            alert_rule(
                 "EventConsumerNoMembers",
                 f"max({promql_series('kafka_consumergroup_members', consumergroup=group)}) == 0 "
                 f"and {lag} > 0",
                 "10m",
                 "critical",
                 f"Consumer group {group} has lag and no member for 10 minutes.",
+                labels=labels,
             ),
         ],
     }

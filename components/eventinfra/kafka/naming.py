@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 DEAD_LETTER_SUFFIX = ".dead-letter"
 # Kafka: topic names of at most 249 characters of [A-Za-z0-9._-]; '.' and '_' collide in
 # metric names, so Kafka refuses a topic whose name differs from another's only there.
 TOPIC_MAX_LENGTH = 249
-
-
-def k8s_slug(name: str) -> str:
-    """`user.signup` becomes `user-signup`: Kubernetes object names are lowercase DNS names."""
-    return re.sub(r"[^a-z0-9-]", "-", name.lower())
 
 
 def event_topic(event: str) -> str:

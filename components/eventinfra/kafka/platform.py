@@ -4,7 +4,6 @@ import json
 from typing import Self
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from eventinfra.config.loader import PlatformConfig
 from eventinfra.kafka import defaults, naming
@@ -14,11 +13,13 @@ from eventinfra.kafka.platform_args import KafkaPlatformArgs, platform_config_fr
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.topics import replication, topic_settings
 from eventinfra.kafka.user import KafkaAccess, producer_acls
-from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs, consumed_event
-from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
-
-IDEMPOTENCY_CLIENT_LABEL = "eventinfra/idempotency-client"
-"""Pod label of the consumers the idempotency store's NetworkPolicy admits."""
+from eventinfra.kubernetes.naming import k8s_slug
+from eventinfra.kubernetes.platform import (
+    container_workload,
+    idempotency_store,
+    install_operators,
+    platform_labels,
+)
 
 
 class KafkaPlatform(pulumi.ComponentResource):
@@ -73,20 +74,12 @@ class KafkaPlatform(pulumi.ComponentResource):
         self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None
     ) -> None:
         super().__init__("eventinfra:index:KafkaPlatform", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         settings, topology, prefix = config.settings, config.topology, config.prefix
         kafka = settings.kafka
-        labels = {
-            "app.kubernetes.io/part-of": "eventinfra",
-            "app.kubernetes.io/managed-by": "pulumi",
-            "eventinfra/environment": config.stack,
-        }
+        labels = platform_labels(config)
         self.cluster_name = naming.cluster_name(prefix)
         self.operators = (
-            [
-                k8s.yaml.v2.ConfigFile(f"{name}-{role}", file=url, opts=child)
-                for role, url in defaults.OPERATOR_MANIFESTS.items()
-            ]
+            install_operators(name, defaults.OPERATOR_MANIFESTS, self)
             if kafka.install_operators
             else []
         )
@@ -120,9 +113,9 @@ class KafkaPlatform(pulumi.ComponentResource):
             topic = topic_settings(kafka, event)
             self.topics[event] = naming.event_topic(event)
             kafka_topic(
-                f"{name}-topic-{naming.k8s_slug(event)}",
+                f"{name}-topic-{k8s_slug(event)}",
                 opts=after_operators,
-                object_name=f"{prefix}-{naming.k8s_slug(event)}",
+                object_name=f"{prefix}-{k8s_slug(event)}",
                 topic=self.topics[event],
                 namespace=namespace,
                 cluster_name=self.cluster_name,
@@ -155,73 +148,26 @@ class KafkaPlatform(pulumi.ComponentResource):
             for producer_name, producer in topology.producers.items()
         }
 
-        idempotent = [
-            consumer_name
-            for consumer_name, consumer in topology.consumers.items()
-            if consumer.runtime == "container" and consumer.idempotency.enabled
-        ]
-        self.idempotency_store = (
-            RedisIdempotencyStore(
-                f"{name}-idempotency",
-                {
-                    "object_name": f"{prefix}-idempotency",
-                    "namespace": namespace,
-                    "clients": [
-                        {"consumer": c, "secret_name": f"{prefix}-{c}-idempotency"}
-                        for c in idempotent
-                    ],
-                    "storage_class": kafka.storage_class,
-                    "labels": labels,
-                    "client_labels": {IDEMPOTENCY_CLIENT_LABEL: "true"},
-                },
-                opts=child,
-            )
-            if idempotent
-            else None
+        self.idempotency_store = idempotency_store(
+            name,
+            config,
+            namespace=namespace,
+            storage_class=kafka.storage_class,
+            labels=labels,
+            parent=self,
         )
 
         self.consumers: dict[str, KafkaConsumer] = {}
         for consumer_name, consumer in topology.consumers.items():
             base = naming.user_name(prefix, consumer_name)
-            workload: ContainerConsumerArgs | None = None
-            if consumer.container is not None and consumer.runtime == "container":
-                container = consumer.container
-                workload = {
-                    "object_name": base,
-                    "namespace": namespace,
-                    "image": container.image,
-                    "command": container.command,
-                    "env": dict(container.env),
-                    "cpu": container.resources.cpu,
-                    "memory": container.resources.memory,
-                    "min_replicas": container.replicas.min,
-                    "max_replicas": container.replicas.max,
-                    "target_queue_length": container.target_queue_length,
-                    "port": container.port,
-                    "service": consumer_name,
-                    "events": {
-                        s.event: consumed_event(config, s.event) for s in consumer.subscribes
-                    },
-                    "idempotency": (
-                        {
-                            "secret_name": f"{prefix}-{consumer_name}-idempotency",
-                            "host": store.host,
-                            "port": store.port,
-                            "tls": store.tls,
-                            "key_prefix": f"{consumer_name}:",
-                            "key": consumer.idempotency.key,
-                            "ttl_seconds": consumer.idempotency.ttl_seconds,
-                        }
-                        if (store := self.idempotency_store) is not None
-                        and consumer_name in idempotent
-                        else None
-                    ),
-                    "labels": (
-                        {**labels, IDEMPOTENCY_CLIENT_LABEL: "true"}
-                        if consumer_name in idempotent
-                        else labels
-                    ),
-                }
+            workload = container_workload(
+                config,
+                consumer_name,
+                object_name=base,
+                namespace=namespace,
+                store=self.idempotency_store,
+                labels=labels,
+            )
             self.consumers[consumer_name] = KafkaConsumer(
                 f"{name}-consumer-{consumer_name}",
                 {

@@ -6,6 +6,8 @@ from urllib.parse import quote
 import pulumi
 
 from eventinfra.contract import raise_for
+from eventinfra.kubernetes.alerts import alert_rule, promql_series
+from eventinfra.kubernetes.naming import k8s_slug
 from eventinfra.ordering import after_caller
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq import validation as rules
@@ -140,7 +142,7 @@ class RabbitMQConsumer(pulumi.ComponentResource):
         )
         for event in args["events"]:
             topology(
-                f"binding-{naming.k8s_slug(event)}",
+                f"binding-{k8s_slug(event)}",
                 "Binding",
                 {
                     "vhost": vhost,
@@ -231,7 +233,7 @@ def alert_group(consumer: str, vhost_name: str, args: RabbitMQConsumerArgs) -> d
     """DLQ not empty, no consumer, ready messages growing or waiting too long."""
 
     def series(metric: str, queue: str) -> str:
-        return naming.promql_series(metric, vhost=vhost_name, queue=queue)
+        return promql_series(metric, vhost=vhost_name, queue=queue)
 
     queue = naming.consumer_queue(consumer)
     dead_letters = naming.dead_letter_queue(consumer)
@@ -243,47 +245,42 @@ def alert_group(consumer: str, vhost_name: str, args: RabbitMQConsumerArgs) -> d
     window = defaults.READY_GROWING_WINDOW
     labels = {"consumer": consumer, "queue": queue}
 
-    def rule(alert: str, expr: str, duration: str, severity: str, summary: str) -> dict[str, Any]:
-        return {
-            "alert": alert,
-            "expr": expr,
-            "for": duration,
-            "labels": {"severity": severity, **labels},
-            "annotations": {"summary": summary},
-        }
-
     return {
         "name": f"eventinfra-{consumer}",
         "rules": [
-            rule(
+            alert_rule(
                 "EventConsumerDeadLetters",
                 f"{series('rabbitmq_detailed_queue_messages', dead_letters)} > 0",
                 defaults.DEAD_LETTER_ALERT_FOR,
                 "critical",
                 f"{dead_letters} holds messages {consumer} failed to process.",
+                labels=labels,
             ),
-            rule(
+            alert_rule(
                 "EventConsumerNoConsumers",
                 no_consumer,
                 defaults.NO_CONSUMER_ALERT,
                 "critical",
                 f"Nothing has consumed from {queue} for 10 minutes.",
+                labels=labels,
             ),
-            rule(
+            alert_rule(
                 "EventConsumerBacklogGrowing",
                 f"deriv({ready}[{window}]) > 0 and {ready} > 0",
                 window,
                 "warning",
                 f"Ready messages in {queue} have grown for {window}.",
+                labels=labels,
             ),
             # RabbitMQ exports no age of the oldest message; a queue that has not once been
             # empty for the whole window holds a message at least that old.
-            rule(
+            alert_rule(
                 "EventConsumerMessagesTooOld",
                 f"min_over_time({ready}[{age}s]) > 0",
                 defaults.DEAD_LETTER_ALERT_FOR,
                 "warning",
                 f"{queue} has not been empty for {age} seconds.",
+                labels=labels,
             ),
         ],
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 DEAD_LETTER_SUFFIX = ".dead-letter"
@@ -64,11 +63,6 @@ INJECTED_ENV = frozenset(
 )
 
 
-def k8s_slug(name: str) -> str:
-    """`user.signup` becomes `user-signup`: Kubernetes object names are lowercase DNS names."""
-    return re.sub(r"[^a-z0-9-]", "-", name.lower())
-
-
 def event_exchange(event: str) -> str:
     """The event's topic exchange: its name is the event's, as is every routing key on it."""
     return event
@@ -98,15 +92,3 @@ def anchored(*names: str) -> str:
     """A permission or policy regex matching exactly these names, like `^(a\\.b|c)$`."""
     escaped = [re.escape(name) for name in sorted(names)]
     return f"^{escaped[0]}$" if len(escaped) == 1 else f"^({'|'.join(escaped)})$"
-
-
-def promql_series(metric: str, **labels: str) -> str:
-    """`metric{vhost="k8s",queue="mailer"}`, each label value a quoted PromQL string literal.
-
-    PromQL string literals use Go's escapes, of which JSON's are a subset: no value can end
-    the literal and add matchers or operators to the expression.
-    """
-    matchers = ",".join(
-        f"{label}={json.dumps(value, ensure_ascii=False)}" for label, value in labels.items()
-    )
-    return f"{metric}{{{matchers}}}"

@@ -7,18 +7,21 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from eventinfra.config.loader import PlatformConfig
+from eventinfra.kubernetes.alerts import alert_rule, promql_series
+from eventinfra.kubernetes.naming import k8s_slug
+from eventinfra.kubernetes.platform import (
+    container_workload,
+    idempotency_store,
+    install_operators,
+    platform_labels,
+)
 from eventinfra.rabbitmq import defaults, naming
 from eventinfra.rabbitmq.broker import RabbitMQBroker
 from eventinfra.rabbitmq.consumer import RabbitMQConsumer
-from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs, consumed_event
 from eventinfra.rabbitmq.event import RabbitMQEvent
-from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
 from eventinfra.rabbitmq.platform_args import RabbitMQPlatformArgs, platform_config_from_args
 from eventinfra.rabbitmq.resources import PROMETHEUS_API_VERSION, custom_resource, topology_object
 from eventinfra.rabbitmq.user import RabbitMQUser
-
-IDEMPOTENCY_CLIENT_LABEL = "eventinfra/idempotency-client"
-"""Pod label of the consumers the idempotency store's NetworkPolicy admits."""
 
 
 class RabbitMQPlatform(pulumi.ComponentResource):
@@ -71,18 +74,11 @@ class RabbitMQPlatform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         settings, topology, prefix = config.settings, config.topology, config.prefix
         rabbitmq = settings.rabbitmq
-        labels = {
-            "app.kubernetes.io/part-of": "eventinfra",
-            "app.kubernetes.io/managed-by": "pulumi",
-            "eventinfra/environment": config.stack,
-        }
+        labels = platform_labels(config)
         self.vhost = prefix
         self.cluster_name = f"{prefix}-rabbitmq"
         self.operators = (
-            [
-                k8s.yaml.v2.ConfigFile(f"{name}-{role}", file=url, opts=child)
-                for role, url in defaults.OPERATOR_MANIFESTS.items()
-            ]
+            install_operators(name, defaults.OPERATOR_MANIFESTS, self)
             if rabbitmq.install_operators
             else []
         )
@@ -164,11 +160,11 @@ class RabbitMQPlatform(pulumi.ComponentResource):
 
         self.events = {
             event: RabbitMQEvent(
-                f"{name}-event-{naming.k8s_slug(event)}",
+                f"{name}-event-{k8s_slug(event)}",
                 {
                     **common,  # type: ignore[typeddict-item]
                     "event": event,
-                    "object_name": f"{prefix}-{naming.k8s_slug(event)}",
+                    "object_name": f"{prefix}-{k8s_slug(event)}",
                 },
                 opts=custom,
             )
@@ -205,84 +201,38 @@ class RabbitMQPlatform(pulumi.ComponentResource):
             for producer_name, producer in topology.producers.items()
         }
 
-        idempotent = [
-            consumer_name
-            for consumer_name, consumer in topology.consumers.items()
-            if consumer.runtime == "container" and consumer.idempotency.enabled
-        ]
-        self.idempotency_store = (
-            RedisIdempotencyStore(
-                f"{name}-idempotency",
-                {
-                    "object_name": f"{prefix}-idempotency",
-                    "namespace": namespace,
-                    "clients": [
-                        {"consumer": c, "secret_name": f"{prefix}-{c}-idempotency"}
-                        for c in idempotent
-                    ],
-                    "storage_class": rabbitmq.storage_class,
-                    "image": rabbitmq.redis_image,
-                    "labels": labels,
-                    "client_labels": {IDEMPOTENCY_CLIENT_LABEL: "true"},
-                },
-                opts=child,
-            )
-            if idempotent
-            else None
+        self.idempotency_store = idempotency_store(
+            name,
+            config,
+            namespace=namespace,
+            storage_class=rabbitmq.storage_class,
+            image=rabbitmq.redis_image,
+            labels=labels,
+            parent=self,
         )
 
         self.consumers: dict[str, RabbitMQConsumer] = {}
         for consumer_name, consumer in topology.consumers.items():
             base = f"{prefix}-{consumer_name}"
-            workload: ContainerConsumerArgs | None = None
-            if consumer.container is not None and consumer.runtime == "container":
-                container = consumer.container
-                workload = {
-                    "object_name": base,
-                    "namespace": namespace,
-                    "image": container.image,
-                    "command": container.command,
-                    "env": dict(container.env),
-                    "cpu": container.resources.cpu,
-                    "memory": container.resources.memory,
-                    "min_replicas": container.replicas.min,
-                    "max_replicas": container.replicas.max,
-                    "target_queue_length": container.target_queue_length,
-                    "port": container.port,
-                    "service": consumer_name,
-                    "events": {
-                        s.event: consumed_event(config, s.event) for s in consumer.subscribes
-                    },
-                    "queue": naming.consumer_queue(consumer_name),
-                    "host": broker.host,
-                    "vhost": self.vhost,
-                    "credentials_secret": f"{base}-rabbitmq",
-                    "scaler_secret": scaler.secret_name,
-                    "tls_secret": rabbitmq.tls_secret,
-                    "idempotency": (
-                        {
-                            "secret_name": f"{prefix}-{consumer_name}-idempotency",
-                            "host": store.host,
-                            "port": store.port,
-                            "tls": store.tls,
-                            "key_prefix": f"{consumer_name}:",
-                            "key": consumer.idempotency.key,
-                            "ttl_seconds": consumer.idempotency.ttl_seconds,
-                        }
-                        if (store := self.idempotency_store) is not None
-                        and consumer_name in idempotent
-                        else None
-                    ),
-                    "labels": {
-                        **labels,
-                        naming.RABBITMQ_CLIENT_LABEL: "true",
-                        **(
-                            {IDEMPOTENCY_CLIENT_LABEL: "true"}
-                            if consumer_name in idempotent
-                            else {}
-                        ),
-                    },
-                }
+            workload = container_workload(
+                config,
+                consumer_name,
+                object_name=base,
+                namespace=namespace,
+                store=self.idempotency_store,
+                labels={**labels, naming.RABBITMQ_CLIENT_LABEL: "true"},
+            )
+            if workload is not None:
+                workload.update(
+                    {
+                        "queue": naming.consumer_queue(consumer_name),
+                        "host": broker.host,
+                        "vhost": self.vhost,
+                        "credentials_secret": f"{base}-rabbitmq",
+                        "scaler_secret": scaler.secret_name,
+                        "tls_secret": rabbitmq.tls_secret,
+                    }
+                )
             self.consumers[consumer_name] = RabbitMQConsumer(
                 f"{name}-consumer-{consumer_name}",
                 {
@@ -332,25 +282,19 @@ def parking_alerts(vhost: str, events: list[str]) -> dict[str, Any]:
     return {
         "name": "eventinfra-unroutable",
         "rules": [
-            {
-                "alert": "EventUnroutableMessagesParked",
-                "expr": (
-                    naming.promql_series(
-                        "rabbitmq_detailed_queue_messages",
-                        vhost=vhost,
-                        queue=naming.parking_queue(event),
-                    )
-                    + " > 0"
-                ),
-                "for": defaults.DEAD_LETTER_ALERT_FOR,
-                "labels": {"severity": "warning", "event": event},
-                "annotations": {
-                    "summary": (
-                        f"{event} messages reached no consumer and wait in "
-                        f"{naming.parking_queue(event)}."
-                    )
-                },
-            }
+            alert_rule(
+                "EventUnroutableMessagesParked",
+                promql_series(
+                    "rabbitmq_detailed_queue_messages",
+                    vhost=vhost,
+                    queue=naming.parking_queue(event),
+                )
+                + " > 0",
+                defaults.DEAD_LETTER_ALERT_FOR,
+                "warning",
+                f"{event} messages reached no consumer and wait in {naming.parking_queue(event)}.",
+                labels={"event": event},
+            )
             for event in events
         ],
     }

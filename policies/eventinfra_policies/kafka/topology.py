@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..common import Res, Stack, get, plain
-from ..kubernetes.workloads import DEPLOYMENT, containers, namespace_of, pod_spec
+from ..kubernetes.workloads import container_env, namespace_of
 
 GROUP: Final = "kubernetes:kafka.strimzi.io/v1"
 KAFKA: Final = f"{GROUP}:Kafka"
@@ -106,16 +106,7 @@ def acls(user: Mapping[str, Any]) -> list[Acl]:
 
 def consumer_group(deployment: Res) -> tuple[bool, str | None]:
     """(is a Kafka consumer, its group when given literally) by the runtime's env contract."""
-    for container in containers(pod_spec(DEPLOYMENT, deployment.props), init=False):
-        env = get(container, "env")
-        if not isinstance(env, Sequence) or isinstance(env, str):
-            continue
-        for index in range(len(env)):
-            variable = get(env, index)
-            if isinstance(variable, Mapping) and get(variable, "name") == CONSUMER_GROUP_ENV:
-                value = get(variable, "value")
-                return True, str(value) if value else None
-    return False, None
+    return container_env(deployment, CONSUMER_GROUP_ENV)
 
 
 def kafka_triggers(scaled: Res) -> list[Mapping[str, Any]]:

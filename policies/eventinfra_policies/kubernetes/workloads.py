@@ -94,6 +94,21 @@ def containers(spec: Mapping[str, Any], *, init: bool = True) -> list[Mapping[st
     return found
 
 
+def container_env(deployment: Res, variable_name: str) -> tuple[bool, str | None]:
+    """(whether a container of the Deployment sets `variable_name`, its value when given
+    literally)."""
+    for container in containers(pod_spec(DEPLOYMENT, deployment.props), init=False):
+        env = get(container, "env")
+        if not isinstance(env, Sequence) or isinstance(env, str):
+            continue
+        for index in range(len(env)):
+            variable = get(env, index)
+            if isinstance(variable, Mapping) and get(variable, "name") == variable_name:
+                value = get(variable, "value")
+                return True, str(value) if value else None
+    return False, None
+
+
 def container_name(container: Mapping[str, Any]) -> str:
     return str(get(container, "name") or "?")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -11,12 +11,10 @@ from pulumi_policy import (
     PolicyComplianceFramework,
 )
 
-from ..common import Res, Stack, Unknown, get, number, plain
+from ..common import Res, Stack, Unknown, number, plain
 from ..kubernetes.workloads import (
-    DEPLOYMENT,
-    containers,
+    container_env,
     namespace_of,
-    pod_spec,
 )
 
 CLUSTER: Final = "kubernetes:rabbitmq.com/v1beta1:RabbitmqCluster"
@@ -187,13 +185,4 @@ def effective_policies(topology_: Topology, queue: Res) -> list[Res]:
 
 def consumer_queue(deployment: Res) -> tuple[bool, str | None]:
     """(is a RabbitMQ consumer, the queue it reads when given literally) by its env contract."""
-    for container in containers(pod_spec(DEPLOYMENT, deployment.props), init=False):
-        env = get(container, "env")
-        if not isinstance(env, Sequence) or isinstance(env, str):
-            continue
-        for index in range(len(env)):
-            variable = get(env, index)
-            if isinstance(variable, Mapping) and get(variable, "name") == CONSUMER_QUEUE_ENV:
-                value = get(variable, "value")
-                return True, str(value) if value else None
-    return False, None
+    return container_env(deployment, CONSUMER_QUEUE_ENV)

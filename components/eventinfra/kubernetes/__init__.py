@@ -1,0 +1,1 @@
+"""What the Kubernetes backends (RabbitMQ, Kafka) declare alike."""
