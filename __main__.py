@@ -33,10 +33,12 @@ def export_kafka(platform: KafkaPlatform) -> None:
     pulumi.export("topics", platform.topics)
     pulumi.export("producer_events", platform.producer_events)
     pulumi.export("consumer_groups", {name: c.group for name, c in platform.consumers.items()})
-    pulumi.export(
-        "dead_letter_topics",
-        {name: c.dead_letter_topic for name, c in platform.consumers.items()},
-    )
+    pulumi.export("dead_letter_topics", platform.dead_letter_topics)
+    # What `eventinfra dlq` reads (docs/operations.md): redrive writes to the retry topics, as
+    # the ops user, and commits its progress in the ops group.
+    pulumi.export("retry_topics", platform.retry_topics)
+    pulumi.export("ops_group", platform.ops_group)
+    pulumi.export("ops_secret", platform.ops_secret)
     pulumi.export(
         "credential_secrets",
         {

@@ -292,7 +292,15 @@ def test_kafka_channels_carry_the_planned_topic_settings(
         "analytics.dead-letter",
         "fulfilment.dead-letter",
         "mailer.dead-letter",
+        "analytics.retry",
+        "fulfilment.retry",
+        "mailer.retry",
     ]
+    # A retry topic carries its consumer's events, and names that consumer alone.
+    retry = channels["analytics.retry"]
+    assert list(retry["messages"]) == ["user.signup", "order.placed"]
+    assert retry["x-eventinfra-retryOf"] == "analytics"
+    assert retry["bindings"]["kafka"]["partitions"] == 1
     # order.placed overrides the stack's 6 partitions and 168 h retention (stacks/Pulumi.kafka.yaml).
     assert channels["order.placed"]["bindings"]["kafka"] == {
         "topic": "order.placed",
@@ -332,6 +340,7 @@ def test_kafka_producers_send_from_their_write_acl_and_consumer_groups_receive(
     assert fulfilment["x-eventinfra"] == {
         "runtime": "container",
         "deadLetterTopics": ["fulfilment.dead-letter"],
+        "retryTopics": ["fulfilment.retry"],
     }
     assert operations["analytics.receives.order.placed"]["x-eventinfra"]["runtime"] == "external"
 

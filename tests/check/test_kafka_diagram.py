@@ -32,6 +32,19 @@ def test_check_draws_producers_topics_consumer_groups_and_dead_letter_topics(
         f'{mailer} -.->|"dead letters"| [("mailer.dead-letter")]:::deadletter',
         f'{analytics} -.->|"dead letters"| [("analytics.dead-letter")]:::deadletter',
         f'{fulfilment} -.->|"dead letters"| [("fulfilment.dead-letter")]:::deadletter',
+        # Each consumer's retry topic: filled by `eventinfra dlq redrive`, read by it alone.
+        *(
+            edge
+            for consumer, group in (("mailer", mailer), ("analytics", analytics))
+            for edge in (
+                f'[("{consumer}.dead-letter")]:::deadletter -.->|"eventinfra dlq redrive"| '
+                f'(["{consumer}.retry"]):::topic',
+                f'(["{consumer}.retry"]):::topic -->|"redriven"| {group}',
+            )
+        ),
+        '[("fulfilment.dead-letter")]:::deadletter -.->|"eventinfra dlq redrive"| '
+        '(["fulfilment.retry"]):::topic',
+        f'(["fulfilment.retry"]):::topic -->|"redriven"| {fulfilment}',
     }
 
 

@@ -62,6 +62,7 @@ def test_the_platform_has_a_cluster_a_topic_per_event_and_a_user_per_application
             ("eventinfra:index:KafkaConsumer", "events-consumer-mailer"),
             ("eventinfra:index:KafkaConsumer", "events-consumer-analytics"),
             ("eventinfra:index:KafkaConsumer", "events-consumer-fulfilment"),
+            ("eventinfra:index:KafkaAccess", "events-ops"),
         ]
     )
 
@@ -157,6 +158,7 @@ def test_a_consumer_reads_its_topics_and_group_and_writes_its_dead_letter_topic(
     assert [(a["resource"]["type"], a["resource"]["name"], a["operations"]) for a in acls] == [
         ("topic", "user.signup", ["Read", "Describe"]),
         ("topic", "order.placed", ["Read", "Describe"]),
+        ("topic", "analytics.retry", ["Read", "Describe"]),
         ("group", "analytics", ["Read"]),
         ("topic", "analytics.dead-letter", ["Write", "Describe"]),
     ]
@@ -164,6 +166,38 @@ def test_a_consumer_reads_its_topics_and_group_and_writes_its_dead_letter_topic(
     assert spec(graph, "events-consumer-analytics-dead-letter-topic")["topicName"] == (
         "analytics.dead-letter"
     )
+
+
+def test_a_consumer_has_a_retry_topic_like_its_dead_letter_topic(graph: Synthesis) -> None:
+    retry = graph.named("events-consumer-analytics-retry-topic").inputs
+    dead_letters = graph.named("events-consumer-analytics-dead-letter-topic").inputs
+    assert retry["metadata"]["name"] == "kfk-analytics-retry"
+    assert retry["spec"] == {**dead_letters["spec"], "topicName": "analytics.retry"}
+    assert retry["spec"]["partitions"] == 1
+    assert retry["spec"]["config"]["retention.ms"] == 14 * 24 * 3_600_000
+
+
+def test_the_ops_user_reads_dead_letters_and_writes_retry_topics_only(graph: Synthesis) -> None:
+    user = graph.named("events-ops-user").inputs
+    assert user["metadata"]["name"] == "kfk-eventinfra-ops"
+    acls = user["spec"]["authorization"]["acls"]
+    assert [(a["resource"]["type"], a["resource"]["name"], a["operations"]) for a in acls] == [
+        ("group", "eventinfra-ops", ["Read"]),
+        ("topic", "analytics.dead-letter", ["Read", "Describe"]),
+        ("topic", "fulfilment.dead-letter", ["Read", "Describe"]),
+        ("topic", "mailer.dead-letter", ["Read", "Describe"]),
+        ("topic", "analytics.retry", ["Write", "Describe"]),
+        ("topic", "fulfilment.retry", ["Write", "Describe"]),
+        ("topic", "mailer.retry", ["Write", "Describe"]),
+    ]
+    assert {a["resource"]["patternType"] for a in acls} == {"literal"}
+    outputs = graph.named("events").outputs
+    assert outputs["retry_topics"] == {
+        "mailer": "mailer.retry",
+        "analytics": "analytics.retry",
+        "fulfilment": "fulfilment.retry",
+    }
+    assert (outputs["ops_group"], outputs["ops_secret"]) == ("eventinfra-ops", "kfk-eventinfra-ops")
 
 
 def test_a_container_consumer_mounts_its_credentials_and_scales_on_group_lag(
@@ -185,13 +219,15 @@ def test_a_container_consumer_mounts_its_credentials_and_scales_on_group_lag(
     ]
     scaled = spec(graph, "events-consumer-mailer-workload-scaled-object")
     assert scaled["maxReplicaCount"] == 6
+    # One trigger per topic, the retry topic's included: KEDA's `topic` left empty would only
+    # see topics the group has committed offsets on, and the retry topic is mostly empty.
     assert scaled["triggers"] == [
         {
             "type": "kafka",
             "metadata": {
                 "bootstrapServers": "kfk-kafka-kafka-bootstrap.events.svc:9093",
                 "consumerGroup": "mailer",
-                "topic": "user.signup",
+                "topic": topic,
                 "lagThreshold": "50",
                 "activationLagThreshold": "1",
                 "offsetResetPolicy": "earliest",
@@ -200,6 +236,7 @@ def test_a_container_consumer_mounts_its_credentials_and_scales_on_group_lag(
             },
             "authenticationRef": {"name": "kfk-mailer-kafka"},
         }
+        for topic in ("user.signup", "mailer.retry")
     ]
     assert spec(graph, "events-consumer-mailer-workload-trigger-authentication") == {
         "secretTargetRef": [
@@ -215,6 +252,7 @@ def test_a_container_consumer_mounts_its_credentials_and_scales_on_group_lag(
     }
     env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
     assert env["EVENTINFRA_KAFKA_GROUP"] == "mailer"
+    assert env["EVENTINFRA_KAFKA_TOPICS"] == "user.signup,mailer.retry"
     assert env["EVENTINFRA_KAFKA_DEAD_LETTER_TOPIC"] == "mailer.dead-letter"
     assert env["EVENTINFRA_KAFKA_CREDENTIALS_DIR"] == "/var/run/eventinfra/kafka"
     assert not any(name.startswith("RABBITMQ_") for name in env)

@@ -110,10 +110,11 @@ def test_the_injected_values_name_the_planned_topics_group_and_files(graph: Synt
         ),
         contract.KAFKA_BOOTSTRAP: "kfk-kafka-kafka-bootstrap.events.svc:9093",
         contract.KAFKA_SECURITY: "tls",
-        contract.KAFKA_TOPICS: "user.signup",
+        # The retry topic too: `eventinfra dlq redrive` writes there for this consumer alone.
+        contract.KAFKA_TOPICS: "user.signup,mailer.retry",
         contract.KAFKA_GROUP: graph.named("events-consumer-mailer-kafka-user").inputs["spec"][
             "authorization"
-        ]["acls"][1]["resource"]["name"],
+        ]["acls"][2]["resource"]["name"],
         contract.KAFKA_DEAD_LETTER_TOPIC: graph.named(
             "events-consumer-mailer-dead-letter-topic"
         ).inputs["spec"]["topicName"],
@@ -165,7 +166,7 @@ def test_the_runtime_loads_the_injected_environment(graph: Synthesis, tmp_path: 
     assert config.events["user.signup"].schema["type"] == "object"
     assert config.kafka is not None and config.kafka.security == "tls"
     assert config.kafka.client_config()["security.protocol"] == "SSL"
-    assert config.kafka.topics == ("user.signup",)
+    assert config.kafka.topics == ("user.signup", "mailer.retry")
     assert config.redis is not None and config.redis.key_prefix == "mailer:"
     assert config.idempotency is not None and config.idempotency.key == "userId"
     assert config.idempotency.ttl_seconds == 86_400 and config.health_port == 8080

@@ -6,6 +6,7 @@ from eventinfra.contract import Finding
 from eventinfra.kafka.validation import (
     filter_problems,
     max_replicas_problems,
+    reserved_name_problems,
     topic_problems,
     topic_settings_problems,
 )
@@ -42,6 +43,35 @@ def test_an_event_named_like_a_dead_letter_topic_is_refused() -> None:
             "gives the Kafka topic name 'worker.dead-letter' (the dead-letter topic of consumer "
             "'worker'), which is already the topic of event 'worker.dead-letter'; expected "
             "another name.",
+        )
+    ]
+
+
+def test_an_event_named_like_a_retry_topic_is_refused() -> None:
+    assert topic_problems(["worker.retry"], ["worker"]) == [
+        Finding(
+            ("consumers", "worker"),
+            "gives the Kafka topic name 'worker.retry' (the retry topic of consumer 'worker'), "
+            "which is already the topic of event 'worker.retry'; expected another name.",
+        )
+    ]
+
+
+def test_a_retry_topic_colliding_in_metric_names_is_refused() -> None:
+    (finding,) = topic_problems(["worker_retry"], ["worker"])
+    assert finding.key_path == ("consumers", "worker")
+    assert "'worker.retry' (the retry topic of consumer 'worker'), which Kafka refuses" in (
+        finding.message
+    )
+
+
+def test_an_application_named_like_the_ops_user_is_refused() -> None:
+    applications = {"producers": ["billing"], "consumers": ["eventinfra-ops", "mailer"]}
+    assert reserved_name_problems(applications) == [
+        Finding(
+            ("consumers", "eventinfra-ops"),
+            "is named 'eventinfra-ops', which eventinfra uses for the ops commands' KafkaUser "
+            "and consumer group (`eventinfra dlq`); expected another name.",
         )
     ]
 

@@ -655,7 +655,8 @@ def _describe_kafka(builder: _Builder, resources: list[RecordedResource]) -> Non
     clients = kafka_clients(resources)
     deployments = group_deployments(resources)
     dead_letters = {topic: c for c in clients for topic in c.dead_letter_topics if topic in topics}
-    events = _kafka_event_topics(resources, set(topics) - set(dead_letters))
+    retries = {topic: c for c in clients for topic in c.retry_topics if topic in topics}
+    events = _kafka_event_topics(resources, set(topics) - set(dead_letters) - set(retries))
     _kafka_server(builder, resources)
 
     def channel(key: str, topic: str, carried: list[str], title: str) -> dict[str, Any]:
@@ -683,7 +684,7 @@ def _describe_kafka(builder: _Builder, resources: list[RecordedResource]) -> Non
 
     consumed_by: dict[str, list[KafkaClient]] = {}
     for client in clients:
-        for topic in client.reads if client.is_consumer else ():
+        for topic in client.event_reads if client.is_consumer else ():
             consumed_by.setdefault(topic, []).append(client)
 
     for event in _ordered(builder.events, events):
@@ -706,7 +707,7 @@ def _describe_kafka(builder: _Builder, resources: list[RecordedResource]) -> Non
                 topic, "the topic itself, for its retention, for consumer groups added later"
             )
         for producer in clients:
-            if not producer.is_consumer and topic in producer.writes:
+            if producer.is_producer and topic in producer.writes:
                 builder.operation(
                     _kafka_service(producer, by_urn), "send", event, [event], None, {}
                 )
@@ -718,6 +719,8 @@ def _describe_kafka(builder: _Builder, resources: list[RecordedResource]) -> Non
             }
             if consumer.dead_letter_topics:
                 runtime["deadLetterTopics"] = list(consumer.dead_letter_topics)
+            if consumer.retry_topics:
+                runtime["retryTopics"] = list(consumer.retry_topics)
             builder.operation(
                 _kafka_service(consumer, by_urn),
                 "receive",
@@ -743,6 +746,17 @@ def _describe_kafka(builder: _Builder, resources: list[RecordedResource]) -> Non
             f"KafkaUser {consumer.name} may write this topic and not read it."
         )
         described[f"{EXTENSION}-deadLetterOf"] = service
+
+    for topic, consumer in sorted(retries.items()):
+        carried = [e for e in _ordered(builder.events, events) if events[e] in consumer.reads]
+        service = _kafka_service(consumer, by_urn)
+        described = channel(topic, topic, carried, f"retry topic {topic}")
+        described["description"] = (
+            f"`eventinfra dlq redrive` writes here the dead letters of {service}, which reads "
+            f"this topic besides its events' topics: a redriven message reaches {service} "
+            "alone, not every consumer group of the event's topic."
+        )
+        described[f"{EXTENSION}-retryOf"] = service
 
 
 def _kafka_event_topics(

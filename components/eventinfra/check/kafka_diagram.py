@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eventinfra.check.diagram import Flowchart, mermaid_text
@@ -56,15 +56,21 @@ def _acls(resource: RecordedResource) -> list[tuple[str, str, set[str]]]:
 class KafkaClient:
     """What one KafkaUser's ACLs let its application do.
 
-    A KafkaUser with Read on a group is a consumer: it reads the topics it has Read on, and a
-    topic it may write but not read is its dead-letter topic. Any other KafkaUser writing a
-    topic is a producer.
+    A KafkaUser with Read on a group reads the topics it has Read on. It is the ops commands'
+    user (`eventinfra dlq`) when every topic it reads is written by another user with a group
+    (a consumer's dead-letter topic); else it is a consumer, and a topic it may write but not
+    read is its dead-letter topic, a topic it reads that the ops user writes its retry topic.
+    Any other KafkaUser writing a topic is a producer.
     """
 
     user: RecordedResource
     groups: tuple[str, ...]
     reads: tuple[str, ...]
     writes: tuple[str, ...]
+    operates: bool = False
+    """The ops commands' user: reads dead-letter topics, writes retry topics."""
+    retry_topics: tuple[str, ...] = ()
+    """A consumer's topics that only the ops user writes (`eventinfra dlq redrive`)."""
 
     @property
     def name(self) -> str:
@@ -73,7 +79,16 @@ class KafkaClient:
 
     @property
     def is_consumer(self) -> bool:
-        return bool(self.groups)
+        return bool(self.groups) and not self.operates
+
+    @property
+    def is_producer(self) -> bool:
+        return not self.groups
+
+    @property
+    def event_reads(self) -> tuple[str, ...]:
+        """The topics a consumer reads for its events: its retry topic left out."""
+        return tuple(t for t in self.reads if t not in self.retry_topics)
 
     @property
     def dead_letter_topics(self) -> tuple[str, ...]:
@@ -95,7 +110,27 @@ def kafka_clients(resources: Iterable[RecordedResource]) -> list[KafkaClient]:
                 writes=tuple(n for kind, n, ops in acls if kind == "topic" and "Write" in ops),
             )
         )
-    return clients
+    operators = {
+        client.name
+        for client in clients
+        if client.groups
+        and client.reads
+        and all(
+            any(other is not client and other.groups and t in other.writes for other in clients)
+            for t in client.reads
+        )
+    }
+    retry = {t for c in clients if c.name in operators for t in c.writes}
+    return [
+        replace(
+            client,
+            operates=client.name in operators,
+            retry_topics=()
+            if client.name in operators
+            else tuple(t for t in client.reads if t in retry),
+        )
+        for client in clients
+    ]
 
 
 def kafka_topics(resources: Iterable[RecordedResource]) -> dict[str, RecordedResource]:
@@ -118,7 +153,8 @@ def group_deployments(resources: Iterable[RecordedResource]) -> dict[str, str]:
 
 
 def kafka_event_flow(resources: Iterable[RecordedResource], title: str) -> str:
-    """Producers → topics → consumer groups, and each consumer's dead-letter topic (dashed)."""
+    """Producers → topics → consumer groups, each consumer's dead-letter topic (dashed), and
+    its retry topic, which `eventinfra dlq redrive` fills from the dead-letter topic."""
     resources = list(resources)
     topics = set(kafka_topics(resources))
     deployments = group_deployments(resources)
@@ -136,6 +172,8 @@ def kafka_event_flow(resources: Iterable[RecordedResource], title: str) -> str:
     for name in sorted(topics - dead_letters):
         topic_node(name)
     for client in clients:
+        if client.operates:
+            continue  # drawn as the redrive edges of each consumer below
         if not client.is_consumer:
             for topic in client.writes:
                 if topic in topics:
@@ -150,10 +188,18 @@ def kafka_event_flow(resources: Iterable[RecordedResource], title: str) -> str:
         )
         text = f"group {', '.join(client.groups)} ({runtime})"
         consumer = chart.node(f"consumer:{client.name}", f'("{mermaid_text(text)}"):::consumer')
-        for topic in client.reads:
+        for topic in client.event_reads:
             if topic in topics:
                 chart.edge(topic_node(topic), consumer)
         for topic in client.dead_letter_topics:
             if topic in topics:
                 chart.edge(consumer, topic_node(topic), "-.->", "dead letters")
+        for retry in client.retry_topics:
+            if retry not in topics:
+                continue
+            for topic in client.dead_letter_topics:
+                if topic in topics:
+                    redrive = "eventinfra dlq redrive"
+                    chart.edge(topic_node(topic), topic_node(retry), "-.->", redrive)
+            chart.edge(topic_node(retry), consumer, label="redriven")
     return chart.render(title)

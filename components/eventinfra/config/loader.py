@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any
@@ -307,6 +307,12 @@ def _kafka_problems(
     the stack file."""
     topology, kafka = config.topology, config.settings.kafka
     for finding in kafka_rules.topic_problems(topology.events, topology.consumers):
+        yield problem(finding.key_path, finding.message)
+    applications: dict[str, Collection[str]] = {
+        "producers": list(topology.producers),
+        "consumers": list(topology.consumers),
+    }
+    for finding in kafka_rules.reserved_name_problems(applications):
         yield problem(finding.key_path, finding.message)
     for name, consumer in topology.consumers.items():
         for index, subscription in enumerate(consumer.subscribes):

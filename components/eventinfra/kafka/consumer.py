@@ -62,6 +62,9 @@ class KafkaConsumer(pulumi.ComponentResource):
     """The consumer group id."""
     dead_letter_topic: str
     """The topic the consumer writes what it cannot process to."""
+    retry_topic: str
+    """The topic only this consumer reads besides its events' topics: `eventinfra dlq redrive`
+    writes dead letters back here, so they reach this consumer and no other group."""
     secret_name: str
     """The Secret with the consumer's Kafka credentials."""
 
@@ -85,6 +88,10 @@ class KafkaConsumer(pulumi.ComponentResource):
         namespace, labels = args["namespace"], args["labels"]
         self.group = naming.consumer_group(consumer)
         self.dead_letter_topic = naming.dead_letter_topic(consumer)
+        self.retry_topic = naming.retry_topic(consumer)
+        # The group reads its retry topic like an event's topic: the runtime subscribes to every
+        # topic in EVENTINFRA_KAFKA_TOPICS, and KEDA gets a lag trigger for it.
+        topics = [*args["topics"], self.retry_topic]
         dead_letters = kafka_topic(
             f"{name}-dead-letter-topic",
             opts=after_caller(opts, self),
@@ -99,6 +106,20 @@ class KafkaConsumer(pulumi.ComponentResource):
             cleanup_policy=defaults.CLEANUP_POLICY,
             labels=labels,
         )
+        retries = kafka_topic(
+            f"{name}-retry-topic",
+            opts=after_caller(opts, self),
+            object_name=f"{base}-retry",
+            topic=self.retry_topic,
+            namespace=namespace,
+            cluster_name=args["cluster_name"],
+            partitions=defaults.RETRY_PARTITIONS,
+            replicas=args["replicas"],
+            min_insync_replicas=args["min_insync_replicas"],
+            retention_hours=defaults.RETRY_RETENTION_HOURS,
+            cleanup_policy=defaults.CLEANUP_POLICY,
+            labels=labels,
+        )
         self.credentials: KafkaAccess = KafkaAccess(
             f"{name}-kafka",
             {
@@ -106,7 +127,7 @@ class KafkaConsumer(pulumi.ComponentResource):
                 "cluster_name": args["cluster_name"],
                 "user_name": base,
                 "tls": args["tls"],
-                "acls": consumer_acls(args["topics"], self.group, self.dead_letter_topic),
+                "acls": consumer_acls(topics, self.group, self.dead_letter_topic),
                 "labels": labels,
             },
             opts=after_caller(opts, self),
@@ -125,7 +146,7 @@ class KafkaConsumer(pulumi.ComponentResource):
         if container is not None:
             binding = kafka_binding(
                 consumer=consumer,
-                topics=args["topics"],
+                topics=topics,
                 bootstrap=args["bootstrap"],
                 tls=args["tls"],
                 credentials_secret=self.secret_name,
@@ -135,14 +156,15 @@ class KafkaConsumer(pulumi.ComponentResource):
             self.workload = ContainerConsumer(
                 f"{name}-workload",
                 {**container, "binding": binding},
-                # The workload writes to its dead-letter topic; its KEDA objects wait for the
-                # operators, like everything else here.
-                opts=after_caller(opts, self, depends_on=[dead_letters]),
+                # The workload writes to its dead-letter topic and reads its retry topic; its
+                # KEDA objects wait for the operators, like everything else here.
+                opts=after_caller(opts, self, depends_on=[dead_letters, retries]),
             )
         self.register_outputs(
             {
                 "group": self.group,
                 "dead_letter_topic": self.dead_letter_topic,
+                "retry_topic": self.retry_topic,
                 "secret_name": self.secret_name,
             }
         )

@@ -26,6 +26,11 @@ PARTITIONS: Final = 6
 # redrive"; a replay reads the topic from the beginning within retention.
 DEAD_LETTER_RETENTION_HOURS: Final = 14 * 24
 DEAD_LETTER_PARTITIONS: Final = 1
+# A consumer's retry topic (what `eventinfra dlq redrive` writes to) gets the dead-letter
+# topic's settings: it carries the same records, a few at a time, and one partition keeps the
+# redriven order.
+RETRY_RETENTION_HOURS: Final = DEAD_LETTER_RETENTION_HOURS
+RETRY_PARTITIONS: Final = DEAD_LETTER_PARTITIONS
 CLEANUP_POLICY: Final = "delete"
 # The KRaft controller quorum tolerates one failure with three voters.
 CONTROLLER_REPLICAS: Final = 3

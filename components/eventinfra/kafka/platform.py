@@ -12,7 +12,7 @@ from eventinfra.kafka.consumer import KafkaConsumer
 from eventinfra.kafka.platform_args import KafkaPlatformArgs, platform_config_from_args
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.topics import replication, topic_settings
-from eventinfra.kafka.user import KafkaAccess, producer_acls
+from eventinfra.kafka.user import KafkaAccess, ops_acls, producer_acls
 from eventinfra.kubernetes.naming import k8s_slug
 from eventinfra.kubernetes.platform import (
     container_workload,
@@ -28,7 +28,8 @@ class KafkaPlatform(pulumi.ComponentResource):
     producer, the consumers' workloads and Prometheus alerts.
 
     Python programs also get the child components: `producers` (producer name →
-    `KafkaAccess`), `consumers` (→ `KafkaConsumer`), `idempotency_store` and `operators`; they
+    `KafkaAccess`), `consumers` (→ `KafkaConsumer`), `ops` (the ops commands' `KafkaAccess`),
+    `idempotency_store` and `operators`; they
     are not in the package schema.
     """
 
@@ -47,6 +48,17 @@ class KafkaPlatform(pulumi.ComponentResource):
     """The runtime's `EVENTINFRA_EVENTS` (JSON) by producer name: each event's topic."""
     consumer_secrets: dict[str, str]
     """The Secret with each consumer's credentials, by consumer name."""
+    dead_letter_topics: dict[str, str]
+    """Each consumer's dead-letter topic, by consumer name."""
+    retry_topics: dict[str, str]
+    """Each consumer's retry topic (what `eventinfra dlq redrive` writes to), by consumer
+    name."""
+    ops_group: str
+    """The consumer group the ops commands commit their progress through the dead-letter
+    topics with."""
+    ops_secret: str
+    """The Secret with the ops commands' credentials (`eventinfra dlq`): Read on the
+    dead-letter topics and the ops group, Write on the retry topics, nothing else."""
 
     def __init__(
         self, name: str, args: KafkaPlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -188,6 +200,26 @@ class KafkaPlatform(pulumi.ComponentResource):
             )
         self.producer_secrets = {n: p.secret_name for n, p in self.producers.items()}
         self.consumer_secrets = {n: c.credentials.secret_name for n, c in self.consumers.items()}
+        self.dead_letter_topics = {n: c.dead_letter_topic for n, c in self.consumers.items()}
+        self.retry_topics = {n: c.retry_topic for n, c in self.consumers.items()}
+        self.ops_group = naming.ops_group()
+        self.ops = KafkaAccess(
+            f"{name}-ops",
+            {
+                "namespace": namespace,
+                "cluster_name": self.cluster_name,
+                "user_name": naming.user_name(prefix, naming.OPS_APPLICATION),
+                "tls": kafka.tls,
+                "acls": ops_acls(
+                    sorted(self.dead_letter_topics.values()),
+                    sorted(self.retry_topics.values()),
+                    self.ops_group,
+                ),
+                "labels": labels,
+            },
+            opts=after_operators,
+        )
+        self.ops_secret = self.ops.secret_name
         self.register_outputs(
             {
                 "namespace": self.namespace,
@@ -197,6 +229,10 @@ class KafkaPlatform(pulumi.ComponentResource):
                 "producer_secrets": self.producer_secrets,
                 "producer_events": self.producer_events,
                 "consumer_secrets": self.consumer_secrets,
+                "dead_letter_topics": self.dead_letter_topics,
+                "retry_topics": self.retry_topics,
+                "ops_group": self.ops_group,
+                "ops_secret": self.ops_secret,
             }
         )
 

@@ -139,3 +139,20 @@ def consumer_acls(topics: list[str], group: str, dead_letter_topic: str) -> list
         {"resource_type": "topic", "name": dead_letter_topic, "operations": ["Write", "Describe"]}
     )
     return acls
+
+
+def ops_acls(dead_letter_topics: list[str], retry_topics: list[str], group: str) -> list[AclArgs]:
+    """What `eventinfra dlq` needs and no more: Read on its own group (to commit how far it has
+    taken each dead-letter topic), Read and Describe on the dead-letter topics (fetch, end
+    offsets), Write and Describe on the retry topics (redrive). It cannot read an event's topic,
+    write one, or join a consumer's group."""
+    acls: list[AclArgs] = [{"resource_type": "group", "name": group, "operations": ["Read"]}]
+    acls += [
+        {"resource_type": "topic", "name": topic, "operations": ["Read", "Describe"]}
+        for topic in dead_letter_topics
+    ]
+    acls += [
+        {"resource_type": "topic", "name": topic, "operations": ["Write", "Describe"]}
+        for topic in retry_topics
+    ]
+    return acls

@@ -44,13 +44,18 @@ def filter_problems(filter_policy: Mapping[str, Any] | None) -> list[Finding]:
 
 def topic_problems(events: Collection[str], consumers: Collection[str]) -> list[Finding]:
     """Topic names Kafka refuses: too long, or colliding with another's in metric names (a '.'
-    where the other has '_'), dead-letter topics included (keys relative to the topology)."""
+    where the other has '_'), dead-letter and retry topics included (keys relative to the
+    topology)."""
     owners: dict[str, tuple[tuple[str, str], str]] = {}
     names: set[str] = set()
     findings = []
     topics = [(("events", e), naming.event_topic(e), f"the topic of event {e!r}") for e in events]
     topics += [
         (("consumers", c), naming.dead_letter_topic(c), f"the dead-letter topic of consumer {c!r}")
+        for c in consumers
+    ]
+    topics += [
+        (("consumers", c), naming.retry_topic(c), f"the retry topic of consumer {c!r}")
         for c in consumers
     ]
     for owner, topic, role in topics:
@@ -85,6 +90,21 @@ def topic_problems(events: Collection[str], consumers: Collection[str]) -> list[
             owners[key] = (owner, role)
         names.add(topic)
     return findings
+
+
+def reserved_name_problems(applications: Mapping[str, Collection[str]]) -> list[Finding]:
+    """No producer or consumer named like the ops commands' user and group (keys relative to
+    the topology; `applications` maps `producers` and `consumers` to their names)."""
+    return [
+        Finding(
+            (section, name),
+            f"is named {name!r}, which eventinfra uses for the ops commands' KafkaUser and "
+            "consumer group (`eventinfra dlq`); expected another name.",
+        )
+        for section, names in applications.items()
+        for name in names
+        if name == naming.OPS_APPLICATION
+    ]
 
 
 def topic_settings_problems(topics: Collection[str], events: Collection[str]) -> list[Finding]:

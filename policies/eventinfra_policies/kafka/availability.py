@@ -19,7 +19,13 @@ from ..kubernetes.workloads import (
     namespace_of,
     scaled_objects_by_target,
 )
-from .topology import KEDA_KAFKA, consumer_group, kafka_triggers, topics_by_name
+from .topology import (
+    KEDA_KAFKA,
+    consumer_group,
+    kafka_triggers,
+    set_aside_topics,
+    topics_by_name,
+)
 
 # ---------------------------------------------------------------- kafka-consumer-autoscaled
 
@@ -91,8 +97,13 @@ def _check_replicas_within_partitions(
     declared = stack.joined(topics_by_name)
     maximum = number(scaled.get("spec", "maxReplicaCount"), KEDA_DEFAULT_MAX_REPLICAS)
     namespace = namespace_of(scaled.props)
+    # A retry topic's single partition does not bound the group: its members share the
+    # event topics' partitions, and only one of them needs the few redriven events.
+    set_aside = {(ns, n) for ns, _, n in stack.joined(set_aside_topics)}
     for trigger in triggers:
         name = (trigger.get("metadata") or {}).get("topic")
+        if (namespace, name) in set_aside:
+            continue
         topics = [t for (ns, _, n), t in declared.items() if ns == namespace and n == name]
         for topic in topics:
             partitions = number(topic.get("spec", "partitions"), 1)
@@ -112,7 +123,9 @@ def _check_replicas_within_partitions(
 kafka_replicas_within_partitions = StackValidationPolicy(
     name="kafka-replicas-within-partitions",
     description="A KEDA ScaledObject with kafka triggers scales to no more replicas "
-    "(maxReplicaCount, default 100) than the partitions of each KafkaTopic it watches.",
+    "(maxReplicaCount, default 100) than the partitions of each KafkaTopic it watches; a "
+    "topic a consumer's or the ops user's principal writes without reading (a dead-letter or "
+    "retry topic) does not bound it.",
     validate=_check_replicas_within_partitions,
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.LOW,

@@ -104,6 +104,23 @@ def acls(user: Mapping[str, Any]) -> list[Acl]:
     return found
 
 
+def set_aside_topics(stack: Stack) -> set[tuple[str, str, str]]:
+    """Topics a principal with a consumer group writes but does not read, by (namespace,
+    cluster, topic): a consumer's dead-letter topic, or a retry topic the ops user (`eventinfra
+    dlq redrive`) writes. They carry a few set-aside events, never an event's whole stream."""
+    found: set[tuple[str, str, str]] = set()
+    for user in stack.of(USER):
+        granted = acls(user.props)
+        if not any(a.resource_type == "group" and a.allows("Read") for a in granted):
+            continue
+        topics = [a for a in granted if a.resource_type == "topic"]
+        read = {a.name for a in topics if a.allows("Read")}
+        found |= {
+            (*cluster_of(user), a.name) for a in topics if a.allows("Write") and a.name not in read
+        }
+    return found
+
+
 def consumer_group(deployment: Res) -> tuple[bool, str | None]:
     """(is a Kafka consumer, its group when given literally) by the runtime's env contract."""
     return container_env(deployment, CONSUMER_GROUP_ENV)

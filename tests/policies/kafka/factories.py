@@ -94,20 +94,31 @@ def kafka_trigger(**metadata: str) -> dict[str, Any]:
 
 
 def happy_platform() -> dict[str, Res]:
-    """user.signup read by the mailer (dead-letter topic, autoscaled) and written by accounts."""
+    """user.signup read by the mailer (dead-letter and retry topic, autoscaled) and written by
+    accounts; the ops user reads the dead-letter topic and writes the retry topic."""
     resources = [
         kafka(),
         topic("user-signup-topic", "user.signup"),
         topic("mailer-dead-letter-topic", "mailer.dead-letter", partitions=1),
+        topic("mailer-retry-topic", "mailer.retry", partitions=1),
         user("accounts-user", acl("topic", "user.signup", "Write", "Describe")),
         user(
             "mailer-user",
             acl("topic", "user.signup", "Read", "Describe"),
+            acl("topic", "mailer.retry", "Read", "Describe"),
             acl("group", "mailer", "Read"),
             acl("topic", "mailer.dead-letter", "Write", "Describe"),
         ),
+        user(
+            "ops-user",
+            acl("group", "eventinfra-ops", "Read"),
+            acl("topic", "mailer.dead-letter", "Read", "Describe"),
+            acl("topic", "mailer.retry", "Write", "Describe"),
+        ),
         deployment(spec=pod(consumer_container(env=consumer_env()))),
-        scaled_object(maxReplicaCount=6, triggers=[kafka_trigger()]),
+        scaled_object(
+            maxReplicaCount=6, triggers=[kafka_trigger(), kafka_trigger(topic="mailer.retry")]
+        ),
     ]
     return {r.name: r for r in resources}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eventinfra_policies.kafka import availability, delivery, durability, security
 from tests.policies.factories import UNKNOWN, check_resource, check_stack
-from tests.policies.kafka.factories import acl, changed, happy_platform, user
+from tests.policies.kafka.factories import acl, changed, happy_platform, kafka_trigger, user
 
 USER_URN = "urn:pulumi:dev::shop::kubernetes:kafka.strimzi.io/v1:KafkaUser::mailer-user"
 
@@ -56,7 +56,7 @@ def test_topic_with_one_insync_replica_fails() -> None:
 def test_replication_minimums_are_configurable() -> None:
     config = {"minimumReplicas": 5, "minimumInSyncReplicas": 3}
     outcome = check_stack(durability.kafka_topic_replicated, happy_platform(), config)
-    assert len(outcome.violations) == 2
+    assert len(outcome.violations) == 3  # user.signup, mailer.dead-letter, mailer.retry
     assert all("at least 5 replicas (found 3" in m for m in outcome.messages)
 
 
@@ -159,8 +159,8 @@ def test_consumer_scaled_on_something_else_fails() -> None:
 
 
 def test_consumer_scaled_on_another_group_fails() -> None:
-    path = ("spec", "triggers", 0, "metadata", "consumerGroup")
-    stack = changed(happy_platform(), "mailer-scaled-object", path, "billing")
+    triggers = [kafka_trigger(consumerGroup="billing")]
+    stack = changed(happy_platform(), "mailer-scaled-object", ("spec", "triggers"), triggers)
     (message,) = check_stack(availability.kafka_consumer_autoscaled, stack).messages
     assert "own consumer group ('mailer')" in message and "watches 'billing'" in message
 
@@ -189,6 +189,15 @@ def test_keda_default_max_replicas_exceeds_partitions() -> None:
     stack = changed(happy_platform(), "mailer-scaled-object", ("spec", "maxReplicaCount"), None)
     (message,) = check_stack(availability.kafka_replicas_within_partitions, stack).messages
     assert "(found maxReplicaCount 100)" in message
+
+
+def test_a_retry_topic_with_one_partition_does_not_bound_the_group() -> None:
+    # The happy platform scales to 6 with a trigger on the 1-partition mailer.retry, which only
+    # the ops user writes; without that user it is one more topic the group reads, and bounds it.
+    stack = happy_platform()
+    del stack["ops-user"]
+    (message,) = check_stack(availability.kafka_replicas_within_partitions, stack).messages
+    assert "at most 1 replicas, the partitions of topic 'mailer.retry'" in message
 
 
 def test_topic_outside_the_stack_is_not_checked() -> None:
