@@ -23,6 +23,17 @@ AWS = {
     },
     "alerts_topic_arn": "arn:aws:sns:eu-west-1:123456789012:alerts",
 }
+KAFKA = {
+    "namespace": "events",
+    "kafka_cluster": "kfk-kafka",
+    "bootstrap": "kfk-kafka-kafka-bootstrap.events.svc:9093",
+    "topics": {"user.signup": "user.signup"},
+    "consumer_groups": {"mailer": "mailer"},
+    "dead_letter_topics": {"mailer": "mailer.dead-letter"},
+    "retry_topics": {"mailer": "mailer.retry"},
+    "ops_group": "eventinfra-ops",
+    "ops_secret": "kfk-eventinfra-ops",
+}
 RABBITMQ = {
     "namespace": "events",
     "vhost": "k8s",
@@ -79,14 +90,27 @@ def test_files_merge_later_ones_win_per_key(tmp_path: Path) -> None:
         (
             {"topic_arns": {}},
             "out.json: expected the outputs of an eventinfra stack (`queue_urls` for SNS/SQS, "
-            "or `queues` and `vhost` for RabbitMQ), but found the keys ['topic_arns'].",
+            "`queues` and `vhost` for RabbitMQ, or `kafka_cluster` for Kafka), but found the "
+            "keys ['topic_arns'].",
         ),
         (
-            {"kafka_cluster": "events", "topics": {"user.signup": "user.signup"}},
-            "out.json: these are the outputs of a Kafka stack; `eventinfra dlq` and "
-            "`eventinfra replay` operate SNS/SQS and RabbitMQ stacks only. A consumer group "
-            "added later reads the stored events from the beginning without a replay; read a "
-            "dead-letter topic `<consumer>.dead-letter` with Kafka's own tools (docs/kafka.md).",
+            # A Kafka stack deployed before the retry topics: one sentence says what to do.
+            {
+                "kafka_cluster": "kfk-kafka",
+                "bootstrap": "kfk-kafka-kafka-bootstrap.events.svc:9093",
+                "ops_group": "eventinfra-ops",
+                "dead_letter_topics": {"mailer": "mailer.dead-letter"},
+            },
+            "1 problem in the stack outputs (out.json):\n"
+            "  - `retry_topics` is missing: the stack was deployed before eventinfra gave each "
+            "Kafka consumer a retry topic; run `pulumi up`, then save the outputs again.",
+        ),
+        (
+            {"kafka_cluster": "kfk-kafka", "dead_letter_topics": [], "retry_topics": {}},
+            "3 problems in the stack outputs (out.json):\n"
+            "  - `dead_letter_topics` must map names to strings, but it is [].\n"
+            "  - `bootstrap` must be a non-empty string, but it is None.\n"
+            "  - `ops_group` must be a non-empty string, but it is None.",
         ),
         (
             {"queue_urls": {"orders": 3}},
@@ -102,6 +126,38 @@ def test_malformed_outputs_are_one_error(document: dict[str, object], message: s
         parse_outputs(document, "out.json")
 
     assert str(raised.value) == message
+
+
+def test_kafka_outputs_give_each_consumer_its_dead_letter_and_retry_topic() -> None:
+    outputs = parse_outputs(KAFKA, "out.json")
+
+    assert outputs.broker == "kafka"
+    assert outputs.dead_letter_queues == {"mailer": "mailer.dead-letter"}
+    # A Kafka consumer's own "queue" is its retry topic: what a redrive writes to.
+    assert outputs.queues == {"mailer": "mailer.retry"}
+    assert outputs.parking_queues == {}
+    assert (outputs.kafka_bootstrap, outputs.ops_group, outputs.ops_secret) == (
+        "kfk-kafka-kafka-bootstrap.events.svc:9093",
+        "eventinfra-ops",
+        "kfk-eventinfra-ops",
+    )
+
+
+def test_kafka_outputs_must_give_every_consumer_a_retry_topic() -> None:
+    document = {**KAFKA, "dead_letter_topics": {"mailer": "mailer.dead-letter", "a": "a.dl"}}
+    with pytest.raises(EventInfraError) as raised:
+        parse_outputs(document, "out.json")
+
+    assert str(raised.value) == (
+        "the stack outputs (out.json): `retry_topics` must name every consumer of "
+        "`dead_letter_topics`, but it lacks ['a']."
+    )
+
+
+def test_the_example_program_exports_what_the_kafka_backend_reads() -> None:
+    program = (REPOSITORY / "__main__.py").read_text()
+    for name in ("kafka_cluster", "bootstrap", "dead_letter_topics", "retry_topics", "ops_group"):
+        assert f'pulumi.export("{name}"' in program, name
 
 
 def test_an_unknown_event_names_the_events_with_a_parking_queue() -> None:

@@ -86,6 +86,31 @@ def _common() -> argparse.ArgumentParser:
         help="folder with the files username, password (and host, port), like a mounted "
         "Secret (default: $EVENTINFRA_RABBITMQ_CREDENTIALS_DIR)",
     )
+    where.add_argument(
+        "--kafka-bootstrap",
+        metavar="HOST:PORT",
+        help="Kafka bootstrap address (default: $EVENTINFRA_KAFKA_BOOTSTRAP, else the stack's "
+        "`bootstrap`, which resolves inside the cluster only)",
+    )
+    where.add_argument(
+        "--kafka-security",
+        choices=("tls", "scram-sha-512", "plaintext"),
+        help="default: $EVENTINFRA_KAFKA_SECURITY, else tls when the credentials folder has "
+        "user.crt, else scram-sha-512",
+    )
+    where.add_argument(
+        "--kafka-credentials",
+        type=Path,
+        metavar="DIR",
+        help="folder with the ops user's Secret files: user.crt and user.key (TLS), or "
+        "username and password (SCRAM) (default: $EVENTINFRA_KAFKA_CREDENTIALS_DIR)",
+    )
+    where.add_argument(
+        "--kafka-ca",
+        type=Path,
+        metavar="FILE",
+        help="the cluster CA certificate, ca.crt (default: $EVENTINFRA_KAFKA_CA_FILE)",
+    )
     common.add_argument("--format", choices=("text", "json"), default="text")
     return common
 
@@ -162,6 +187,20 @@ def open_backend(outputs: StackOutputs, args: argparse.Namespace) -> Backend:
         from eventinfra.ops.sqs import SqsBackend
 
         return SqsBackend(outputs)
+    if outputs.broker == "kafka":
+        from eventinfra.ops.kafka import REPLAY_REFUSAL, KafkaBackend, client_config, connection
+
+        if args.command == "replay":
+            # Before any connection: no flag or credential can make a replay mean anything.
+            raise EventInfraError(REPLAY_REFUSAL)
+        chosen = connection(
+            outputs,
+            bootstrap=args.kafka_bootstrap,
+            security=args.kafka_security,
+            credentials_dir=args.kafka_credentials,
+            ca_file=args.kafka_ca,
+        )
+        return KafkaBackend(outputs, client_config(chosen))
     from eventinfra.ops.rabbitmq import RabbitMQBackend, connection_parameters
 
     parameters = connection_parameters(
@@ -269,20 +308,32 @@ def _peek(args: argparse.Namespace, backend: Backend, source: Any) -> int:
         )
         if message.reason:
             out.print(f"  reason: {escape(message.reason)}", highlight=False)
+        if message.extra.get("source"):
+            out.print(f"  source: {escape(str(message.extra['source']))}", highlight=False)
         out.print(f"  body: {escape(summary['body'][:2000])}", highlight=False)
     return EXIT_OK
 
 
 def _purge(args: argparse.Namespace, backend: Backend, source: Any, err: Console) -> int:
     depth = backend.depth(source)
+    # Kafka deletes nothing on request: a purge moves the ops group past the records, which
+    # stay in the topic until its retention ends.
+    keeps = getattr(backend, "purge_keeps_records", False)
+    effect = (
+        "skips for good (they stay in the topic until its retention ends, but no `eventinfra "
+        "dlq` command shows or redrives them again)"
+        if keeps
+        else "deletes for good"
+    )
     if not args.yes:
         if not sys.stdin.isatty():
             raise EventInfraError(
-                f"Purging {source.label} deletes {depth} message(s) for good: pass --yes, "
+                f"Purging {source.label} {effect} {depth} message(s): pass --yes, "
                 "because there is no terminal to confirm on."
             )
+        verb = "Skip" if keeps else "Delete"
         answer = err.input(
-            f"Delete all {depth} message(s) in {escape(source.label)} ({escape(source.address)}) "
+            f"{verb} all {depth} message(s) in {escape(source.label)} ({escape(source.address)}) "
             "for good? Type 'yes': "
         )
         if answer.strip().lower() != "yes":
@@ -290,9 +341,20 @@ def _purge(args: argparse.Namespace, backend: Backend, source: Any, err: Console
             return EXIT_INCOMPLETE
     purged = backend.purge(source)
     if args.format == "json":
-        print(json.dumps({"action": "purge", "queue": source.address, "purged": purged}))
+        document: dict[str, Any] = {"action": "purge", "queue": source.address, "purged": purged}
+        if keeps:
+            document["recordsKeptUntilRetention"] = True
+        print(json.dumps(document))
     else:
-        Console(soft_wrap=True).print(f"Purged {purged} message(s) from {escape(source.label)}.")
+        Console(soft_wrap=True).print(
+            f"Purged {purged} message(s) from {escape(source.label)}"
+            + (
+                "; they stay in the topic until its retention ends, skipped by the ops group."
+                if keeps
+                else "."
+            ),
+            highlight=False,
+        )
     return EXIT_OK
 
 
@@ -378,6 +440,9 @@ def _move(
 
 
 def _method_name(backend: Backend) -> str:
+    named = getattr(backend, "move_method", None)
+    if isinstance(named, str):
+        return named
     return (
         "receive-send-delete" if hasattr(backend, "start_move_task") else "get-publish-confirm-ack"
     )

@@ -15,7 +15,7 @@ from eventinfra.rabbitmq import naming as rabbitmq_naming
 
 __all__ = ["Broker", "StackOutputs", "load_outputs", "parse_outputs"]
 
-Broker = Literal["sns-sqs", "rabbitmq"]
+Broker = Literal["sns-sqs", "rabbitmq", "kafka"]
 
 # The output names the example program (__main__.py) exports. One table per broker: a new
 # output (say `dead_letter_queue_urls`) is one more line here and one more field below.
@@ -41,6 +41,10 @@ RABBITMQ_OUTPUTS: Final = {
     "namespace": "namespace",
 }
 RABBITMQ_REQUIRED: Final = ("vhost", "queues", "dead_letter_queues", "exchanges")
+# A Kafka consumer's "queue" is its retry topic: the one topic it alone reads, where a redrive
+# writes (a record sent back to the event's topic would reach every consumer group again).
+KAFKA_MAPS: Final = ("dead_letter_topics", "retry_topics")
+KAFKA_STRINGS: Final = ("bootstrap", "ops_group")
 PULUMI_TIMEOUT_SECONDS: Final = 120
 
 
@@ -63,6 +67,12 @@ class StackOutputs:
     credential_secrets: Mapping[str, str] = field(default_factory=dict)
     rabbitmq_cluster: str | None = None
     namespace: str | None = None
+    kafka_bootstrap: str | None = None
+    """Kafka: the cluster's bootstrap address as planned (in-cluster)."""
+    ops_group: str | None = None
+    """Kafka: the group whose committed offsets mark how far each dead-letter topic is taken."""
+    ops_secret: str | None = None
+    """Kafka: the Secret with the ops user's credentials."""
 
     def consumer(self, name: str) -> str:
         """`name` itself, once it is known to be a consumer of this stack."""
@@ -162,17 +172,11 @@ def parse_outputs(document: Mapping[str, Any], source: str) -> StackOutputs:
     if "queues" in document and "vhost" in document:
         return _rabbitmq(document, source)
     if "kafka_cluster" in document:
-        # Redriving needs a topic only the one consumer reads (a record sent back to the event's
-        # topic would reach every consumer group again); the Kafka backend has none yet.
-        raise EventInfraError(
-            f"{source}: these are the outputs of a Kafka stack; `eventinfra dlq` and "
-            "`eventinfra replay` operate SNS/SQS and RabbitMQ stacks only. A consumer group "
-            "added later reads the stored events from the beginning without a replay; read a "
-            "dead-letter topic `<consumer>.dead-letter` with Kafka's own tools (docs/kafka.md)."
-        )
+        return _kafka(document, source)
     raise EventInfraError(
-        f"{source}: expected the outputs of an eventinfra stack (`queue_urls` for SNS/SQS, or "
-        f"`queues` and `vhost` for RabbitMQ), but found the keys {sorted(document)!r}."
+        f"{source}: expected the outputs of an eventinfra stack (`queue_urls` for SNS/SQS, "
+        f"`queues` and `vhost` for RabbitMQ, or `kafka_cluster` for Kafka), but found the keys "
+        f"{sorted(document)!r}."
     )
 
 
@@ -223,6 +227,45 @@ def _rabbitmq(document: Mapping[str, Any], source: str) -> StackOutputs:
         credential_secrets=maps["credential_secrets"],
         rabbitmq_cluster=cluster if isinstance(cluster, str) else None,
         namespace=namespace if isinstance(namespace, str) else None,
+    )
+
+
+def _kafka(document: Mapping[str, Any], source: str) -> StackOutputs:
+    problems: list[str] = []
+    # Without `retry_topics` the stack predates them: say so rather than "missing".
+    maps = {
+        name: _string_map(document, name, problems, required=name != "retry_topics")
+        for name in KAFKA_MAPS
+    }
+    for name in KAFKA_STRINGS:
+        value = document.get(name)
+        if not isinstance(value, str) or not value:
+            problems.append(f"`{name}` must be a non-empty string, but it is {value!r}.")
+    if document.get("retry_topics") is None:
+        problems.append(
+            "`retry_topics` is missing: the stack was deployed before eventinfra gave each "
+            "Kafka consumer a retry topic; run `pulumi up`, then save the outputs again."
+        )
+    if problems:
+        raise EventInfraError(problem_list(f"the stack outputs ({source})", problems))
+    missing = sorted(set(maps["dead_letter_topics"]) - set(maps["retry_topics"]))
+    if missing:
+        raise EventInfraError(
+            f"the stack outputs ({source}): `retry_topics` must name every consumer of "
+            f"`dead_letter_topics`, but it lacks {missing!r}."
+        )
+    secret = document.get("ops_secret")
+    namespace = document.get("namespace")
+    return StackOutputs(
+        broker="kafka",
+        source=source,
+        queues=maps["retry_topics"],
+        dead_letter_queues=maps["dead_letter_topics"],
+        parking_queues={},
+        namespace=namespace if isinstance(namespace, str) else None,
+        kafka_bootstrap=str(document["bootstrap"]),
+        ops_group=str(document["ops_group"]),
+        ops_secret=secret if isinstance(secret, str) else None,
     )
 
 
