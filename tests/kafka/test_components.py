@@ -104,6 +104,8 @@ def test_the_cluster_is_kraft_with_node_pools_tls_simple_authorization_and_opera
         "transaction.state.log.min.isr": 2,
         "auto.create.topics.enable": False,
         "unclean.leader.election.enable": False,
+        # 14 days, the dead-letter topics' retention: the ops group's offsets outlive them.
+        "offsets.retention.minutes": 20_160,
     }
     assert kafka["kafka"]["rack"] == {
         "type": "topology-label",

@@ -153,6 +153,7 @@ class KafkaCluster(pulumi.ComponentResource):
                 "transaction.state.log.min.isr": args["min_insync_replicas"],
                 "auto.create.topics.enable": defaults.AUTO_CREATE_TOPICS,
                 "unclean.leader.election.enable": defaults.UNCLEAN_LEADER_ELECTION,
+                "offsets.retention.minutes": defaults.OFFSETS_RETENTION_MINUTES,
             },
         }
         if args.get("rack_topology_key"):

@@ -32,6 +32,10 @@ DEAD_LETTER_PARTITIONS: Final = 1
 RETRY_RETENTION_HOURS: Final = DEAD_LETTER_RETENTION_HOURS
 RETRY_PARTITIONS: Final = DEAD_LETTER_PARTITIONS
 CLEANUP_POLICY: Final = "delete"
+# Kafka drops an empty group's committed offsets this long after its last commit (default 7
+# days). The ops group (`eventinfra dlq`) commits only when someone operates: its offsets must
+# outlive the dead-letter records, or records already redriven would show, and redrive, again.
+OFFSETS_RETENTION_MINUTES: Final = DEAD_LETTER_RETENTION_HOURS * 60
 # The KRaft controller quorum tolerates one failure with three voters.
 CONTROLLER_REPLICAS: Final = 3
 CONTROLLER_STORAGE: Final = "10Gi"
