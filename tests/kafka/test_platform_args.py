@@ -126,3 +126,12 @@ def test_a_rabbitmq_only_consumer_key_is_refused() -> None:
         "consumers.mailer.maxReceiveCount: is not a known key; expected one of: container, "
         "description, idempotency, runtime, subscribes."
     ]
+
+
+def test_a_consumer_named_like_the_ops_user_is_refused_at_its_key() -> None:
+    args = example_args()
+    args["consumers"]["eventinfra-ops"] = args["consumers"].pop("analytics")
+    assert problems(args) == [
+        "consumers.eventinfra-ops: is named 'eventinfra-ops', which eventinfra uses for the ops "
+        "commands' KafkaUser and consumer group (`eventinfra dlq`); expected another name."
+    ]

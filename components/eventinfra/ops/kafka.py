@@ -313,7 +313,11 @@ class KafkaBackend:
         if self._topic != topic:
             self._positions = {p: start for p, (start, _) in ranges.items()}
             self._assign(topic)
-        wanted = min(count, sum(max(end - self._positions[p], 0) for p, (_, end) in ranges.items()))
+        # A partition added since the first take starts at the group's position.
+        waiting = sum(
+            max(end - self._positions.get(p, start), 0) for p, (start, end) in ranges.items()
+        )
+        wanted = min(count, waiting)
         taken: list[InHand] = []
         deadline = time.monotonic() + TAKE_WAIT_SECONDS
         while len(taken) < wanted and time.monotonic() < deadline:

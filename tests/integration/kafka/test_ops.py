@@ -154,6 +154,12 @@ def test_dlq_lists_peeks_redrives_through_a_crash_and_purges_on_kafka(
     ]
     assert waiting()["mailer"] == DEAD_LETTERS
 
+    # --dry-run: what would move, nothing sent, nothing committed.
+    code, out, err = run("dlq", "redrive", "mailer", "--max", "2", "--dry-run", "--format", "json")
+    assert code == 0, err
+    assert [m["eventId"] for m in json.loads(out)["wouldMove"]] == sent[:2]
+    assert waiting()["mailer"] == DEAD_LETTERS
+
     # redrive --max: the first records go to the consumer's retry topic, the group moves past.
     audit = tmp_path / "audit.jsonl"
     code, out, err = run(
@@ -212,6 +218,8 @@ def test_dlq_lists_peeks_redrives_through_a_crash_and_purges_on_kafka(
     assert (first.key(), json.loads(first.value())) == (b"user-0", {"userId": "user-0"})
     assert dict(first.headers())["event-type"] == b"user.signup"
     assert read_all(tansu, "analytics.retry", 0) == []  # no other consumer gets them
+    # The dry run sent nothing: event-0 and event-1 are in the retry topic once each.
+    assert (ids.count("event-0"), ids.count("event-1")) == (1, 1)
 
     # purge: the group moves to the end; the records stay until retention.
     for index in range(DEAD_LETTERS, DEAD_LETTERS + 2):
