@@ -506,7 +506,7 @@ def test_a_missing_invoke_names_the_token_and_the_mocks_file(tmp_path: Path) -> 
     )
 
 
-def test_mocks_file_errors_name_the_file_and_every_key_path(tmp_path: Path) -> None:
+def test_mocks_file_errors_name_the_file_line_and_every_key_path(tmp_path: Path) -> None:
     mocks = """
         account_id: 12345
         region: Ireland
@@ -520,12 +520,12 @@ def test_mocks_file_errors_name_the_file_and_every_key_path(tmp_path: Path) -> N
         synthesize(tmp_path, "dev")
     assert str(raised.value).splitlines() == [
         f"4 problems in the mocks file {path}:",
-        f"  - {path}: account_id: Input should be a valid string (found 12345)",
-        f"  - {path}: region: String should match pattern '^[a-z]{{2}}(-[a-z]+)+-\\d+$' "
+        f"  - {path}:2: account_id: Input should be a valid string (found 12345)",
+        f"  - {path}:3: region: String should match pattern '^[a-z]{{2}}(-[a-z]+)+-\\d+$' "
         "(found 'Ireland')",
-        f'  - {path}: invokes."aws:index/getRegion:getRegion": Input should be a valid '
+        f'  - {path}:5: invokes."aws:index/getRegion:getRegion": Input should be a valid '
         "dictionary (found 'not-a-mapping')",
-        f"  - {path}: stack_refs: Extra inputs are not permitted (found {{}})",
+        f"  - {path}:6: stack_refs: Extra inputs are not permitted (found {{}})",
     ]
 
 

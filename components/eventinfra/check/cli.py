@@ -85,9 +85,9 @@ def run_check(args: argparse.Namespace) -> int:
     out = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
     program = args.program.resolve()
-    if args.topology is not None:
-        os.environ[TOPOLOGY_OVERRIDE_ENV] = str(args.topology.resolve())
     try:
+        if args.topology is not None:
+            os.environ[TOPOLOGY_OVERRIDE_ENV] = str(_topology_option(args.topology))
         from eventinfra.check.synth import synthesize
 
         started = time.perf_counter()
@@ -157,7 +157,12 @@ def _evaluate(
 
     source = choose_policy_source(program, args.stack, args.policy_pack, args.policy_config)
     report = evaluate_policies(
-        resources, source.pack, policy_config=source.config, stack=args.stack, project=project
+        resources,
+        source.pack,
+        policy_config=source.config,
+        policy_config_file=source.config_file,
+        stack=args.stack,
+        project=project,
     )
     return source, report
 
@@ -222,7 +227,22 @@ def _shown_path(path: Path, program: Path) -> str:
         return str(resolved)
 
 
+def _topology_option(path: Path) -> Path:
+    """`--topology FILE`, refused here when it is no file: the loader would blame the stack
+    file's `topology:` line, which this option replaces."""
+    resolved = path.resolve()
+    if resolved.is_dir():
+        raise EventInfraError(f"--topology {path}: is a folder; expected a topology YAML file.")
+    if not resolved.exists():
+        raise EventInfraError(f"--topology {path}: the topology file does not exist.")
+    return resolved
+
+
 def _write_diagram(path: Path, resources: list[RecordedResource], title: str) -> None:
+    if path.is_dir():
+        raise EventInfraError(
+            f"Cannot write the diagram to {path}: it is a folder; expected a file."
+        )
     try:
         if is_rabbitmq_stack(resources):
             draw = rabbitmq_event_flow
