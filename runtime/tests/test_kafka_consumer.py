@@ -8,7 +8,7 @@ broker adds is proven in test_kafka_real.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,36 +60,63 @@ class Record:
         return list(self._headers)
 
 
+class ErrorEvent:
+    """What poll returns for a client-level event such as losing every broker."""
+
+    def __init__(self, code: int) -> None:
+        self._error = KafkaError(code)
+
+    def error(self) -> KafkaError:
+        return self._error
+
+
 class ScriptedKafka:
     """One partition: `poll` returns its records in order, `seek` rewinds, `commit` records
     (or fails as often as `commit_failures` says); stops the consumer when all are committed."""
 
-    def __init__(self, records: list[Record], owner: Callable[[], KafkaEventConsumer]) -> None:
+    def __init__(
+        self, records: Sequence[Record | ErrorEvent], owner: Callable[[], KafkaEventConsumer]
+    ) -> None:
         self.records, self.owner = records, owner
         self.position = 0
         self.commits: list[int] = []
         self.commit_failures = 0
         self.readiness: list[bool] = []
+        self.idle_polls = 0  # empty polls after the records, before stopping the consumer
+        self.unanswered_metadata = 0  # list_topics calls that time out
 
     def subscribe(self, topics: list[str]) -> None:
         assert topics == [TOPIC]
 
-    def poll(self, timeout: float) -> Record | None:
+    def poll(self, timeout: float) -> Record | ErrorEvent | None:
         self.readiness.append(self.owner()._is_ready())
         if self.position >= len(self.records):
-            self.owner().stop()
+            if self.idle_polls:
+                self.idle_polls -= 1
+            else:
+                self.owner().stop()
             return None
         self.position += 1
         return self.records[self.position - 1]
 
     def seek(self, position: TopicPartition) -> None:
-        self.position = next(i for i, r in enumerate(self.records) if r.offset() == position.offset)
+        self.position = next(
+            i
+            for i, r in enumerate(self.records)
+            if isinstance(r, Record) and r.offset() == position.offset
+        )
 
     def commit(self, message: Record, asynchronous: bool) -> None:
         if self.commit_failures:
             self.commit_failures -= 1
             raise KafkaException(KafkaError(KafkaError._TRANSPORT))
         self.commits.append(message.offset())
+
+    def list_topics(self, timeout: float) -> object:
+        if self.unanswered_metadata:
+            self.unanswered_metadata -= 1
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT))
+        return object()
 
     def close(self) -> None:
         pass
@@ -141,7 +168,7 @@ def store(redis_server: RedisServer) -> Iterator[FlakyRedis]:
 
 def consumer_for(
     handler: Callable[[envelope.ReceivedEvent], Effects | None],
-    records: list[Record],
+    records: Sequence[Record | ErrorEvent],
     redis_client: redis.Redis,
     folder: Path,
     service: str,
@@ -317,6 +344,26 @@ def test_redis_and_kafka_failures_neither_commit_nor_lose_a_record_and_unready_t
     # Polls right after a failure saw the consumer not ready; the last ones, ready again.
     assert kafka.readiness[:4] == [False, False, False, False]
     assert kafka.readiness[-1] is True
+
+
+def test_losing_every_broker_unreadies_the_consumer_until_the_cluster_answers_again(
+    store: FlakyRedis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kafka_consumer, "BROKER_CHECK_SECONDS", 0)
+    records: list[Record | ErrorEvent] = [
+        signup(0, "u1"),
+        ErrorEvent(KafkaError._ALL_BROKERS_DOWN),
+    ]
+    consumer, kafka, _ = consumer_for(lambda _: None, records, store, tmp_path, "outage")
+    kafka.idle_polls = 2
+    kafka.unanswered_metadata = 1
+
+    consumer.run(install_signal_handlers=False)  # no exception: the client reconnects itself
+
+    # Ready after the record, not ready once every broker is lost and while the cluster does
+    # not answer, ready again when it does.
+    assert kafka.readiness == [False, True, False, False, True]
+    assert kafka.commits == [0]
 
 
 def test_a_fatal_kafka_error_ends_the_run(store: FlakyRedis, tmp_path: Path) -> None:
