@@ -364,6 +364,74 @@ def test_topology_replaces_the_stack_topology(
 # --- exit code 2 -------------------------------------------------------------------------------
 
 
+def test_topology_gives_back_the_callers_own_topology_setting(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topology = tmp_path / "small.yaml"
+    topology.write_text(TWO_CONSUMER_TOPOLOGY)
+    callers = str(REPOSITORY / "topology.yaml")
+    monkeypatch.setenv(TOPOLOGY_OVERRIDE_ENV, callers)
+
+    document = check_json(capsys, "--stack", "dev", "--no-policies", "--topology", str(topology))
+
+    assert "events-consumer-audit" in {r["name"] for r in document["resources"]}
+    assert os.environ[TOPOLOGY_OVERRIDE_ENV] == callers
+
+
+FLAG_EVERY_QUEUE_PACK = """\
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+
+def flag_queue(args, report_violation):
+    if args.resource_type == "aws:sqs/queue:Queue":
+        report_violation(f"Queue '{args.name}' is flagged, because this pack flags every queue.")
+
+
+PolicyPack(
+    name="flag-queues",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    policies=[
+        ResourceValidationPolicy(
+            name="flag-queues", description="Flags every queue.", validate=flag_queue
+        )
+    ],
+)
+"""
+
+
+def test_sarif_locates_violations_in_the_topology_given_with_topology(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    topology = tmp_path / "small.yaml"
+    topology.write_text(TWO_CONSUMER_TOPOLOGY)
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 1.0.0\n")
+    (pack / "__main__.py").write_text(FLAG_EVERY_QUEUE_PACK)
+    policy_config = tmp_path / "policy-config.json"
+    policy_config.write_text("{}")  # the stack's own file configures the eventinfra pack
+
+    code, out, err = check(
+        capsys,
+        *("--stack", "dev", "--format", "sarif", "--topology", str(topology)),
+        *("--policy-pack", str(pack), "--policy-config", str(policy_config)),
+    )
+
+    assert code == EXIT_OK, err
+    results = json.loads(out)["runs"][0]["results"]
+    audit = [
+        result
+        for result in results
+        if result["locations"][0]["logicalLocations"][0]["name"].startswith("events-consumer-audit")
+    ]
+    assert len(audit) == 2  # the consumer's queue and its dead-letter queue
+    for result in audit:
+        assert result["locations"][0]["physicalLocation"] == {
+            "artifactLocation": {"uri": topology.resolve().as_uri()},
+            "region": {"startLine": line_of(topology, "  audit:")},
+        }
+
+
 def test_an_invalid_topology_exits_2_naming_file_line_and_key(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
