@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import io
 import json
 import os
@@ -11,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -58,23 +56,6 @@ def copy_project(destination: Path) -> Path:
         shutil.copytree(REPOSITORY / name, destination / name)
     link_runtime(destination)
     return destination
-
-
-def collect_the_failed_programs_garbage() -> None:
-    """Collect now what a failed program left, with the filter synthesis itself applies to it.
-
-    A program that fails inside an apply leaves SDK coroutines that were never scheduled;
-    synthesis collects them under a filter for their "never awaited" RuntimeWarning, but the
-    raised error still references them then (error -> traceback -> the frame of
-    synth._in_fresh_thread -> its `outcome` dict -> error), so they survive as a cycle. Left to
-    the next automatic collection, they would warn in whichever later test it runs in, where
-    filterwarnings = error fails that test.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="coroutine .* was never awaited", category=RuntimeWarning
-        )
-        gc.collect()
 
 
 def line_of(path: Path, text: str) -> int:
@@ -533,7 +514,6 @@ def test_a_missing_stack_output_exits_2_naming_it(
         capsys, "--program", str(SERVICE), "--stack", "dev", "--mock-values", str(mocks)
     )
 
-    collect_the_failed_programs_garbage()
     assert code == EXIT_INVALID
     assert err.startswith("error: The Pulumi program in ")
     assert "KeyError: 'topic_arns'" in err
@@ -555,7 +535,6 @@ def test_a_wildcard_topic_arn_in_the_mock_values_exits_2_naming_it(
         capsys, "--program", str(SERVICE), "--stack", "dev", "--mock-values", str(mocks)
     )
 
-    collect_the_failed_programs_garbage()
     assert code == EXIT_INVALID
     assert out == ""
     assert err == (
@@ -612,7 +591,6 @@ def test_a_wildcard_from_a_stack_reference_exits_2_with_the_config_error(
 
     code, out, err = check(capsys, "--program", str(tmp_path), "--stack", "dev")
 
-    collect_the_failed_programs_garbage()
     assert code == EXIT_INVALID
     assert out == ""
     assert err == (
@@ -638,7 +616,6 @@ def test_a_producer_role_of_another_account_exits_2_at_its_line(
 
     code, out, err = check(capsys, "--program", str(project), "--stack", "dev")
 
-    collect_the_failed_programs_garbage()
     assert code == EXIT_INVALID
     assert out == ""
     assert err.startswith(
