@@ -191,6 +191,22 @@ def _ignore_unawaited_coroutines() -> None:
     )
 
 
+def _release_sdk_state() -> None:
+    """Empty the SDK's per-run sets on the run's own thread, before it ends.
+
+    The SDK's context properties (`pulumi._utils.ContextProperty.fset`) make the first value a
+    new context sets the process-wide default as well, so this run's `outputs` set and RPC
+    manager outlive its thread until the next run sets new ones. A failed run leaves its failed
+    Outputs in that set (the SDK keeps them "to pick up at program exit"), and with them
+    coroutines it never awaited; let go of during some later run or test, they warned "coroutine
+    ... was never awaited" in whatever garbage collection came next, which filterwarnings =
+    error turns into a failure of an unrelated test.
+    """
+    with PULUMI_SETTINGS.lock:
+        PULUMI_SETTINGS.outputs.clear()
+    PULUMI_SETTINGS.rpc_manager.clear()
+
+
 def _run(program: Callable[[], None], run: _RunSettings, *, isolate_warnings: bool) -> Synthesis:
     monitor = _RecordingMonitor(run.project, run.stack, run.environment, run.progress)
     engine = _RecordingEngine()
@@ -228,6 +244,7 @@ def _run(program: Callable[[], None], run: _RunSettings, *, isolate_warnings: bo
             loop.run_until_complete(loop.shutdown_default_executor())
             asyncio.set_event_loop(None)
             loop.close()
+            _release_sdk_state()
 
     filters = (
         _warnings_as_diagnostics(warning_diagnostics) if isolate_warnings else _callers_warnings()
