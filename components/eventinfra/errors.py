@@ -90,9 +90,11 @@ class PolicyError(EventInfraError):
 class PolicyConfigError(PolicyError):
     """The policy config names an unknown policy, or gives a value its config schema rejects."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[str], file: Path | None = None) -> None:
         self.problems = tuple(sorted(problems))
-        super().__init__(problem_list("the policy config", self.problems))
+        self.file = file
+        subject = f"the policy config {file}" if file is not None else "the policy config"
+        super().__init__(problem_list(subject, self.problems))
 
 
 class PolicyPackError(PolicyError):

@@ -13,13 +13,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 import redis
 from confluent_kafka import Consumer
-from conftest import SCHEMAS_DIR, RedisServer, TansuBroker, write_credentials
+from conftest import SCHEMAS_DIR, RedisServer, TansuBroker, free_port, write_credentials
 
 from eventinfra_runtime import contract
 from eventinfra_runtime.kafka.consumer import DEAD_LETTER_REASON, KafkaEventConsumer
@@ -98,12 +101,33 @@ def read_all(bootstrap: str, topic: str, group: str, expected: int) -> list[obje
     return records
 
 
-def start_consumer(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_consumer(env: dict[str, str], log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
     """`python -m eventinfra_runtime.kafka crash_handler:handle`, as the container runs it."""
     return subprocess.Popen(
         [sys.executable, "-m", "eventinfra_runtime.kafka", "crash_handler:handle"],
         env={**os.environ, **env, "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path])},
+        stdout=log,
     )
+
+
+def readiness(port: int) -> int:
+    """The status /readyz answers, as the readiness probe asks it; 0: no answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as reply:
+            return int(reply.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def wait_for(condition: Callable[[], object], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_every_event_has_its_effect_once_across_a_killed_consumer_and_bad_ones_dead_letter(
@@ -222,3 +246,77 @@ def test_without_redis_the_consumer_runs_at_least_once_from_the_contract(
         runner.join(30)
     assert sorted(handled) == ["o0", "o1", "o2"]
     assert consumer.counts == {"processed": 3}
+
+
+def test_redis_stopped_and_restarted_mid_stream_delays_events_but_each_has_its_effect_once(
+    tansu: TansuBroker, tmp_path: Path
+) -> None:
+    """Redis goes away while the consumer works through the topic and comes back with its data
+    (saved on shutdown, as a persistent Redis would): the consumer does not crash, answers 503
+    on /readyz meanwhile, commits nothing it could not record, and then finishes every event."""
+    topic = "outage.user.signup"  # its own topic and group: the other tests' events stay out
+    # One partition: the records follow each other, so the outage lands between two of them
+    # rather than while Tansu is between partitions (it was seen idle there for seconds).
+    tansu.create_topics(topic, "outage-mailer.dead-letter", partitions=1)
+    store = RedisServer(tmp_path / "redis")
+    store.start()
+    client = redis.Redis(port=store.port, password=store.password)
+    env = {
+        **producer_env(tansu, "user.signup"),
+        contract.EVENTS: json.dumps({"user.signup": {"destination": topic, "schema_version": "1"}}),
+    }
+    producer = producer_from_environment(env)
+    ids = [
+        producer.publish(
+            "user.signup", {"eventType": "user.signup", "userId": f"u{i}", "plan": "pro"}
+        )
+        for i in range(N_EVENTS)
+    ]
+    producer.close()
+    health_port = free_port()
+    consumer_log = tmp_path / "consumer.log"
+    with consumer_log.open("wb") as output:
+        consumer = start_consumer(
+            {
+                **consumer_env(tansu, store, tmp_path),
+                contract.KAFKA_TOPICS: topic,
+                contract.KAFKA_GROUP: "outage-mailer",
+                contract.KAFKA_DEAD_LETTER_TOPIC: "outage-mailer.dead-letter",
+                contract.HEALTH_PORT: str(health_port),
+            },
+            output,
+        )
+    try:
+        assert wait_for(lambda: client.hlen(EFFECTS_KEY) >= N_EVENTS // 3, 60)
+        client.shutdown(save=True)  # mid-stream; SAVE: the records survive, as with persistence
+        assert store.process is not None
+        store.process.wait(10)
+        store.stop()
+        at_outage = len(
+            [line for line in consumer_log.read_text().splitlines() if '"processed"' in line]
+        )
+        assert at_outage < N_EVENTS
+        # The next record meets the outage (after redis-py's own few retries, seconds).
+        assert wait_for(lambda: '"outcome": "retried"' in consumer_log.read_text(), 30)
+        assert readiness(health_port) == 503
+        assert consumer.poll() is None  # still running
+
+        store.start()  # same port and folder: the saved records and effects are back
+        assert wait_for(lambda: client.hlen(EFFECTS_KEY) >= N_EVENTS, 60)
+        assert wait_for(lambda: readiness(health_port) == 200, 15)
+        effects = {
+            (k.decode() if isinstance(k, bytes) else str(k)): int(v)
+            for k, v in client.hgetall(EFFECTS_KEY).items()
+        }
+    finally:
+        consumer.send_signal(signal.SIGTERM)
+        exit_code = consumer.wait(30)
+        client.close()
+        store.stop()
+
+    assert exit_code == 0
+    assert sorted(effects) == sorted(ids)
+    assert set(effects.values()) == {1}
+    outcomes = [json.loads(line).get("outcome") for line in consumer_log.read_text().splitlines()]
+    assert "retried" in outcomes
+    assert "dead-lettered-poison" not in outcomes  # an outage is not the events' fault

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import events_json, write_credentials
+from prometheus_client import REGISTRY
 
 from eventinfra_runtime import contract, envelope, tracing
 from eventinfra_runtime.rabbitmq.consumer import RabbitMQConsumer
@@ -87,3 +88,40 @@ def test_without_redis_the_start_warns_once(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     warnings = [line for line in lines if line["level"] == "WARNING"]
     assert len(warnings) == 1 and "idempotency is off" in warnings[0]["message"]
+
+
+def test_each_delivery_outcome_is_counted_by_the_names_the_kafka_consumer_uses(
+    tmp_path: Path,
+) -> None:
+    def count(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(f"{name}_total", {"service": "mailer", **labels}) or 0.0
+
+    def failing(_: envelope.ReceivedEvent) -> Any:
+        raise ConnectionError("the mail service is down")
+
+    fields = {"event_type": "user.signup"}
+    outcomes = ("processed", "failed")
+    before = [
+        count("eventinfra_consumed_events", event_type="user.signup", outcome=o) for o in outcomes
+    ]
+    poison_before = count(
+        "eventinfra_dead_lettered_events", event_type="user.signup", reason="poison"
+    )
+    channel = RecordingChannel()
+    RabbitMQConsumer(lambda _: None, without_redis(tmp_path))._process(
+        channel, 1, received("e"), fields, "e"
+    )
+    RabbitMQConsumer(failing, without_redis(tmp_path))._process(
+        channel, 2, received("e"), fields, "e"
+    )
+    RabbitMQConsumer(lambda _: lambda pipe: None, without_redis(tmp_path))._process(
+        channel, 3, received("e"), fields, "e"
+    )
+    after = [
+        count("eventinfra_consumed_events", event_type="user.signup", outcome=o) for o in outcomes
+    ]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 2]
+    assert (
+        count("eventinfra_dead_lettered_events", event_type="user.signup", reason="poison")
+        == poison_before + 1
+    )

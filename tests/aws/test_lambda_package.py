@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import zipfile
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
 from eventinfra_runtime import contract
@@ -147,6 +148,35 @@ def test_a_package_changes_with_its_code_and_is_byte_identical_when_rebuilt(
         code, runtime="python3.12", schemas={"user.signup": schema}, build_dir=tmp_path / "a"
     )
     assert changed.name != first.name
+
+
+def test_hidden_and_cache_folders_are_neither_packaged_nor_entered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A local project's .venv holds thousands of files, and setuptools' build/ may vanish while
+    # it is walked: the hash walk must not even list them.
+    code = tmp_path / "code"
+    for folder in (".venv/lib", "__pycache__", "helpers.egg-info"):
+        (code / folder).mkdir(parents=True)
+        (code / folder / "ignored.py").write_text("")
+    (code / "app.py").write_text("def handler(event, context):\n    return None\n")
+    listed: list[Path] = []
+    scandir = os.scandir
+
+    def recording_scandir(path: Any = ".") -> Any:
+        if not isinstance(path, int):  # shutil.rmtree lists folders by file descriptor
+            listed.append(Path(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", recording_scandir)
+
+    archive = build_package(code, runtime="python3.12", build_dir=tmp_path / "build")
+
+    monkeypatch.undo()
+    # Listed once to hash the package and once to stage it, never below.
+    assert {p.relative_to(code) for p in listed if p.is_relative_to(code)} == {Path(".")}
+    with zipfile.ZipFile(archive) as bundle:
+        assert bundle.namelist() == ["app.py"]
 
 
 def test_an_unpinned_requirement_is_refused(tmp_path: Path) -> None:

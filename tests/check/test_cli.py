@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import io
 import json
 import os
@@ -11,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -58,23 +56,6 @@ def copy_project(destination: Path) -> Path:
         shutil.copytree(REPOSITORY / name, destination / name)
     link_runtime(destination)
     return destination
-
-
-def collect_the_failed_programs_garbage() -> None:
-    """Collect now what a failed program left, with the filter synthesis itself applies to it.
-
-    A program that fails inside an apply leaves SDK coroutines that were never scheduled;
-    synthesis collects them under a filter for their "never awaited" RuntimeWarning, but the
-    raised error still references them then (error -> traceback -> the frame of
-    synth._in_fresh_thread -> its `outcome` dict -> error), so they survive as a cycle. Left to
-    the next automatic collection, they would warn in whichever later test it runs in, where
-    filterwarnings = error fails that test.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="coroutine .* was never awaited", category=RuntimeWarning
-        )
-        gc.collect()
 
 
 def line_of(path: Path, text: str) -> int:
@@ -364,6 +345,74 @@ def test_topology_replaces_the_stack_topology(
 # --- exit code 2 -------------------------------------------------------------------------------
 
 
+def test_topology_gives_back_the_callers_own_topology_setting(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topology = tmp_path / "small.yaml"
+    topology.write_text(TWO_CONSUMER_TOPOLOGY)
+    callers = str(REPOSITORY / "topology.yaml")
+    monkeypatch.setenv(TOPOLOGY_OVERRIDE_ENV, callers)
+
+    document = check_json(capsys, "--stack", "dev", "--no-policies", "--topology", str(topology))
+
+    assert "events-consumer-audit" in {r["name"] for r in document["resources"]}
+    assert os.environ[TOPOLOGY_OVERRIDE_ENV] == callers
+
+
+FLAG_EVERY_QUEUE_PACK = """\
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+
+def flag_queue(args, report_violation):
+    if args.resource_type == "aws:sqs/queue:Queue":
+        report_violation(f"Queue '{args.name}' is flagged, because this pack flags every queue.")
+
+
+PolicyPack(
+    name="flag-queues",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    policies=[
+        ResourceValidationPolicy(
+            name="flag-queues", description="Flags every queue.", validate=flag_queue
+        )
+    ],
+)
+"""
+
+
+def test_sarif_locates_violations_in_the_topology_given_with_topology(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    topology = tmp_path / "small.yaml"
+    topology.write_text(TWO_CONSUMER_TOPOLOGY)
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 1.0.0\n")
+    (pack / "__main__.py").write_text(FLAG_EVERY_QUEUE_PACK)
+    policy_config = tmp_path / "policy-config.json"
+    policy_config.write_text("{}")  # the stack's own file configures the eventinfra pack
+
+    code, out, err = check(
+        capsys,
+        *("--stack", "dev", "--format", "sarif", "--topology", str(topology)),
+        *("--policy-pack", str(pack), "--policy-config", str(policy_config)),
+    )
+
+    assert code == EXIT_OK, err
+    results = json.loads(out)["runs"][0]["results"]
+    audit = [
+        result
+        for result in results
+        if result["locations"][0]["logicalLocations"][0]["name"].startswith("events-consumer-audit")
+    ]
+    assert len(audit) == 2  # the consumer's queue and its dead-letter queue
+    for result in audit:
+        assert result["locations"][0]["physicalLocation"] == {
+            "artifactLocation": {"uri": topology.resolve().as_uri()},
+            "region": {"startLine": line_of(topology, "  audit:")},
+        }
+
+
 def test_an_invalid_topology_exits_2_naming_file_line_and_key(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -465,7 +514,6 @@ def test_a_missing_stack_output_exits_2_naming_it(
         capsys, "--program", str(SERVICE), "--stack", "dev", "--mock-values", str(mocks)
     )
 
-    collect_the_failed_programs_garbage()
     assert code == EXIT_INVALID
     assert err.startswith("error: The Pulumi program in ")
     assert "KeyError: 'topic_arns'" in err
@@ -487,7 +535,6 @@ def test_a_wildcard_topic_arn_in_the_mock_values_exits_2_naming_it(
         capsys, "--program", str(SERVICE), "--stack", "dev", "--mock-values", str(mocks)
     )
 
-    collect_the_failed_programs_garbage()
     assert code == EXIT_INVALID
     assert out == ""
     assert err == (
@@ -544,7 +591,6 @@ def test_a_wildcard_from_a_stack_reference_exits_2_with_the_config_error(
 
     code, out, err = check(capsys, "--program", str(tmp_path), "--stack", "dev")
 
-    collect_the_failed_programs_garbage()
     assert code == EXIT_INVALID
     assert out == ""
     assert err == (
@@ -570,7 +616,6 @@ def test_a_producer_role_of_another_account_exits_2_at_its_line(
 
     code, out, err = check(capsys, "--program", str(project), "--stack", "dev")
 
-    collect_the_failed_programs_garbage()
     assert code == EXIT_INVALID
     assert out == ""
     assert err.startswith(

@@ -131,6 +131,9 @@ def test_the_mounted_files_are_what_the_runtime_reads(graph: Synthesis) -> None:
     # The KafkaUser's Secret (Strimzi writes user.crt and user.key into it) and the cluster CA.
     assert mounted["kafka-credentials"] == env[contract.KAFKA_CREDENTIALS_DIR]
     assert volumes["kafka-credentials"]["secret"]["secretName"] == "kfk-mailer"
+    assert [item["path"] for item in volumes["kafka-credentials"]["secret"]["items"]] == list(
+        contract.KAFKA_CREDENTIAL_FILES["tls"]
+    )
     assert f"{mounted['kafka-cluster-ca']}/ca.crt" == env[contract.KAFKA_CA_FILE]
     assert volumes["kafka-cluster-ca"]["secret"]["secretName"] == "kfk-kafka-cluster-ca-cert"
     redis_files = {
@@ -181,6 +184,10 @@ def test_without_tls_the_consumer_gets_scram_and_no_ca_file(tmp_path: Path) -> N
     credentials = {v["name"]: v for v in pod(graph)["volumes"]}["kafka-credentials"]
     # KafkaAccess's own Secret, with exactly the `username` and `password` SCRAM reads.
     assert credentials["secret"]["secretName"] == "kfk-mailer-password"
+    assert [item["path"] for item in credentials["secret"]["items"]] == list(
+        contract.KAFKA_CREDENTIAL_FILES["scram-sha-512"]
+    )
+    assert credentials["secret"]["defaultMode"] == 0o440
     data = graph.named("events-consumer-mailer-kafka-credentials").inputs["stringData"]
     assert set(data) == set(contract.KAFKA_CREDENTIAL_FILES["scram-sha-512"])
 

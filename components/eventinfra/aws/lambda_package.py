@@ -226,15 +226,23 @@ def _pip(arguments: list[str], code_dir: Path) -> None:
 
 
 def _tree(folder: Path, skipped: frozenset[str] = _CACHES) -> Iterator[tuple[str, Path]]:
-    """Every file below `folder` by its `/` path, sorted; `skipped` and hidden parts left out."""
+    """Every file below `folder` by its `/` path, sorted; `skipped` and hidden parts left out.
+
+    Left-out folders are never entered: a local project's `.venv` holds thousands of files
+    (hashed for every plan), and its `build/` comes and goes while setuptools runs, which made
+    a walk that entered it fail on a folder deleted under it.
+    """
+
+    def kept(name: str) -> bool:
+        return not (name.startswith(".") or name in skipped or name.endswith(".egg-info"))
+
     files = []
-    for path in folder.rglob("*"):
-        relative = path.relative_to(folder)
-        if any(p.startswith(".") or p in skipped or p.endswith(".egg-info")
-               for p in relative.parts):  # fmt: skip
-            continue
-        if path.is_file():
-            files.append((relative.as_posix(), path))
+    for directory, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders if kept(name)]
+        for name in filter(kept, names):
+            path = Path(directory, name)
+            if path.is_file():
+                files.append((path.relative_to(folder).as_posix(), path))
     yield from sorted(files)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,12 +83,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    with _topology_override(args.topology):
+        return _run_check(args)
+
+
+@contextlib.contextmanager
+def _topology_override(topology: Path | None) -> Iterator[None]:
+    """`--topology FILE` for this run only, through the environment: the program reads it there
+    (the CLI hands it to the language host the same way), and so do the SARIF locations, which
+    are looked up after planning. The caller's own value, if any, comes back afterwards, so a
+    second run in one process (tests, a wrapper script) plans what its own arguments say."""
+    if topology is None:
+        yield
+        return
+    previous = os.environ.get(TOPOLOGY_OVERRIDE_ENV)
+    os.environ[TOPOLOGY_OVERRIDE_ENV] = str(topology.resolve())
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(TOPOLOGY_OVERRIDE_ENV, None)
+        else:
+            os.environ[TOPOLOGY_OVERRIDE_ENV] = previous
+
+
+def _run_check(args: argparse.Namespace) -> int:
     out = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
     program = args.program.resolve()
-    if args.topology is not None:
-        os.environ[TOPOLOGY_OVERRIDE_ENV] = str(args.topology.resolve())
     try:
+        if args.topology is not None:
+            os.environ[TOPOLOGY_OVERRIDE_ENV] = str(_topology_option(args.topology))
         from eventinfra.check.synth import synthesize
 
         started = time.perf_counter()
@@ -111,8 +137,6 @@ def run_check(args: argparse.Namespace) -> int:
         # Escaped: text in brackets ("one of [lambda, external]") is not Rich markup.
         err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         return EXIT_INVALID
-    finally:
-        os.environ.pop(TOPOLOGY_OVERRIDE_ENV, None)
 
     broker = _broker(program, args.stack)
     violations = [_violation_json(v) for v in report.violations] if report else []
@@ -157,7 +181,12 @@ def _evaluate(
 
     source = choose_policy_source(program, args.stack, args.policy_pack, args.policy_config)
     report = evaluate_policies(
-        resources, source.pack, policy_config=source.config, stack=args.stack, project=project
+        resources,
+        source.pack,
+        policy_config=source.config,
+        policy_config_file=source.config_file,
+        stack=args.stack,
+        project=project,
     )
     return source, report
 
@@ -222,7 +251,22 @@ def _shown_path(path: Path, program: Path) -> str:
         return str(resolved)
 
 
+def _topology_option(path: Path) -> Path:
+    """`--topology FILE`, refused here when it is no file: the loader would blame the stack
+    file's `topology:` line, which this option replaces."""
+    resolved = path.resolve()
+    if resolved.is_dir():
+        raise EventInfraError(f"--topology {path}: is a folder; expected a topology YAML file.")
+    if not resolved.exists():
+        raise EventInfraError(f"--topology {path}: the topology file does not exist.")
+    return resolved
+
+
 def _write_diagram(path: Path, resources: list[RecordedResource], title: str) -> None:
+    if path.is_dir():
+        raise EventInfraError(
+            f"Cannot write the diagram to {path}: it is a folder; expected a file."
+        )
     try:
         if is_rabbitmq_stack(resources):
             draw = rabbitmq_event_flow

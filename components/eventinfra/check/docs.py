@@ -120,6 +120,10 @@ def _events(topology: tuple[Topology, Path] | None) -> dict[str, EventInfo]:
 
 
 def _write(path: Path, text: str) -> None:
+    if path.is_dir():
+        raise EventInfraError(
+            f"Cannot write the AsyncAPI document to {path}: it is a folder; expected a file."
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -37,6 +37,11 @@ def write_eventcatalog(
     service_summaries: Mapping[str, str | None],
 ) -> list[Path]:
     """Write or update the catalogue's pages; return the files whose content changed."""
+    if directory.exists() and not directory.is_dir():
+        raise EventInfraError(
+            f"Cannot write the EventCatalog content to {directory}: it is a file; expected a "
+            "folder."
+        )
     pages, schemas = _catalogue(document, events, service_summaries)
     changed: list[Path] = []
     try:

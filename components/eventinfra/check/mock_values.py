@@ -16,8 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from eventinfra.errors import MockValuesError, PlanError, Problem, problem_list
-from eventinfra.keypaths import format_key_path
-from eventinfra.yaml_errors import describe_yaml_error
+from eventinfra.keypaths import KeyPath, format_key_path
+from eventinfra.yaml_errors import describe_yaml_error, key_lines
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -79,10 +79,22 @@ class MockValues(BaseModel):
     )
 
 
+_KEY_LINE_DEPTH: Final = 4  # stack_references.<stack>.<output> and invokes.<token>.<key>
+
+
 def load_mock_values(path: Path) -> MockValues:
     """Read and validate a mocks file; every problem is reported with its file and key path."""
+    if path.is_dir():
+        raise MockValuesError(f"{path}: the mocks file is a folder; expected a YAML file.")
+    if not path.exists():
+        raise MockValuesError(f"The mocks file {path} does not exist.")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            raw = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except OSError as error:
         raise MockValuesError(f"Cannot read the mocks file {path}: {error.strerror}.") from None
     except UnicodeDecodeError as error:
@@ -94,6 +106,8 @@ def load_mock_values(path: Path) -> MockValues:
         raise MockValuesError(
             f"{problem.where(path)}: the mocks file is not valid YAML: {problem.reason}."
         ) from None
+    except RecursionError:
+        raise MockValuesError(f"{path}: the mocks file nests values too deeply.") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -104,15 +118,25 @@ def load_mock_values(path: Path) -> MockValues:
     try:
         return MockValues.model_validate(raw)
     except ValidationError as error:
+        lines = key_lines(node, _KEY_LINE_DEPTH)
         problems = [
             Problem(
                 path,
                 format_key_path(tuple(item["loc"])),
                 item["msg"] + ("" if item["type"] == "missing" else f" (found {item['input']!r})"),
+                _line_of(lines, tuple(item["loc"])),
             )
             for item in error.errors()
         ]
         raise MockValuesError(problem_list(f"the mocks file {path}", problems)) from None
+
+
+def _line_of(lines: Mapping[KeyPath, int], key_path: KeyPath) -> int | None:
+    """The line of the deepest key on `key_path` that the file has."""
+    for end in range(len(key_path), 0, -1):
+        if key_path[:end] in lines:
+            return lines[key_path[:end]]
+    return None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -155,20 +156,22 @@ def evaluate_policies(
     pack_dir: Path,
     *,
     policy_config: Mapping[str, Any] | None = None,
+    policy_config_file: Path | None = None,
     stack: str,
     project: str,
     python: str = sys.executable,
 ) -> PolicyReport:
     """Start the pack the way the CLI does, configure it, and run Analyze and AnalyzeStack.
 
-    `policy_config` is the content of a `--policy-pack-config` JSON file. `python` must have
+    `policy_config` is the content of a `--policy-pack-config` JSON file, `policy_config_file`
+    that file, named by every problem found in it. `python` must have
     `pulumi` and `pulumi-policy` installed (the pack's virtualenv, as the CLI's shim would pick).
     """
     pack_dir = Path(pack_dir).resolve()
     pack_version = _read_pack_version(pack_dir)
     with _PackProcess(pack_dir, python, stack=stack, project=project) as pack:
         info = pack.get_analyzer_info()
-        resolved = _resolve_config(info, policy_config or {})
+        resolved = _resolve_config(info, policy_config or {}, policy_config_file)
         pack.configure(resolved)
         pack.configure_stack(stack=stack, project=project)
         analyzable = [r for r in resources if not r.type.startswith(_PROVIDER_TYPE_PREFIX)]
@@ -216,15 +219,31 @@ def _violation_order(violation: Violation) -> tuple[str, str, str, str]:
 def _read_pack_version(pack_dir: Path) -> str:
     """Check the folder is a Python policy pack, as the CLI does before it starts anything."""
     project_file = pack_dir / "PulumiPolicy.yaml"
-    if not pack_dir.is_dir():
+    if not pack_dir.exists():
         raise PolicyPackError(f"Policy pack folder {str(pack_dir)!r} does not exist.")
-    if not project_file.is_file():
+    if not pack_dir.is_dir():
+        raise PolicyPackError(
+            f"Policy pack folder {str(pack_dir)!r} is a file; expected the folder that holds "
+            "PulumiPolicy.yaml and __main__.py."
+        )
+    if not project_file.exists():
         raise PolicyPackError(
             f"Policy pack folder {str(pack_dir)!r} has no PulumiPolicy.yaml; expected the folder "
             "that holds PulumiPolicy.yaml and __main__.py."
         )
+    if not project_file.is_file():
+        raise PolicyPackError(f"{project_file}: the policy pack file is a folder; expected YAML.")
     try:
         project = yaml.safe_load(project_file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise PolicyPackError(
+            f"{project_file}: the policy pack file is not UTF-8 text (invalid byte at offset "
+            f"{error.start}); expected YAML text."
+        ) from None
+    except OSError as error:
+        raise PolicyPackError(
+            f"Cannot read the policy pack file {project_file}: {error.strerror or error}."
+        ) from None
     except yaml.YAMLError as error:
         problem = describe_yaml_error(error)
         raise PolicyPackError(
@@ -471,7 +490,9 @@ class _PackProcess:
             reader.join(timeout=SHUTDOWN_TIMEOUT_SECONDS)
 
     def _output_tail(self) -> str:
-        lines = _without_traceback_frames(self._stderr_tail) or list(self._stdout_tail)
+        lines = _without_traceback_frames(self._stderr_tail, self._pack_dir) or list(
+            self._stdout_tail
+        )
         if not lines:
             return ""
         return "\nThe pack's last output:\n" + "\n".join(f"  {line}" for line in lines)
@@ -498,16 +519,28 @@ class _PackProcess:
                     stream.close()
 
 
-def _without_traceback_frames(lines: Iterable[str]) -> list[str]:
-    """Keep the pack's messages and the exception line; drop the stack frames in between."""
+_FRAME: Final = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def _without_traceback_frames(lines: Iterable[str], pack_dir: Path | None = None) -> list[str]:
+    """Keep the pack's messages and the exception line; drop the stack frames in between.
+
+    The exception line is prefixed with `file:line` of the deepest frame inside `pack_dir`: the
+    line of the pack's own code that failed, never a path into pulumi or eventinfra."""
     kept: list[str] = []
     in_traceback = False
+    pack_frame: str | None = None
     for line in lines:
         if line.startswith("Traceback (most recent call last):"):
-            in_traceback = True
+            in_traceback, pack_frame = True, None
             continue
         if in_traceback and (line.startswith((" ", "\t")) or not line.strip()):
+            frame = _FRAME.match(line)
+            if frame and pack_dir is not None and Path(frame["file"]).is_relative_to(pack_dir):
+                pack_frame = f"{frame['file']}:{frame['line']}"
             continue
+        if in_traceback and pack_frame is not None and line.strip():
+            line = f"{pack_frame}: {line}"
         in_traceback = False
         if line.strip():
             kept.append(line)
@@ -521,7 +554,7 @@ class _ResolvedPolicyConfig:
 
 
 def _resolve_config(
-    info: analyzer_pb2.AnalyzerInfo, user_config: Mapping[str, Any]
+    info: analyzer_pb2.AnalyzerInfo, user_config: Mapping[str, Any], file: Path | None = None
 ) -> dict[str, _ResolvedPolicyConfig]:
     """Resolve every policy's level and properties the way the engine does, then validate.
 
@@ -563,7 +596,7 @@ def _resolve_config(
     for name, schema in schemas.items():
         problems += _schema_problems(name, schema, properties[name])
     if problems:
-        raise PolicyConfigError(problems)
+        raise PolicyConfigError(problems, file)
     return {name: _ResolvedPolicyConfig(levels[name], properties[name]) for name in schemas}
 
 

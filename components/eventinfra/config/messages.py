@@ -82,6 +82,10 @@ def _sentence(error: Any, model: type[BaseModel]) -> tuple[KeyPath, str]:
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
         return loc, f"is not a known key; expected one of: {', '.join(allowed)}."
+    if kind == "model_type":
+        keys = ", ".join(_allowed_keys(model, loc))
+        found_text = "nothing" if found is None else repr(found)
+        return loc, f"expected a mapping of the keys {keys}, found {found_text}."
     if kind == "string_pattern_mismatch":
         _, field = _field_at(model, loc)
         rule = field.description if field and field.description else "the documented format"
@@ -92,7 +96,6 @@ def _sentence(error: Any, model: type[BaseModel]) -> tuple[KeyPath, str]:
     replacements = {
         "a valid integer": "an integer",
         "a valid boolean": "true or false",
-        "a valid dictionary or instance of": "a mapping of keys (",
         "a valid dictionary": "a mapping of keys",
         "a valid list": "a list",
         "a valid string": "a string",
@@ -100,8 +103,6 @@ def _sentence(error: Any, model: type[BaseModel]) -> tuple[KeyPath, str]:
     for old, new in replacements.items():
         if message.startswith(old):
             message = new + message[len(old) :]
-            if new.endswith("("):
-                message = message.rstrip() + ")"
             break
     if message.startswith("List should have at least"):
         message = "at least one item"

@@ -196,8 +196,9 @@ def kafka_binding(
             "value": naming.dead_letter_topic(consumer),
         },
     ]
+    credential_keys = defaults.TLS_CREDENTIAL_KEYS if tls else defaults.SCRAM_CREDENTIAL_KEYS
     volumes: list[dict[str, Any]] = [
-        {"name": "kafka-credentials", "secret": {"secret_name": credentials_secret}}
+        {"name": "kafka-credentials", "secret": _secret_files(credentials_secret, credential_keys)}
     ]
     mounts: list[dict[str, Any]] = [
         {"name": "kafka-credentials", "mount_path": defaults.CREDENTIALS_DIR, "read_only": True}
@@ -213,7 +214,12 @@ def kafka_binding(
     if tls:
         ca_file = f"{defaults.CLUSTER_CA_DIR}/{defaults.CA_CERT_KEY}"
         env.append({"name": "EVENTINFRA_KAFKA_CA_FILE", "value": ca_file})
-        volumes.append({"name": "kafka-cluster-ca", "secret": {"secret_name": cluster_ca_secret}})
+        volumes.append(
+            {
+                "name": "kafka-cluster-ca",
+                "secret": _secret_files(cluster_ca_secret, (defaults.CA_CERT_KEY,)),
+            }
+        )
         mounts.append(
             {"name": "kafka-cluster-ca", "mount_path": defaults.CLUSTER_CA_DIR, "read_only": True}
         )
@@ -238,6 +244,15 @@ def kafka_binding(
             {"type": "kafka", "metadata": {**metadata, "topic": topic}} for topic in topics
         ],
         "secret_refs": secret_refs,
+    }
+
+
+def _secret_files(secret: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Only `keys` of the Secret, each a file of its own name, readable by the pod's group."""
+    return {
+        "secret_name": secret,
+        "items": [{"key": key, "path": key} for key in keys],
+        "default_mode": defaults.CREDENTIAL_FILE_MODE,
     }
 
 

@@ -50,6 +50,14 @@ CA_CERT_KEY: Final = "ca.crt"
 # renewed certificate reaches the pod without a restart, and nothing leaks into `env` dumps).
 CREDENTIALS_DIR: Final = "/var/run/eventinfra/kafka"
 CLUSTER_CA_DIR: Final = "/var/run/eventinfra/kafka-ca"
+# The files the runtime reads from the credentials folder (its `KAFKA_CREDENTIAL_FILES`): only
+# these keys are mounted. The User Operator's TLS Secret also holds the user's PKCS#12 keystore
+# and its password, which nothing in the pod needs.
+TLS_CREDENTIAL_KEYS: Final = ("user.crt", "user.key")
+SCRAM_CREDENTIAL_KEYS: Final = ("username", "password")
+# Owner root, group fsGroup (the consumer's): read-only, nothing for others, as the RabbitMQ
+# consumer's credential files (`container_consumer.CREDENTIAL_FILE_MODE`).
+CREDENTIAL_FILE_MODE: Final = 0o440
 PASSWORD_LENGTH: Final = 32
 # The `schema_version` of every event in the runtime's EVENTINFRA_EVENTS: the topology has one
 # schema per event, as on the other backends.

@@ -109,8 +109,20 @@ def load_outputs(
 
 
 def _read_file(file: Path) -> dict[str, Any]:
+    if file.is_dir():
+        raise EventInfraError(
+            f"{file}: the stack outputs file is a folder; expected the JSON file that "
+            "`pulumi stack output --json` prints."
+        )
+    if not file.exists():
+        raise EventInfraError(f"The stack outputs file {file} does not exist.")
     try:
         text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise EventInfraError(
+            f"{file}: the stack outputs file is not UTF-8 text (invalid byte at offset "
+            f"{error.start}); expected the JSON that `pulumi stack output --json` prints."
+        ) from None
     except OSError as error:
         raise EventInfraError(
             f"Cannot read the stack outputs file {file}: {error.strerror or error}."

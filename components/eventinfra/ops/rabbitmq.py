@@ -108,9 +108,20 @@ def _without_password(url: str) -> str:
 
 
 def _from_folder(pika: Any, folder: Path, vhost: str, env: Mapping[str, str]) -> Any:
+    if folder.exists() and not folder.is_dir():
+        raise EventInfraError(
+            f"The RabbitMQ credentials folder {folder} is a file; expected a folder with the "
+            "files `username` and `password` (a mounted Secret)."
+        )
+
     def read(name: str) -> str | None:
         try:
             return (folder / name).read_text(encoding="utf-8").strip() or None
+        except UnicodeDecodeError as error:
+            raise EventInfraError(
+                f"{folder / name}: the RabbitMQ credentials file is not UTF-8 text (invalid "
+                f"byte at offset {error.start})."
+            ) from None
         except OSError:
             return None
 

@@ -106,7 +106,9 @@ def render_volumes(plan: Synthesis, root: Path) -> tuple[dict[str, str], dict[st
             secret = planned_files(plan, "Secret", volume["secret"]["secretName"])
             if secret is None:
                 continue
-            files = secret
+            items = volume["secret"].get("items")
+            # Like the kubelet: with `items`, only those keys become files, at their paths.
+            files = {item["path"]: secret[item["key"]] for item in items} if items else secret
         else:
             continue  # emptyDir
         for path, content in files.items():

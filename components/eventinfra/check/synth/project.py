@@ -12,7 +12,8 @@ from typing import Any, Final
 import yaml
 
 from eventinfra.errors import ProjectFileError, UnknownStackError
-from eventinfra.yaml_errors import describe_yaml_error
+from eventinfra.keypaths import KeyPath
+from eventinfra.yaml_errors import describe_yaml_error, key_lines
 
 SECRET_PLACEHOLDER: Final = "[secret]"  # what `pulumi config` shows for a value it cannot decrypt
 
@@ -36,8 +37,26 @@ _PulumiYamlLoader.add_implicit_resolver(
 )
 
 
-def _read_yaml(path: Path, what: str) -> Any:
+@dataclass(frozen=True)
+class _YamlFile:
+    path: Path
+    data: Any
+    lines: Mapping[KeyPath, int]
+    """The line of each key down to `_KEY_LINE_DEPTH` keys deep (`("config", "aws:region")`)."""
+
+    def where(self, *key_path: str) -> str:
+        """`path:line` of the key, or the path alone when the file does not have it."""
+        line = self.lines.get(key_path)
+        return f"{self.path}:{line}" if line is not None else str(self.path)
+
+
+_KEY_LINE_DEPTH: Final = 2  # Pulumi.yaml's own keys and a stack file's `config:` keys
+
+
+def _read_yaml(path: Path, what: str) -> _YamlFile:
     """The parsed file; a sentence naming it (never its content) when it is not YAML text."""
+    if path.is_dir():
+        raise ProjectFileError(f"{path}: the {what} is a folder; expected a YAML file.")
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -54,12 +73,22 @@ def _read_yaml(path: Path, what: str) -> Any:
             "save it as UTF-8, as Pulumi reads it."
         ) from None
     try:
-        return yaml.load(text, Loader=_PulumiYamlLoader)
+        loader = _PulumiYamlLoader(text)
+        try:
+            node = loader.get_single_node()
+            parsed = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as error:
         problem = describe_yaml_error(error)
         raise ProjectFileError(
             f"{problem.where(path)}: the {what} is not valid YAML: {problem.reason}."
         ) from None
+    except RecursionError:
+        raise ProjectFileError(
+            f"{path}: the {what} nests values too deeply to be a Pulumi {what}."
+        ) from None
+    return _YamlFile(path, parsed, key_lines(node, _KEY_LINE_DEPTH))
 
 
 @dataclass(frozen=True)
@@ -77,31 +106,56 @@ _PROJECT_CONFIG_SCHEMA_KEYS: Final = frozenset(
 
 
 def _read_project(program_dir: Path) -> _Project:
+    if not program_dir.exists():
+        raise ProjectFileError(
+            f"The program folder {program_dir} does not exist; expected the folder of a Pulumi "
+            "project (the one that holds its Pulumi.yaml)."
+        )
+    if not program_dir.is_dir():
+        raise ProjectFileError(
+            f"The program folder {program_dir} is a file; expected the folder of a Pulumi "
+            "project (the one that holds its Pulumi.yaml)."
+        )
     project_file = program_dir / "Pulumi.yaml"
-    if not project_file.is_file():
+    if not project_file.exists():
         raise ProjectFileError(
             f"No Pulumi project in {program_dir}: expected a Pulumi.yaml file there."
         )
-    raw = _read_yaml(project_file, "project file")
+    document = _read_yaml(project_file, "project file")
+    raw = document.data
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
         raise ProjectFileError(
-            f"{project_file}: the project file must set `name` to the project's name "
+            f"{document.where('name')}: the project file must set `name` to the project's name "
             f"(for example `name: orders`), but found {raw!r}."
         )
+    runtime = raw.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name != "python":
+        raise ProjectFileError(
+            f"{document.where('runtime')}: runtime: expected 'python' (`eventinfra check` runs "
+            f"Python programs, as the Pulumi Python host does), found {runtime_name!r}."
+        )
+    for key in ("stackConfigDir", "main"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise ProjectFileError(
+                f"{document.where(key)}: {key}: expected a path relative to the project folder, "
+                f"found {raw[key]!r}."
+            )
     config_dir = raw.get("stackConfigDir") or "."
-    main = program_dir / str(raw.get("main") or ".")
+    main = program_dir / (raw.get("main") or ".")
     if main.is_dir():
         main = main / "__main__.py"
     if not main.is_file():
         raise ProjectFileError(
-            f"{project_file}: the program's entry point {main} does not exist; create it or set "
-            "`main:` to the file (or folder with a __main__.py) that declares the resources."
+            f"{document.where('main')}: main: the program's entry point {main} does not exist; "
+            "create it or set `main:` to the file (or folder with a __main__.py) that declares "
+            "the resources."
         )
     project_config = raw.get("config")
     return _Project(
         name=raw["name"],
         directory=program_dir,
-        stack_config_dir=(program_dir / str(config_dir)).resolve(),
+        stack_config_dir=(program_dir / config_dir).resolve(),
         main=main.resolve(),
         config=project_config if isinstance(project_config, dict) else {},
     )
@@ -111,7 +165,7 @@ def _stack_file_stacks(directory: Path) -> list[str]:
     names = []
     for path in directory.glob("Pulumi.*.yaml"):
         stack = path.name[len("Pulumi.") : -len(".yaml")]
-        if stack and not stack.endswith(".mocks"):
+        if stack and not stack.endswith(".mocks") and path.is_file():
             names.append(stack)
     return sorted(names)
 
@@ -154,26 +208,15 @@ def read_stack_config_values(program_dir: Path, stack: str) -> tuple[dict[str, s
 
 
 def _stack_config_values(project: _Project, stack: str) -> tuple[dict[str, str], list[str]]:
-    short_stack = stack.rsplit("/", 1)[-1]
-    stack_file = project.stack_config_dir / f"Pulumi.{short_stack}.yaml"
-    if not stack_file.is_file():
-        existing = _stack_file_stacks(project.stack_config_dir)
-        listed = (
-            "the stacks that exist are " + ", ".join(repr(name) for name in existing)
-            if existing
-            else f"no stack settings files exist in {project.stack_config_dir}"
-        )
-        raise UnknownStackError(
-            f"Project {project.name!r} has no stack {short_stack!r}: expected its settings in "
-            f"{stack_file}, and {listed}."
-        )
+    document = _stack_document(project, stack)
+    stack_file = document.path
+    raw = document.data
     values: dict[str, Any] = {}
     for key, entry in project.config.items():
         if isinstance(entry, dict) and entry and set(entry) <= _PROJECT_CONFIG_SCHEMA_KEYS:
             entry = entry.get("value", entry.get("default"))
         if entry is not None:
             values[_qualified_key(str(key), project.name)] = entry
-    raw = _read_yaml(stack_file, "stack settings file")
     stack_config = raw.get("config") if isinstance(raw, dict) else None
     if raw is not None and not isinstance(raw, dict):
         raise ProjectFileError(
@@ -182,7 +225,7 @@ def _stack_config_values(project: _Project, stack: str) -> tuple[dict[str, str],
         )
     if stack_config is not None and not isinstance(stack_config, dict):
         raise ProjectFileError(
-            f"{stack_file}: `config` must map keys (`namespace:key`) to values, "
+            f"{document.where('config')}: `config` must map keys (`namespace:key`) to values, "
             f"but found {stack_config!r}."
         )
     for key, value in (stack_config or {}).items():
@@ -195,3 +238,26 @@ def _stack_config_values(project: _Project, stack: str) -> tuple[dict[str, str],
         if secret:
             secret_keys.append(key)
     return config, secret_keys
+
+
+def _stack_document(project: _Project, stack: str) -> _YamlFile:
+    """The stack's settings file, parsed; an error listing the stacks when it has none."""
+    short_stack = stack.rsplit("/", 1)[-1]
+    stack_file = project.stack_config_dir / f"Pulumi.{short_stack}.yaml"
+    if not stack_file.exists():  # a folder of that name is refused, as such, by _read_yaml
+        existing = _stack_file_stacks(project.stack_config_dir)
+        listed = (
+            "the stacks that exist are " + ", ".join(repr(name) for name in existing)
+            if existing
+            else f"no stack settings files exist in {project.stack_config_dir}"
+        )
+        raise UnknownStackError(
+            f"Project {project.name!r} has no stack {short_stack!r}: expected its settings in "
+            f"{stack_file}, and {listed}."
+        )
+    return _read_yaml(stack_file, "stack settings file")
+
+
+def stack_config_key_location(project: _Project, stack: str, key: str) -> str:
+    """`file:line` of a `config:` key in the stack's settings file, for an error about it."""
+    return _stack_document(project, stack).where("config", key)

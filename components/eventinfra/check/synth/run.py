@@ -25,12 +25,17 @@ from pulumi.runtime.settings import SETTINGS as PULUMI_SETTINGS
 from pulumi.runtime.stack import run_in_stack
 
 from eventinfra.check.mock_values import CloudEnvironment, MockValues, load_mock_values
-from eventinfra.check.synth.project import _read_project, _stack_config_values
+from eventinfra.check.synth.project import (
+    _read_project,
+    _stack_config_values,
+    stack_config_key_location,
+)
 from eventinfra.check.synth.recorder import _RecordingEngine, _RecordingMonitor
 from eventinfra.check.synth.result import Diagnostic, Synthesis
-from eventinfra.errors import ProgramError
+from eventinfra.errors import MockValuesError, ProgramError
 
 DEFAULT_ORGANIZATION: Final = "organization"  # what the Python host reports for DIY backends
+REGION_KEY: Final = "aws:region"
 
 _T = TypeVar("_T")
 
@@ -186,6 +191,22 @@ def _ignore_unawaited_coroutines() -> None:
     )
 
 
+def _release_sdk_state() -> None:
+    """Empty the SDK's per-run sets on the run's own thread, before it ends.
+
+    The SDK's context properties (`pulumi._utils.ContextProperty.fset`) make the first value a
+    new context sets the process-wide default as well, so this run's `outputs` set and RPC
+    manager outlive its thread until the next run sets new ones. A failed run leaves its failed
+    Outputs in that set (the SDK keeps them "to pick up at program exit"), and with them
+    coroutines it never awaited; let go of during some later run or test, they warned "coroutine
+    ... was never awaited" in whatever garbage collection came next, which filterwarnings =
+    error turns into a failure of an unrelated test.
+    """
+    with PULUMI_SETTINGS.lock:
+        PULUMI_SETTINGS.outputs.clear()
+    PULUMI_SETTINGS.rpc_manager.clear()
+
+
 def _run(program: Callable[[], None], run: _RunSettings, *, isolate_warnings: bool) -> Synthesis:
     monitor = _RecordingMonitor(run.project, run.stack, run.environment, run.progress)
     engine = _RecordingEngine()
@@ -223,6 +244,7 @@ def _run(program: Callable[[], None], run: _RunSettings, *, isolate_warnings: bo
             loop.run_until_complete(loop.shutdown_default_executor())
             asyncio.set_event_loop(None)
             loop.close()
+            _release_sdk_state()
 
     filters = (
         _warnings_as_diagnostics(warning_diagnostics) if isolate_warnings else _callers_warnings()
@@ -289,18 +311,14 @@ def _exception_type_name(error: BaseException) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-_OWN_CODE: Final = tuple(
-    Path(location).resolve()
-    for location in (
-        Path(__file__).parent,  # this whole package: its frames sit between program and monitor
-        sys.modules[CloudEnvironment.__module__].__file__,
-    )
-    if location
-)
+# All of eventinfra: its frames sit between the program and the monitor, and a failure inside
+# its components (the loader, a component's validation) is reported at the program's line that
+# called it, never at eventinfra's own source, even when the program folder holds eventinfra.
+_OWN_CODE: Final = (Path(__file__).resolve().parents[2],)  # components/eventinfra
 
 
 def _not_program_code(path: Path) -> bool:
-    # Installed packages, and this runner itself when the program folder contains eventinfra.
+    # Installed packages, and eventinfra itself when the program folder contains it.
     return (
         "site-packages" in path.parts
         or "dist-packages" in path.parts
@@ -411,10 +429,17 @@ def synthesize(
     )
     values = (
         load_mock_values(mocks_path)
-        if mock_values is not None or mocks_path.is_file()
+        # exists(), not is_file(): a folder of that name is refused, not silently skipped.
+        if mock_values is not None or mocks_path.exists()
         else MockValues()
     )
-    environment = CloudEnvironment.from_mock_values(values, mocks_path, config.get("aws:region"))
+    if REGION_KEY in secret_keys and values.region is None:
+        raise MockValuesError(
+            f"{stack_config_key_location(project, stack, REGION_KEY)}: config.{REGION_KEY}: is a "
+            "secret, which `eventinfra check` cannot decrypt; expected `region:` in the mocks "
+            f"file {mocks_path}, or the region in plain text."
+        )
+    environment = CloudEnvironment.from_mock_values(values, mocks_path, config.get(REGION_KEY))
 
     def program() -> None:
         runpy.run_path(str(project.main), run_name="__main__")

@@ -166,6 +166,14 @@ class RabbitMQConsumer:
     def _is_ready(self) -> bool:
         return self._ready and not self._stopping
 
+    def _report(
+        self, level: int, message: str, fields: dict[str, Any], outcome: str, **extra: Any
+    ) -> None:
+        """One JSON line and one `eventinfra_consumed_events` count per delivery outcome."""
+        logs.log(level, message, **fields, outcome=outcome, **extra)
+        event_type = str(fields.get("event_type") or "unknown")
+        metrics.record_consumed_event(self.config.service, event_type, outcome)
+
     def _heartbeat_sleep(self, seconds: float) -> None:
         """Wait while another consumer holds the event, without starving AMQP heartbeats."""
         if self._connection is not None:
@@ -192,7 +200,7 @@ class RabbitMQConsumer:
         try:
             if self._stopping:
                 channel.basic_reject(method.delivery_tag, requeue=True)
-                logs.log(logging.INFO, "message requeued", **fields, outcome="requeued-on-shutdown")
+                self._report(logging.INFO, "message requeued", fields, "requeued-on-shutdown")
                 return
             try:
                 received = self._parse(body, event_id, event_type, headers, attempt, trace)
@@ -202,13 +210,16 @@ class RabbitMQConsumer:
                 )
             except InvalidEventError as error:
                 channel.basic_reject(method.delivery_tag, requeue=False)
-                logs.log(
+                self._report(
                     logging.ERROR,
                     "invalid event dead-lettered",
-                    **fields,
-                    outcome="rejected-invalid",
+                    fields,
+                    "rejected-invalid",
                     field=error.field,
                     reason=error.reason,
+                )
+                metrics.record_dead_lettered_event(
+                    self.config.service, event_type or "unknown", "invalid"
                 )
                 metrics.record_invalid_event(
                     "rabbitmq", self.config.service, event_type or "unknown", "consume"
@@ -264,7 +275,7 @@ class RabbitMQConsumer:
             token = self.store.begin(key, sleep=self._heartbeat_sleep)
         except AlreadyCompleted:
             channel.basic_ack(delivery_tag)
-            logs.log(logging.INFO, "duplicate skipped", **fields, outcome="duplicate")
+            self._report(logging.INFO, "duplicate skipped", fields, "duplicate")
             return
         try:
             effects = self.handler(event)
@@ -273,25 +284,25 @@ class RabbitMQConsumer:
             raise  # the loop reconnects; the unacked message returns to the queue
         except IdempotencyConflict:
             channel.basic_reject(delivery_tag, requeue=True)
-            logs.log(logging.WARNING, "in-progress record lost", **fields, outcome="failed")
+            self._report(logging.WARNING, "in-progress record lost", fields, "failed")
             return
         except Exception as error:
             self.store.release(key, token)
             channel.basic_reject(delivery_tag, requeue=True)
-            logs.log(
+            self._report(
                 logging.ERROR,
                 "handler failed; message requeued",
-                **fields,
-                outcome="failed",
+                fields,
+                "failed",
                 error=repr(error),
             )
             return
         channel.basic_ack(delivery_tag)
-        logs.log(
+        self._report(
             logging.INFO,
             "event processed",
-            **fields,
-            outcome="processed",
+            fields,
+            "processed",
             duration_ms=round((time.monotonic() - started) * 1000, 1),
         )
 
@@ -308,11 +319,11 @@ class RabbitMQConsumer:
             effects = self.handler(event)
         except Exception as error:
             channel.basic_reject(delivery_tag, requeue=True)
-            logs.log(
+            self._report(
                 logging.ERROR,
                 "handler failed; message requeued",
-                **fields,
-                outcome="failed",
+                fields,
+                "failed",
                 error=repr(error),
             )
             return
@@ -320,19 +331,22 @@ class RabbitMQConsumer:
             # Effects are Redis writes committed with the completed record: without a store
             # there is nowhere to commit them, and a retry would not change that.
             channel.basic_reject(delivery_tag, requeue=False)
-            logs.log(
+            self._report(
                 logging.ERROR,
                 "handler returned Redis effects, but idempotency is off; message dead-lettered",
-                **fields,
-                outcome="failed",
+                fields,
+                "failed",
+            )
+            metrics.record_dead_lettered_event(
+                self.config.service, event.event_type or "unknown", "poison"
             )
             return
         channel.basic_ack(delivery_tag)
-        logs.log(
+        self._report(
             logging.INFO,
             "event processed",
-            **fields,
-            outcome="processed",
+            fields,
+            "processed",
             duration_ms=round((time.monotonic() - started) * 1000, 1),
         )
 
