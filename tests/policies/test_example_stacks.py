@@ -97,11 +97,11 @@ def test_levels_follow_the_environment_config(report: PolicyReport) -> None:
     assert levels in ({"advisory"}, {"mandatory"})
 
 
-def test_kafka_stack_passes_the_production_config() -> None:
-    # The Kafka example has no config file of its own; under prod's (everything mandatory) it
-    # must pass every rule, the Kafka rules included, with nothing left unknown.
+def test_kafka_stack_passes_its_config_where_every_rule_is_mandatory() -> None:
+    # kafka.json makes everything mandatory, like prod.json and k8s.json: the example must pass
+    # every rule, the Kafka rules included, with nothing left unknown.
     synthesis = synthesize(REPOSITORY, "kafka")
-    config = json.loads((PACK / "config" / "prod.json").read_text(encoding="utf-8"))
+    config = json.loads((PACK / "config" / "kafka.json").read_text(encoding="utf-8"))
     report = evaluate_policies(
         synthesis.resources, PACK, policy_config=config, stack="kafka", project=synthesis.project
     )
