@@ -272,9 +272,14 @@ class Idempotency(Model):
             raise PydanticCustomError("idempotency_key", "{problem}", {"problem": problem})
         return key
 
-    ttl_seconds: Annotated[Int, InRange(1, 31_536_000, "at most one year")] = (
-        defaults.IDEMPOTENCY_TTL_SECONDS
-    )
+    ttl_seconds: Annotated[
+        Int,
+        InRange(
+            1,
+            defaults.IDEMPOTENCY_MAX_TTL_SECONDS,
+            "whole seconds, at most one year; records expire at epoch seconds",
+        ),
+    ] = defaults.IDEMPOTENCY_TTL_SECONDS
 
 
 class Consumer(Model):
@@ -328,12 +333,17 @@ class AlarmSettings(Model):
     period_seconds: Annotated[Int, InRange(10, 86_400, "CloudWatch alarm periods")] = (
         defaults.ALARM_PERIOD_SECONDS
     )
-    queue_age_seconds: Annotated[Int, InRange(60, 1_209_600, "within SQS retention")] = (
-        defaults.QUEUE_AGE_ALARM_SECONDS
-    )
-    lambda_errors: Annotated[Int, InRange(1, 1_000_000, "errors per period")] = (
-        defaults.LAMBDA_ERRORS_ALARM_THRESHOLD
-    )
+    queue_age_seconds: Annotated[
+        Int,
+        InRange(
+            defaults.QUEUE_AGE_ALARM_MIN_SECONDS,
+            defaults.QUEUE_AGE_ALARM_MAX_SECONDS,
+            "within SQS retention",
+        ),
+    ] = defaults.QUEUE_AGE_ALARM_SECONDS
+    lambda_errors: Annotated[
+        Int, InRange(1, defaults.LAMBDA_ERRORS_ALARM_MAX, "errors per period")
+    ] = defaults.LAMBDA_ERRORS_ALARM_THRESHOLD
 
 
 class RabbitMQSettings(Model):
