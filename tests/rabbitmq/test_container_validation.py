@@ -159,7 +159,7 @@ def test_memory_quantities_pass(memory: str) -> None:
     assert validation.memory_problems(memory) == []
 
 
-@pytest.mark.parametrize(("memory", "size"), [("256", "256"), ("512", "512"), ("4Ki", "4096")])
+@pytest.mark.parametrize(("memory", "size"), [("256", "256"), ("512", "512"), ("5e6", "5000000")])
 def test_a_memory_without_its_unit_is_refused(memory: str, size: str) -> None:
     assert validation.memory_problems(memory) == [
         Finding(
@@ -167,6 +167,13 @@ def test_a_memory_without_its_unit_is_refused(memory: str, size: str) -> None:
             f"expected at least 6Mi, found {memory!r} ({size} bytes); did you forget the unit, "
             f"as in `{memory}Mi`?",
         )
+    ]
+
+
+@pytest.mark.parametrize(("memory", "size"), [("4Ki", "4096"), ("1Mi", "1048576"), ("0Gi", "0")])
+def test_a_memory_below_the_minimum_with_a_unit_gets_no_unit_hint(memory: str, size: str) -> None:
+    assert validation.memory_problems(memory) == [
+        Finding((), f"expected at least 6Mi, found {memory!r} ({size} bytes).")
     ]
 
 
