@@ -230,6 +230,8 @@ def test_an_invalid_environment_name_is_refused(name: str) -> None:
     [
         "EVENTINFRA_RABBITMQ_QUEUE",
         "EVENTINFRA_REDIS_CREDENTIALS_DIR",
+        "EVENTINFRA_KAFKA_BOOTSTRAP",
+        "EVENTINFRA_KAFKA_CREDENTIALS_DIR",
         "RABBITMQ_PASSWORD",
         "IDEMPOTENCY_KEY",
     ],
