@@ -334,3 +334,33 @@ def test_digest_pinned_platform_images_load(tmp_path: Path) -> None:
     except ConfigError as error:  # pragma: no cover - the failure message is the point
         pytest.fail(str(error))
     assert config.settings.rabbitmq.image.endswith(SHA256)
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("namespace", "lowercase letters, digits and '-', like `welcome-email` (a DNS label)"),
+        (
+            "keda_namespace",
+            "a namespace (a DNS label) like `keda`, where KEDA runs: it may read queue lengths "
+            "from the management API",
+        ),
+        (
+            "operators_namespace",
+            "a namespace (a DNS label) like `rabbitmq-system`, where the Cluster and Topology "
+            "Operators run: they may reach the broker's management API",
+        ),
+        (
+            "monitoring_namespace",
+            "a namespace (a DNS label) like `monitoring`, where Prometheus runs: it may scrape "
+            "the broker's metrics port",
+        ),
+    ],
+)
+def test_a_namespace_that_is_no_dns_label_says_what_is_expected(
+    tmp_path: Path, key: str, expected: str
+) -> None:
+    k8s_project(tmp_path, {}, {key: "KEDA"})
+    assert [message for _, line, _, message in refused(tmp_path) if line] == [
+        f"expected {expected}, found 'KEDA'."
+    ]

@@ -64,7 +64,7 @@ ComponentName = Annotated[
     Field(
         pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         max_length=63,
-        description="Lowercase letters, digits and '-', like `welcome-email` (a DNS label).",
+        description="lowercase letters, digits and '-', like `welcome-email` (a DNS label)",
     ),
 ]
 # Event names are routing keys on RabbitMQ and, with '.' turned into '-', SNS topic names.
@@ -375,16 +375,19 @@ class RabbitMQSettings(Model):
     )
     operators_namespace: ComponentName = Field(
         default=rabbitmq_defaults.OPERATORS_NAMESPACE,
-        description="Where the Cluster and Topology Operators run: they may reach the broker's "
-        "management API.",
+        # Phrased as what is expected: a pattern mismatch quotes the description.
+        description="a namespace (a DNS label) like `rabbitmq-system`, where the Cluster and "
+        "Topology Operators run: they may reach the broker's management API",
     )
     keda_namespace: ComponentName = Field(
         default=rabbitmq_defaults.KEDA_NAMESPACE,
-        description="Where KEDA runs: it may read queue lengths from the management API.",
+        description="a namespace (a DNS label) like `keda`, where KEDA runs: it may read queue "
+        "lengths from the management API",
     )
     monitoring_namespace: ComponentName = Field(
         default=rabbitmq_defaults.MONITORING_NAMESPACE,
-        description="Where Prometheus runs: it may scrape the broker's metrics port.",
+        description="a namespace (a DNS label) like `monitoring`, where Prometheus runs: it may "
+        "scrape the broker's metrics port",
     )
     install_operators: Bool = Field(
         default=False,
