@@ -10,11 +10,15 @@ from typing import Any
 import pytest
 import yaml
 
+from eventinfra.check.synth import record
+from eventinfra.config.loader import load_platform_config
 from eventinfra.contract import Finding
 from eventinfra.kafka.cluster import KafkaCluster, KafkaClusterArgs
+from eventinfra.kafka.platform import KafkaPlatform
 from eventinfra.kafka.validation import cluster_settings_problems, label_key_problems
 from tests.aws.test_contract import problems, refused
 from tests.config.test_hardening import refused as loader_refused
+from tests.kafka.test_components import settings
 from tests.support import REPOSITORY
 
 VALID: dict[str, Any] = {
@@ -258,4 +262,37 @@ def test_a_stack_name_too_long_for_strimzis_service_names_is_refused(tmp_path: P
             "bootstrap Service); expected a DNS-1035 label: at most 63 lowercase letters, digits "
             "and '-', starting with a letter.",
         )
+    ]
+
+
+# --- the platform-owned Redis image on Kafka ------------------------------------------------
+
+SHA256 = "0123456789abcdef" * 4
+
+
+def test_the_redis_image_is_pinnable_by_digest_on_kafka(tmp_path: Path) -> None:
+    image = f"redis:7.4.2-alpine@sha256:{SHA256}"
+    config = load_platform_config(
+        {**settings(), "kafka": {**settings()["kafka"], "redis_image": image}},
+        stack="kafka",
+        project_dir=REPOSITORY,
+    )
+
+    def build() -> None:
+        KafkaPlatform.from_config("events", config)
+
+    graph = record(build)
+    spec = graph.named("events-idempotency-statefulset").inputs["spec"]
+    (container,) = spec["template"]["spec"]["containers"]
+    assert container["image"] == image
+
+
+@pytest.mark.parametrize("image", ["Redis:7.4", "redis", f"redis@sha256:{SHA256[:10]}"])
+def test_a_redis_image_that_is_no_pinned_reference_is_refused_on_kafka(
+    tmp_path: Path, image: str
+) -> None:
+    kafka = {**settings()["kafka"], "redis_image": image}
+    kafka_project(tmp_path, {"kafka": kafka})
+    assert [key for _, key, _ in refused_keys(tmp_path)] == [
+        "config.eventinfra:settings.kafka.redis_image"
     ]

@@ -8,7 +8,8 @@ from typing import Final
 ACCEPTED: Final = {
     "CKV_K8S_43": (
         "Image should use digest: every image is pinnable by digest (`container.image`, "
-        "`rabbitmq.image`, `rabbitmq.redis_image` accept `name:tag@sha256:…`), but the example "
+        "`rabbitmq.image`, `rabbitmq.redis_image`, `kafka.redis_image` accept "
+        "`name:tag@sha256:…`), but the example "
         "stack pins release tags, since a registry's digest cannot be read offline and the "
         "example's consumer image is illustrative."
     ),

@@ -181,6 +181,9 @@ def stack_settings_problems(
                     rack_topology_key=kafka.rack_topology_key,
                 ),
             )
+            yield from place(
+                ("kafka", "redis_image"), rabbitmq_rules.image_problems(kafka.redis_image)
+            )
         broker = settings.rabbitmq
         yield from place(
             ("rabbitmq",),

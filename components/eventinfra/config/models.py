@@ -442,6 +442,12 @@ class KafkaSettings(Model):
         description="Spread replicas over this node label's values, like "
         "`topology.kubernetes.io/zone` (rack awareness).",
     )
+    redis_image: str = Field(
+        default=rabbitmq_defaults.REDIS_IMAGE,
+        pattern=IMAGE_PATTERN,
+        description="the idempotency store's Redis image; pin it by digest in production, like "
+        "`redis:7.4.2-alpine@sha256:<64 hex>`",
+    )
     install_operators: Bool = Field(
         default=False,
         description="Install Strimzi and KEDA from pinned release manifests; by default they "

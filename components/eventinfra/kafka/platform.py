@@ -171,6 +171,7 @@ class KafkaPlatform(pulumi.ComponentResource):
                         for c in idempotent
                     ],
                     "storage_class": kafka.storage_class,
+                    "image": kafka.redis_image,
                     "labels": labels,
                     "client_labels": {IDEMPOTENCY_CLIENT_LABEL: "true"},
                 },

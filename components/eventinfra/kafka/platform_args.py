@@ -87,6 +87,8 @@ class PlatformKafkaClusterArgs(TypedDict):
     with SCRAM-SHA-512 passwords (development only)."""
     rack_topology_key: NotRequired[str]
     """Spread replicas over this node label's values, like `topology.kubernetes.io/zone`."""
+    redis_image: NotRequired[str]
+    """The idempotency store's Redis image; pin it by digest in production."""
     install_operators: NotRequired[bool]
     """Install Strimzi and KEDA from pinned release manifests; default false (they must
     already be installed)."""

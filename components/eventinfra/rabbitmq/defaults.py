@@ -62,7 +62,9 @@ KEDA_NAMESPACE: Final = "keda"
 MONITORING_NAMESPACE: Final = "monitoring"
 
 # --- Idempotency store (Redis, one per platform) ---
-REDIS_IMAGE: Final = "redis:7.4.2-alpine"  # `rabbitmq.redis_image` overrides it
+REDIS_IMAGE: Final = (
+    "redis:7.4.2-alpine"  # `rabbitmq.redis_image` and `kafka.redis_image` override it
+)
 REDIS_PORT: Final = 6379
 # Not the image's own `redis` user (999): a UID of 10,000 or more matches no account on the node
 # (checkov CKV_K8S_40). The official image runs as whatever user it is started as; fsGroup makes
