@@ -327,6 +327,7 @@ def kafka_name_problems(config: PlatformConfig) -> list[Finding]:
         ("the idempotency store", f"{prefix}-idempotency"),
         ("the idempotency store's ACL Secret", f"{prefix}-idempotency-acl"),
         ("the namespace's default-deny NetworkPolicy", f"{prefix}-default-deny"),
+        ("the NetworkPolicy admitting Prometheus", f"{prefix}-monitoring-ingress"),
     ):
         names.reserve("Kubernetes object", name, role)
 

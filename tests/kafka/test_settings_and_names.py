@@ -296,3 +296,52 @@ def test_a_redis_image_that_is_no_pinned_reference_is_refused_on_kafka(
     assert [key for _, key, _ in refused_keys(tmp_path)] == [
         "config.eventinfra:settings.kafka.redis_image"
     ]
+
+
+# --- the namespace denies ingress but Strimzi's, the store's and Prometheus' ----------------
+
+
+def test_the_namespace_denies_ingress_and_admits_prometheus_from_its_namespace() -> None:
+    config = load_platform_config(
+        {**settings(), "kafka": {**settings()["kafka"], "monitoring_namespace": "observability"}},
+        stack="kafka",
+        project_dir=REPOSITORY,
+    )
+
+    def build() -> None:
+        KafkaPlatform.from_config("events", config)
+
+    graph = record(build)
+    deny = graph.named("events-default-deny").inputs
+    assert deny["metadata"]["name"] == "kfk-default-deny"
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    monitoring = graph.named("events-monitoring-ingress").inputs
+    assert monitoring["metadata"]["name"] == "kfk-monitoring-ingress"
+    assert monitoring["spec"] == {
+        "podSelector": {},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {
+                "from": [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": "observability"}
+                        }
+                    }
+                ]
+            }
+        ],
+    }
+
+
+def test_a_name_that_takes_the_monitoring_policy_is_refused(tmp_path: Path) -> None:
+    kafka_project(tmp_path, {}, rename("producers", "billing", "monitoring-ingress"))
+    assert [(k, m) for _, k, m in refused_keys(tmp_path)] == [
+        (
+            "producers.monitoring-ingress",
+            "gives the Kubernetes object name 'kfk-monitoring-ingress' (the KafkaUser of "
+            "producer 'monitoring-ingress' and its Secret), which is already the NetworkPolicy "
+            "admitting Prometheus (from eventinfra itself); expected names that give distinct "
+            "physical names.",
+        )
+    ]

@@ -448,6 +448,11 @@ class KafkaSettings(Model):
         description="the idempotency store's Redis image; pin it by digest in production, like "
         "`redis:7.4.2-alpine@sha256:<64 hex>`",
     )
+    monitoring_namespace: ComponentName = Field(
+        default=rabbitmq_defaults.MONITORING_NAMESPACE,
+        description="a namespace (a DNS label) like `monitoring`, where Prometheus runs: it may "
+        "reach every pod of the platform's namespace (the Kafka Exporter's metrics)",
+    )
     install_operators: Bool = Field(
         default=False,
         description="Install Strimzi and KEDA from pinned release manifests; by default they "

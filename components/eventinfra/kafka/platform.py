@@ -16,6 +16,7 @@ from eventinfra.kafka.topics import replication, topic_settings
 from eventinfra.kafka.user import KafkaAccess, producer_acls
 from eventinfra.rabbitmq.container_consumer import ContainerConsumerArgs, consumed_event
 from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore
+from eventinfra.rabbitmq.naming import NAMESPACE_NAME_LABEL
 
 IDEMPOTENCY_CLIENT_LABEL = "eventinfra/idempotency-client"
 """Pod label of the consumers the idempotency store's NetworkPolicy admits."""
@@ -114,6 +115,42 @@ class KafkaPlatform(pulumi.ComponentResource):
         self.namespace = cluster.namespace
         self.bootstrap = cluster.bootstrap
         namespace = cluster.namespace
+        # Nothing reaches a pod here unless a NetworkPolicy allows it: Strimzi's own (it creates
+        # them for the nodes' listeners, which admit every client, and for their internal
+        # ports), the idempotency store's, and Prometheus, which scrapes the Kafka Exporter the
+        # alerts read (and any consumer's metrics) from its namespace.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata={"name": f"{prefix}-default-deny", "namespace": namespace, "labels": labels},
+            spec={"pod_selector": {}, "policy_types": ["Ingress"]},
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-monitoring-ingress",
+            metadata={
+                "name": f"{prefix}-monitoring-ingress",
+                "namespace": namespace,
+                "labels": labels,
+            },
+            spec={
+                "pod_selector": {},
+                "policy_types": ["Ingress"],
+                "ingress": [
+                    {
+                        "from_": [
+                            {
+                                "namespace_selector": {
+                                    "match_labels": {
+                                        NAMESPACE_NAME_LABEL: kafka.monitoring_namespace
+                                    }
+                                }
+                            }
+                        ]
+                    }
+                ],
+            },
+            opts=child,
+        )
 
         self.topics = {}
         for event in topology.events:
