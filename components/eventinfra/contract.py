@@ -66,6 +66,14 @@ def shape_problems(args: object, args_type: type, key: KeyPath = ()) -> list[Fin
     return findings
 
 
+def range_problems(value: object, low: int, high: int, why: str, key: KeyPath) -> list[Finding]:
+    """An integer from `low` to `high`: components get numbers from other languages and the
+    engine, where `7200.5` or `True` can arrive (the loader's models check their own fields)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        return [Finding(key, f"expected an integer from {low} to {high} ({why}), found {value!r}.")]
+    return []
+
+
 def raise_for(component: str, name: str, findings: Iterable[Finding]) -> None:
     """Raise every finding at once, each placed at `<Component> '<name>' args.<key path>`."""
     problems = [

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Final
 from eventinfra.aws import naming as aws_naming
 from eventinfra.aws import validation as aws_rules
 from eventinfra.contract import Finding
+from eventinfra.kafka import naming as kafka_naming
 from eventinfra.keypaths import KeyPath, format_key_path
 from eventinfra.kubernetes.naming import k8s_slug
 from eventinfra.rabbitmq import naming as rabbitmq_naming
@@ -294,3 +295,82 @@ def _reserved_prefix(names: NameRegistry, name: str, owner: KeyPath, role: str) 
                 f"{RABBITMQ_RESERVED_PREFIX!r} for itself; expected another name.",
             )
         )
+
+
+# Strimzi names the cluster's own objects after it: Services `<cluster>-kafka-bootstrap` and
+# `-kafka-brokers`, Secrets `<cluster>-cluster-ca-cert`, `-clients-ca`, `-entity-*-certs`, the
+# entity operator's and exporter's Deployments, pod sets `<cluster>-<pool>`. An application's
+# object (a KafkaUser's Secret, above all) must not take one of them.
+_STRIMZI_OWNED = "names Strimzi gives the cluster's own objects (its Services, its CA Secrets)"
+
+
+def kafka_prefix_problems(prefix: str, stack: str) -> list[Finding]:
+    """The prefix (or stack name) in Strimzi's longest Service name (as long as its longest pod
+    hostname, `<cluster>-controllers-<3-digit id>`), the store's Service and the environment
+    label (keys relative to where the prefix is set)."""
+    names = NameRegistry()
+    cluster = kafka_naming.cluster_name(prefix)
+    _service(names, f"{cluster}-kafka-bootstrap", (), "the cluster's bootstrap Service")
+    _service(names, f"{prefix}-idempotency", (), "the idempotency store's Service")
+    _k8s_label(names, stack, (), "the environment label (the stack name)")
+    return names.findings
+
+
+def kafka_name_problems(config: PlatformConfig) -> list[Finding]:
+    """Every Kubernetes object of a `kafka` plan claimed once, Strimzi's names and the
+    platform's own reserved (keys relative to the topology)."""
+    prefix, topology = config.prefix, config.topology
+    names = NameRegistry()
+    check = DNS1123_SUBDOMAIN.fullmatch(prefix) is not None
+    cluster = kafka_naming.cluster_name(prefix)
+    for role, name in (
+        ("the Kafka cluster", cluster),
+        ("the idempotency store", f"{prefix}-idempotency"),
+        ("the idempotency store's ACL Secret", f"{prefix}-idempotency-acl"),
+        ("the namespace's default-deny NetworkPolicy", f"{prefix}-default-deny"),
+        ("the NetworkPolicy admitting Prometheus", f"{prefix}-monitoring-ingress"),
+    ):
+        names.reserve("Kubernetes object", name, role)
+
+    def k8s(name: str, owner: KeyPath, role: str) -> None:
+        _k8s_object(names, name, owner, role, check=check)
+        if name.startswith(f"{cluster}-"):
+            names.findings.append(
+                Finding(
+                    owner,
+                    f"gives the Kubernetes object name {name!r} ({role}), but names starting "
+                    f"{cluster + '-'!r} are the {_STRIMZI_OWNED}; expected another name.",
+                )
+            )
+
+    for event in topology.events:
+        k8s(
+            f"{prefix}-{k8s_slug(event)}",
+            ("events", event),
+            f"the KafkaTopic object of event {event!r}",
+        )
+    for producer in topology.producers:
+        k8s(
+            kafka_naming.user_name(prefix, producer),
+            ("producers", producer),
+            f"the KafkaUser of producer {producer!r} and its Secret",
+        )
+    for consumer_name, consumer in topology.consumers.items():
+        owner: KeyPath = ("consumers", consumer_name)
+        base = kafka_naming.user_name(prefix, consumer_name)
+        objects = [
+            (base, "KafkaUser and Secret"),
+            (f"{base}-dead-letter", "dead-letter KafkaTopic"),
+            (f"{base}-alerts", "alerts rule"),
+        ]
+        if consumer.runtime == "container":
+            objects += [
+                (f"{base}-schemas", "schemas ConfigMap"),
+                (f"{base}-kafka", "KEDA TriggerAuthentication"),
+            ]
+            if consumer.idempotency.enabled:
+                objects.append((f"{base}-idempotency", "idempotency Secret"))
+            _k8s_label(names, base, owner, f"the app label of consumer {consumer_name!r}")
+        for name, role in objects:
+            k8s(name, owner, f"the {role} object of consumer {consumer_name!r}")
+    return names.findings

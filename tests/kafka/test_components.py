@@ -52,6 +52,8 @@ def test_the_platform_has_a_cluster_a_topic_per_event_and_a_user_per_application
     assert children(graph, "events") == sorted(
         [
             ("eventinfra:index:KafkaCluster", "events-cluster"),
+            ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "events-default-deny"),
+            ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "events-monitoring-ingress"),
             (STRIMZI + "KafkaTopic", "events-topic-user-signup"),
             (STRIMZI + "KafkaTopic", "events-topic-order-placed"),
             (STRIMZI + "KafkaTopic", "events-topic-invoice-paid"),

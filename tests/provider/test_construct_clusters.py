@@ -124,6 +124,8 @@ def test_the_kafka_platform_declares_its_children(kafka: tuple[Synthesis, Constr
     assert children(graph, "events") == sorted(
         [
             ("eventinfra:index:KafkaCluster", "events-cluster"),
+            ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "events-default-deny"),
+            ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "events-monitoring-ingress"),
             (STRIMZI + "KafkaTopic", "events-topic-user-signup"),
             ("eventinfra:index:KafkaAccess", "events-producer-accounts-api"),
             ("eventinfra:index:RedisIdempotencyStore", "events-idempotency"),

@@ -159,7 +159,7 @@ def test_memory_quantities_pass(memory: str) -> None:
     assert validation.memory_problems(memory) == []
 
 
-@pytest.mark.parametrize(("memory", "size"), [("256", "256"), ("512", "512"), ("4Ki", "4096")])
+@pytest.mark.parametrize(("memory", "size"), [("256", "256"), ("512", "512"), ("5e6", "5000000")])
 def test_a_memory_without_its_unit_is_refused(memory: str, size: str) -> None:
     assert validation.memory_problems(memory) == [
         Finding(
@@ -167,6 +167,13 @@ def test_a_memory_without_its_unit_is_refused(memory: str, size: str) -> None:
             f"expected at least 6Mi, found {memory!r} ({size} bytes); did you forget the unit, "
             f"as in `{memory}Mi`?",
         )
+    ]
+
+
+@pytest.mark.parametrize(("memory", "size"), [("4Ki", "4096"), ("1Mi", "1048576"), ("0Gi", "0")])
+def test_a_memory_below_the_minimum_with_a_unit_gets_no_unit_hint(memory: str, size: str) -> None:
+    assert validation.memory_problems(memory) == [
+        Finding((), f"expected at least 6Mi, found {memory!r} ({size} bytes).")
     ]
 
 
@@ -223,6 +230,8 @@ def test_an_invalid_environment_name_is_refused(name: str) -> None:
     [
         "EVENTINFRA_RABBITMQ_QUEUE",
         "EVENTINFRA_REDIS_CREDENTIALS_DIR",
+        "EVENTINFRA_KAFKA_BOOTSTRAP",
+        "EVENTINFRA_KAFKA_CREDENTIALS_DIR",
         "RABBITMQ_PASSWORD",
         "IDEMPOTENCY_KEY",
     ],
@@ -325,3 +334,33 @@ def test_digest_pinned_platform_images_load(tmp_path: Path) -> None:
     except ConfigError as error:  # pragma: no cover - the failure message is the point
         pytest.fail(str(error))
     assert config.settings.rabbitmq.image.endswith(SHA256)
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("namespace", "lowercase letters, digits and '-', like `welcome-email` (a DNS label)"),
+        (
+            "keda_namespace",
+            "a namespace (a DNS label) like `keda`, where KEDA runs: it may read queue lengths "
+            "from the management API",
+        ),
+        (
+            "operators_namespace",
+            "a namespace (a DNS label) like `rabbitmq-system`, where the Cluster and Topology "
+            "Operators run: they may reach the broker's management API",
+        ),
+        (
+            "monitoring_namespace",
+            "a namespace (a DNS label) like `monitoring`, where Prometheus runs: it may scrape "
+            "the broker's metrics port",
+        ),
+    ],
+)
+def test_a_namespace_that_is_no_dns_label_says_what_is_expected(
+    tmp_path: Path, key: str, expected: str
+) -> None:
+    k8s_project(tmp_path, {}, {key: "KEDA"})
+    assert [message for _, line, _, message in refused(tmp_path) if line] == [
+        f"expected {expected}, found 'KEDA'."
+    ]

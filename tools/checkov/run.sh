@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# checkov over the k8s stack's planned manifests, in its own virtualenv (its dependencies are
+# checkov over a stack's planned manifests (`--stack k8s`, the default, or `--stack kafka`), in its own virtualenv (its dependencies are
 # heavy and pin versions of their own): installs the pinned checkov on first use.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -25,7 +25,7 @@ from eventinfra.aws.lambda_consumer import (
 )
 from eventinfra.aws.lambda_package import SCHEMAS_FOLDER
 from eventinfra.aws.tags import component_tags
-from eventinfra.contract import Finding, raise_for, shape_problems, under
+from eventinfra.contract import Finding, raise_for, range_problems, shape_problems, under
 from eventinfra.keypaths import KeyPath
 
 
@@ -124,6 +124,15 @@ def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
     findings += validation.max_receive_count_problems(
         args.get("max_receive_count", defaults.MAX_RECEIVE_COUNT)
     )
+    if "queue_age_alarm_seconds" in args:
+        findings += validation.queue_age_alarm_problems(args["queue_age_alarm_seconds"])
+    idempotency = args.get("idempotency")
+    if isinstance(idempotency, Mapping):
+        findings += shape_problems(idempotency, ConsumerIdempotencyArgs, ("idempotency",))
+        if "ttl_seconds" in idempotency:
+            findings += validation.idempotency_ttl_problems(
+                idempotency["ttl_seconds"], ("idempotency", "ttl_seconds")
+            )
     subscriptions = args.get("subscriptions", [])
     if not subscriptions and "subscriptions" in args:
         findings.append(
@@ -143,7 +152,7 @@ def consumer_problems(args: EventConsumerArgs) -> list[Finding]:
 
     visibility = args.get("visibility_timeout_seconds")
     if visibility is not None and (
-        out_of_range := validation.range_problems(
+        out_of_range := range_problems(
             visibility,
             0,
             defaults.SQS_MAX_VISIBILITY_SECONDS,

@@ -48,12 +48,23 @@ LOG_RETENTION_CHOICES: Final = (
 IDEMPOTENCY_HASH_KEY: Final = "id"
 IDEMPOTENCY_TTL_ATTRIBUTE: Final = "expiration"
 IDEMPOTENCY_TTL_SECONDS: Final = 3_600  # the Powertools default record lifetime
+# A record's `expiration` is now + TTL in whole epoch seconds (DynamoDB TTL reads a Number of
+# epoch seconds; Redis `SET ... EX` takes a positive integer). A year is eventinfra's bound: a
+# longer memory of processed messages is a database, not an idempotency store.
+IDEMPOTENCY_MAX_TTL_SECONDS: Final = 31_536_000
 
 # --- Monitoring ---
 ALARM_PERIOD_SECONDS: Final = 60
 # Oldest message older than this means consumers are not keeping up.
 QUEUE_AGE_ALARM_SECONDS: Final = 900
+# ApproximateAgeOfOldestMessage (seconds) never exceeds the queue's retention, at most 14 days:
+# a higher threshold never fires; below a minute the alarm fires on ordinary processing.
+QUEUE_AGE_ALARM_MIN_SECONDS: Final = 60
+QUEUE_AGE_ALARM_MAX_SECONDS: Final = 1_209_600
 LAMBDA_ERRORS_ALARM_THRESHOLD: Final = 1
+# The Errors metric counts invocations (Sum per period): a whole number. At least 1, since
+# `>= 0` is always in alarm; the upper bound is eventinfra's sanity check.
+LAMBDA_ERRORS_ALARM_MAX: Final = 1_000_000
 # CloudWatch renders at most 100 widgets on one dashboard (dashboard body structure reference);
 # larger platforms get several dashboards.
 DASHBOARD_MAX_WIDGETS: Final = 100

@@ -100,6 +100,8 @@ def function_problems(
         )
     if isinstance(name := function.get("function_name"), str):
         findings += validation.function_name_problems(name, ("function_name",))
+    if "errors_threshold" in function:
+        findings += validation.errors_threshold_problems(function["errors_threshold"])
     findings += validation.runtime_problems(function.get("runtime", defaults.LAMBDA_RUNTIME))
     environment = function.get("environment", {})
     if isinstance(environment, Mapping):

@@ -11,7 +11,7 @@ from typing import Any
 
 from eventinfra.aws import defaults
 from eventinfra.aws.naming import FIFO_SUFFIX
-from eventinfra.contract import Finding
+from eventinfra.contract import Finding, range_problems
 from eventinfra.keypaths import KeyPath
 
 # SQS queue, SNS topic and Lambda function names: letters, digits, '-' and '_' (plus the
@@ -267,15 +267,6 @@ def function_name_problems(name: str, key: KeyPath = ()) -> list[Finding]:
         key=key,
         detail="",
     )
-
-
-# --- ranges (the loader's models check these through their field types) ----------------------
-
-
-def range_problems(value: int, low: int, high: int, why: str, key: KeyPath) -> list[Finding]:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        return [Finding(key, f"expected an integer from {low} to {high} ({why}), found {value!r}.")]
-    return []
 
 
 # --- queues ----------------------------------------------------------------------------------
@@ -725,6 +716,44 @@ def role_name_problems(logical_name: str, key: KeyPath = ()) -> list[Finding]:
 
 
 # --- CloudWatch and tags ---------------------------------------------------------------------
+
+
+def queue_age_alarm_problems(
+    seconds: object, key: KeyPath = ("queue_age_alarm_seconds",)
+) -> list[Finding]:
+    """The age alarm's threshold: a whole number of seconds the oldest message may wait."""
+    return range_problems(
+        seconds,
+        defaults.QUEUE_AGE_ALARM_MIN_SECONDS,
+        defaults.QUEUE_AGE_ALARM_MAX_SECONDS,
+        "seconds, within SQS retention: an older message has already expired",
+        key,
+    )
+
+
+def errors_threshold_problems(
+    threshold: object, key: KeyPath = ("errors_threshold",)
+) -> list[Finding]:
+    """The Lambda errors alarm's threshold: a count of failed invocations per period."""
+    return range_problems(
+        threshold,
+        1,
+        defaults.LAMBDA_ERRORS_ALARM_MAX,
+        "failed invocations per alarm period, a count",
+        key,
+    )
+
+
+def idempotency_ttl_problems(ttl: object, key: KeyPath = ("ttl_seconds",)) -> list[Finding]:
+    """How long a processed message's record lives: DynamoDB TTL expires items at a whole
+    number of epoch seconds."""
+    return range_problems(
+        ttl,
+        1,
+        defaults.IDEMPOTENCY_MAX_TTL_SECONDS,
+        "whole seconds, at most one year; DynamoDB TTL reads epoch seconds",
+        key,
+    )
 
 
 def alarm_period_problems(

@@ -167,6 +167,23 @@ def stack_settings_problems(
             )
         elif settings.broker == "rabbitmq":
             yield from place(prefix_key, physical_names.rabbitmq_prefix_problems(prefix, stack))
+        else:
+            yield from place(prefix_key, physical_names.kafka_prefix_problems(prefix, stack))
+        if settings.broker == "kafka":
+            kafka = settings.kafka
+            yield from place(
+                ("kafka",),
+                kafka_rules.cluster_settings_problems(
+                    cpu=kafka.cpu,
+                    memory=kafka.memory,
+                    storage=kafka.storage,
+                    storage_class=kafka.storage_class,
+                    rack_topology_key=kafka.rack_topology_key,
+                ),
+            )
+            yield from place(
+                ("kafka", "redis_image"), rabbitmq_rules.image_problems(kafka.redis_image)
+            )
         broker = settings.rabbitmq
         yield from place(
             ("rabbitmq",),
@@ -243,6 +260,7 @@ def cross_check_problems(
     if config.settings.broker == "rabbitmq":
         yield from problems((), physical_names.rabbitmq_name_problems(config))
     elif config.settings.broker == "kafka":
+        yield from problems((), physical_names.kafka_name_problems(config))
         yield from _kafka_problems(config, problem)
     else:
         yield from problems((), physical_names.aws_name_problems(config))

@@ -64,7 +64,7 @@ ComponentName = Annotated[
     Field(
         pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         max_length=63,
-        description="Lowercase letters, digits and '-', like `welcome-email` (a DNS label).",
+        description="lowercase letters, digits and '-', like `welcome-email` (a DNS label)",
     ),
 ]
 # Event names are routing keys on RabbitMQ and, with '.' turned into '-', SNS topic names.
@@ -272,9 +272,14 @@ class Idempotency(Model):
             raise PydanticCustomError("idempotency_key", "{problem}", {"problem": problem})
         return key
 
-    ttl_seconds: Annotated[Int, InRange(1, 31_536_000, "at most one year")] = (
-        defaults.IDEMPOTENCY_TTL_SECONDS
-    )
+    ttl_seconds: Annotated[
+        Int,
+        InRange(
+            1,
+            defaults.IDEMPOTENCY_MAX_TTL_SECONDS,
+            "whole seconds, at most one year; records expire at epoch seconds",
+        ),
+    ] = defaults.IDEMPOTENCY_TTL_SECONDS
 
 
 class Consumer(Model):
@@ -328,12 +333,17 @@ class AlarmSettings(Model):
     period_seconds: Annotated[Int, InRange(10, 86_400, "CloudWatch alarm periods")] = (
         defaults.ALARM_PERIOD_SECONDS
     )
-    queue_age_seconds: Annotated[Int, InRange(60, 1_209_600, "within SQS retention")] = (
-        defaults.QUEUE_AGE_ALARM_SECONDS
-    )
-    lambda_errors: Annotated[Int, InRange(1, 1_000_000, "errors per period")] = (
-        defaults.LAMBDA_ERRORS_ALARM_THRESHOLD
-    )
+    queue_age_seconds: Annotated[
+        Int,
+        InRange(
+            defaults.QUEUE_AGE_ALARM_MIN_SECONDS,
+            defaults.QUEUE_AGE_ALARM_MAX_SECONDS,
+            "within SQS retention",
+        ),
+    ] = defaults.QUEUE_AGE_ALARM_SECONDS
+    lambda_errors: Annotated[
+        Int, InRange(1, defaults.LAMBDA_ERRORS_ALARM_MAX, "errors per period")
+    ] = defaults.LAMBDA_ERRORS_ALARM_THRESHOLD
 
 
 class RabbitMQSettings(Model):
@@ -365,16 +375,19 @@ class RabbitMQSettings(Model):
     )
     operators_namespace: ComponentName = Field(
         default=rabbitmq_defaults.OPERATORS_NAMESPACE,
-        description="Where the Cluster and Topology Operators run: they may reach the broker's "
-        "management API.",
+        # Phrased as what is expected: a pattern mismatch quotes the description.
+        description="a namespace (a DNS label) like `rabbitmq-system`, where the Cluster and "
+        "Topology Operators run: they may reach the broker's management API",
     )
     keda_namespace: ComponentName = Field(
         default=rabbitmq_defaults.KEDA_NAMESPACE,
-        description="Where KEDA runs: it may read queue lengths from the management API.",
+        description="a namespace (a DNS label) like `keda`, where KEDA runs: it may read queue "
+        "lengths from the management API",
     )
     monitoring_namespace: ComponentName = Field(
         default=rabbitmq_defaults.MONITORING_NAMESPACE,
-        description="Where Prometheus runs: it may scrape the broker's metrics port.",
+        description="a namespace (a DNS label) like `monitoring`, where Prometheus runs: it may "
+        "scrape the broker's metrics port",
     )
     install_operators: Bool = Field(
         default=False,
@@ -428,6 +441,17 @@ class KafkaSettings(Model):
         default=None,
         description="Spread replicas over this node label's values, like "
         "`topology.kubernetes.io/zone` (rack awareness).",
+    )
+    redis_image: str = Field(
+        default=rabbitmq_defaults.REDIS_IMAGE,
+        pattern=IMAGE_PATTERN,
+        description="the idempotency store's Redis image; pin it by digest in production, like "
+        "`redis:7.4.2-alpine@sha256:<64 hex>`",
+    )
+    monitoring_namespace: ComponentName = Field(
+        default=rabbitmq_defaults.MONITORING_NAMESPACE,
+        description="a namespace (a DNS label) like `monitoring`, where Prometheus runs: it may "
+        "reach every pod of the platform's namespace (the Kafka Exporter's metrics)",
     )
     install_operators: Bool = Field(
         default=False,

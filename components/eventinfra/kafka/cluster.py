@@ -5,7 +5,9 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
+from eventinfra.contract import raise_for
 from eventinfra.kafka import defaults, naming
+from eventinfra.kafka import validation as rules
 from eventinfra.ordering import after_caller
 
 
@@ -63,6 +65,18 @@ class KafkaCluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: KafkaClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        # Validated before the component registers: a mistake in the args declares nothing.
+        raise_for(
+            "KafkaCluster",
+            name,
+            rules.cluster_settings_problems(
+                cpu=args["cpu"],
+                memory=args["memory"],
+                storage=args["storage"],
+                storage_class=args.get("storage_class"),
+                rack_topology_key=args.get("rack_topology_key"),
+            ),
+        )
         super().__init__("eventinfra:index:KafkaCluster", name, None, opts)
         # Everything here waits for what the cluster waits for (the operators' manifests).
         child = after_caller(opts, self)

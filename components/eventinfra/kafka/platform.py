@@ -4,6 +4,7 @@ import json
 from typing import Self
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from eventinfra.config.loader import PlatformConfig
 from eventinfra.kafka import defaults, naming
@@ -20,6 +21,7 @@ from eventinfra.kubernetes.platform import (
     install_operators,
     platform_labels,
 )
+from eventinfra.rabbitmq.naming import NAMESPACE_NAME_LABEL
 
 
 class KafkaPlatform(pulumi.ComponentResource):
@@ -97,6 +99,7 @@ class KafkaPlatform(pulumi.ComponentResource):
         )
         after: list[pulumi.Resource] = list(self.operators)
         after_operators = pulumi.ResourceOptions(parent=self, depends_on=after)
+        child = pulumi.ResourceOptions(parent=self)
         replicas, min_insync = replication(kafka)
         cluster = KafkaCluster(
             f"{name}-cluster",
@@ -119,6 +122,42 @@ class KafkaPlatform(pulumi.ComponentResource):
         self.namespace = cluster.namespace
         self.bootstrap = cluster.bootstrap
         namespace = cluster.namespace
+        # Nothing reaches a pod here unless a NetworkPolicy allows it: Strimzi's own (it creates
+        # them for the nodes' listeners, which admit every client, and for their internal
+        # ports), the idempotency store's, and Prometheus, which scrapes the Kafka Exporter the
+        # alerts read (and any consumer's metrics) from its namespace.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata={"name": f"{prefix}-default-deny", "namespace": namespace, "labels": labels},
+            spec={"pod_selector": {}, "policy_types": ["Ingress"]},
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-monitoring-ingress",
+            metadata={
+                "name": f"{prefix}-monitoring-ingress",
+                "namespace": namespace,
+                "labels": labels,
+            },
+            spec={
+                "pod_selector": {},
+                "policy_types": ["Ingress"],
+                "ingress": [
+                    {
+                        "from_": [
+                            {
+                                "namespace_selector": {
+                                    "match_labels": {
+                                        NAMESPACE_NAME_LABEL: kafka.monitoring_namespace
+                                    }
+                                }
+                            }
+                        ]
+                    }
+                ],
+            },
+            opts=child,
+        )
 
         self.topics = {}
         for event in topology.events:
@@ -165,6 +204,7 @@ class KafkaPlatform(pulumi.ComponentResource):
             config,
             namespace=namespace,
             storage_class=kafka.storage_class,
+            image=kafka.redis_image,
             labels=labels,
             parent=self,
         )

@@ -87,6 +87,11 @@ class PlatformKafkaClusterArgs(TypedDict):
     with SCRAM-SHA-512 passwords (development only)."""
     rack_topology_key: NotRequired[str]
     """Spread replicas over this node label's values, like `topology.kubernetes.io/zone`."""
+    redis_image: NotRequired[str]
+    """The idempotency store's Redis image; pin it by digest in production."""
+    monitoring_namespace: NotRequired[str]
+    """Where Prometheus runs, default `monitoring`: the namespace's NetworkPolicies deny every
+    other ingress not Strimzi's or the idempotency store's."""
     install_operators: NotRequired[bool]
     """Install Strimzi and KEDA from pinned release manifests; default false (they must
     already be installed)."""

@@ -6,8 +6,11 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from eventinfra.contract import Finding
+from eventinfra.contract import Finding, under
 from eventinfra.kafka import naming
+from eventinfra.physical_names import DNS1123_SUBDOMAIN, K8S_LABEL_MAX, K8S_NAME_MAX
+from eventinfra.rabbitmq import defaults as workload_defaults
+from eventinfra.rabbitmq import validation as workload_rules
 
 # Kafka's topic name rule, applied to every name an ACL grants on: a literal ACL on `*` is
 # Kafka's wildcard and grants every topic or group, and Strimzi passes the name through as is.
@@ -135,4 +138,60 @@ def max_replicas_problems(max_replicas: int, partitions: Mapping[str, int]) -> l
             f"gives each partition to one member and the others sit idle; found {max_replicas} "
             "(lower it, or raise the topic's partitions in `kafka.topics`).",
         )
+    ]
+
+
+# A Kubernetes label key (`IsQualifiedName`): an optional DNS-1123 subdomain prefix and `/`,
+# then a name of at most 63 alphanumerics, '-', '_' and '.', alphanumeric at both ends.
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+
+
+def label_key_problems(key: str | None) -> list[Finding]:
+    """A node label key, like `topology.kubernetes.io/zone` (Strimzi's rack `topologyKey`)."""
+    if key is None:
+        return []
+    prefix, _, name = key.rpartition("/")
+    valid = (
+        len(name) <= K8S_LABEL_MAX
+        and _LABEL_NAME.fullmatch(name) is not None
+        and (
+            "/" not in key
+            or (len(prefix) <= K8S_NAME_MAX and DNS1123_SUBDOMAIN.fullmatch(prefix) is not None)
+        )
+    )
+    if valid:
+        return []
+    return [
+        Finding(
+            (),
+            "expected a Kubernetes label key, like `topology.kubernetes.io/zone`: an optional "
+            "DNS subdomain and '/', then at most 63 letters, digits, '-', '_' and '.', beginning "
+            f"and ending with a letter or digit; found {key!r}.",
+        )
+    ]
+
+
+def cluster_settings_problems(
+    *,
+    cpu: str,
+    memory: str,
+    storage: str,
+    storage_class: str | None,
+    rack_topology_key: str | None,
+) -> list[Finding]:
+    """The brokers' size and placement (keys relative to the `kafka:` settings, or to the
+    KafkaCluster args, which use the same names)."""
+    return [
+        *under(("cpu",), workload_rules.cpu_problems(cpu)),
+        *under(("memory",), workload_rules.memory_problems(memory)),
+        *under(
+            ("storage",),
+            workload_rules.memory_problems(
+                storage, minimum=workload_defaults.MIN_STORAGE_BYTES, what="volume size"
+            ),
+        ),
+        *under(
+            ("storage_class",), workload_rules.object_name_problems(storage_class, "StorageClass")
+        ),
+        *under(("rack_topology_key",), label_key_problems(rack_topology_key)),
     ]

@@ -342,15 +342,27 @@ class ContainerConsumer(pulumi.ComponentResource):
 
 def _args_problems(args: ContainerConsumerArgs) -> list[Finding]:
     """The workload rules the loader checks too, placed at these Args' own keys."""
-    return [
+    findings = [
         *under(("image",), rules.image_problems(args["image"])),
         *under(("env",), rules.environment_problems(args["env"])),
         *under(("cpu",), rules.cpu_problems(args["cpu"])),
         *under(("memory",), rules.memory_problems(args["memory"])),
-        *under(
-            ("min_replicas",), rules.replica_problems(args["min_replicas"], args["max_replicas"])
-        ),
     ]
+    numbers = rules.workload_range_problems(
+        min_replicas=args["min_replicas"],
+        max_replicas=args["max_replicas"],
+        target_queue_length=args["target_queue_length"],
+        port=args["port"],
+    )
+    # min against max only compares two valid counts; an invalid one was said above.
+    findings += numbers or under(
+        ("min_replicas",), rules.replica_problems(args["min_replicas"], args["max_replicas"])
+    )
+    if (idempotency := args.get("idempotency")) is not None:
+        findings += rules.idempotency_ttl_problems(
+            idempotency["ttl_seconds"], ("idempotency", "ttl_seconds")
+        )
+    return findings
 
 
 def _rabbitmq_binding(args: ContainerConsumerArgs) -> BrokerBindingArgs:

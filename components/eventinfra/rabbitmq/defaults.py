@@ -47,6 +47,8 @@ RUN_AS_USER: Final = 10_001  # any non-root UID: runAsNonRoot rejects images who
 MAX_CPU_CORES: Final = 64
 MIN_MEMORY_BYTES: Final = 6 * 1024**2  # runc refuses memory limits below 6 MiB
 MIN_STORAGE_BYTES: Final = 100 * 1024**2  # below this a volume size is a forgotten unit
+# As on AWS (aws/defaults.py): a processed message is remembered at most a year.
+IDEMPOTENCY_MAX_TTL_SECONDS: Final = 31_536_000
 TERMINATION_GRACE_SECONDS: Final = 60  # time to finish and ack in-flight messages
 # The `schema_version` of every event in EVENTINFRA_EVENTS: the topology has no versions yet
 # (the AWS backend's value).
@@ -60,7 +62,9 @@ KEDA_NAMESPACE: Final = "keda"
 MONITORING_NAMESPACE: Final = "monitoring"
 
 # --- Idempotency store (Redis, one per platform) ---
-REDIS_IMAGE: Final = "redis:7.4.2-alpine"  # `rabbitmq.redis_image` overrides it
+REDIS_IMAGE: Final = (
+    "redis:7.4.2-alpine"  # `rabbitmq.redis_image` and `kafka.redis_image` override it
+)
 REDIS_PORT: Final = 6379
 # Not the image's own `redis` user (999): a UID of 10,000 or more matches no account on the node
 # (checkov CKV_K8S_40). The official image runs as whatever user it is started as; fsGroup makes

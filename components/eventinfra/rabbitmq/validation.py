@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
-from eventinfra.contract import Finding, under
+from eventinfra.contract import Finding, range_problems, under
 from eventinfra.keypaths import KeyPath
 from eventinfra.physical_names import DNS1123_SUBDOMAIN
 from eventinfra.rabbitmq import defaults, naming
@@ -186,14 +186,45 @@ def memory_problems(
             )
         ]
     if size < minimum:
+        # Only a plain number can be a forgotten unit: `4Ki` has one (`4KiMi` is no hint).
+        match = _QUANTITY.fullmatch(memory)
+        plain = match is not None and (match["suffix"] or "")[:1] in ("", "e", "E")
+        hint = f"; did you forget the unit, as in `{memory}Mi`?" if plain else "."
         return [
             Finding(
                 (),
-                f"expected at least {minimum // MEBIBYTE}Mi, found {memory!r} ({bytes_} bytes); "
-                f"did you forget the unit, as in `{memory}Mi`?",
+                f"expected at least {minimum // MEBIBYTE}Mi, found {memory!r} ({bytes_} bytes)"
+                + hint,
             )
         ]
     return []
+
+
+def idempotency_ttl_problems(ttl: object, key: KeyPath = ("ttl_seconds",)) -> list[Finding]:
+    """How long a processed message's record lives: the runtime stores it with Redis
+    `SET ... EX <ttl>`, which takes a positive whole number of seconds."""
+    return range_problems(
+        ttl,
+        1,
+        defaults.IDEMPOTENCY_MAX_TTL_SECONDS,
+        "whole seconds, at most one year; Redis SET EX takes a positive integer",
+        key,
+    )
+
+
+def workload_range_problems(
+    *, min_replicas: object, max_replicas: object, target_queue_length: object, port: object
+) -> list[Finding]:
+    """The numbers of a container consumer's Deployment and ScaledObject, as the topology's
+    `container:` block bounds them (components may get any number from other languages)."""
+    return [
+        *range_problems(min_replicas, 0, 1000, "replica counts", ("min_replicas",)),
+        *range_problems(max_replicas, 1, 1000, "replica counts", ("max_replicas",)),
+        *range_problems(
+            target_queue_length, 1, 100_000, "messages per replica", ("target_queue_length",)
+        ),
+        *range_problems(port, 1, 65_535, "a TCP port", ("port",)),
+    ]
 
 
 def replica_problems(min_replicas: int, max_replicas: int) -> list[Finding]:
@@ -320,7 +351,7 @@ def container_problems(
     ]
 
 
-def _object_name_problems(name: str | None, what: str) -> list[Finding]:
+def object_name_problems(name: str | None, what: str) -> list[Finding]:
     if name is None or (len(name) <= 253 and DNS1123_SUBDOMAIN.fullmatch(name)):
         return []
     return [
@@ -352,6 +383,6 @@ def broker_settings_problems(
             ("storage",),
             memory_problems(storage, minimum=defaults.MIN_STORAGE_BYTES, what="volume size"),
         ),
-        *under(("storage_class",), _object_name_problems(storage_class, "StorageClass")),
-        *under(("tls_secret",), _object_name_problems(tls_secret, "Secret")),
+        *under(("storage_class",), object_name_problems(storage_class, "StorageClass")),
+        *under(("tls_secret",), object_name_problems(tls_secret, "Secret")),
     ]
