@@ -15,7 +15,6 @@ import pytest
 
 from eventinfra.check.cli import EXIT_INVALID, EXIT_OK, main
 from eventinfra.config.stack import TOPOLOGY_OVERRIDE_ENV
-from tests.check.test_cli import collect_the_failed_programs_garbage
 from tests.support import REPOSITORY
 
 EVENTINFRA_SOURCE = REPOSITORY / "components" / "eventinfra"
@@ -749,7 +748,6 @@ def test_a_bad_input_exits_2_naming_the_users_file(
     broken = arrange(project, scratch)
 
     code, output = run(broken.argv, capsys)
-    collect_the_failed_programs_garbage()
 
     # One line per message, as printed unwrapped: a fragment must not depend on line breaks.
     flat = re.sub(r"\s*\n\s*", " ", output)

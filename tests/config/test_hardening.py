@@ -26,6 +26,12 @@ def set_in(mapping: dict[str, Any], **values: Any) -> None:
     mapping.update(values)
 
 
+def aws_only_removed(settings: dict[str, Any]) -> None:
+    """base_settings() without what only the SNS/SQS broker reads."""
+    settings.pop("alarms")
+    settings.pop("tags")
+
+
 CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     # 1. physical-name collisions
     "event_takes_alerts_topic": (
@@ -170,9 +176,63 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
         dict(settings=st(lambda x: x.pop("name_prefix")), stack="my.stack"),
         [],  # placeholder: replaced below (the stack name drives the prefix)
     ),
+    "aws_settings_on_rabbitmq": (
+        dict(
+            settings=st(lambda x: x.update(broker="rabbitmq", name_prefix="k8s")),
+            topology=t(
+                lambda x: (
+                    x["consumers"].pop("welcome-email"),
+                    x["consumers"]["analytics"].update(subscribes=["user.signup"]),
+                )
+            ),
+        ),
+        [
+            (
+                "Pulumi.dev.yaml",
+                8,
+                "config.eventinfra:settings.alarms.email",
+                "is set, but broker 'rabbitmq' does not use it (it applies to broker "
+                "'sns-sqs'); expected no such key, since its value would be ignored.",
+            ),
+            (
+                "Pulumi.dev.yaml",
+                9,
+                "config.eventinfra:settings.tags",
+                "is set, but broker 'rabbitmq' does not use it (it applies to broker "
+                "'sns-sqs'); expected no such key, since its value would be ignored.",
+            ),
+        ],
+    ),
+    "rabbitmq_settings_on_kafka": (
+        dict(
+            settings=st(
+                lambda x: (
+                    aws_only_removed(x),
+                    x.update(broker="kafka", name_prefix="kfk", rabbitmq={"replicas": 3}),
+                )
+            ),
+            topology=t(
+                lambda x: (
+                    x["consumers"].pop("welcome-email"),
+                    x["consumers"]["analytics"].update(subscribes=["user.signup"]),
+                )
+            ),
+        ),
+        [
+            (
+                "Pulumi.dev.yaml",
+                7,
+                "config.eventinfra:settings.rabbitmq",
+                "is set, but broker 'kafka' does not use it (it applies to broker 'rabbitmq'); "
+                "expected no such key, since its value would be ignored.",
+            ),
+        ],
+    ),
     "prefix_uppercase_on_rabbitmq": (
         dict(
-            settings=st(lambda x: x.update(broker="rabbitmq", name_prefix="Dev", tags={})),
+            settings=st(
+                lambda x: (aws_only_removed(x), x.update(broker="rabbitmq", name_prefix="Dev"))
+            ),
             topology=t(
                 lambda x: (
                     x["consumers"].pop("welcome-email"),
@@ -192,7 +252,9 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     ),
     "prefix_not_a_service_name": (
         dict(
-            settings=st(lambda x: x.update(broker="rabbitmq", name_prefix="1dev", tags={})),
+            settings=st(
+                lambda x: (aws_only_removed(x), x.update(broker="rabbitmq", name_prefix="1dev"))
+            ),
             topology=t(
                 lambda x: (
                     x["consumers"].pop("welcome-email"),

@@ -156,7 +156,7 @@ BLOCKS = {
             "labels": {},
             "container": {**CONTAINER, "namespace": "kafka"},
         },
-        {"group", "deadLetterTopic", "secretName"},
+        {"group", "deadLetterTopic", "retryTopic", "secretName"},
         WORKLOAD,
     ),
 }

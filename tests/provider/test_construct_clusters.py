@@ -128,6 +128,7 @@ def test_the_kafka_platform_declares_its_children(kafka: tuple[Synthesis, Constr
             ("kubernetes:networking.k8s.io/v1:NetworkPolicy", "events-monitoring-ingress"),
             (STRIMZI + "KafkaTopic", "events-topic-user-signup"),
             ("eventinfra:index:KafkaAccess", "events-producer-accounts-api"),
+            ("eventinfra:index:KafkaAccess", "events-ops"),
             ("eventinfra:index:RedisIdempotencyStore", "events-idempotency"),
             ("eventinfra:index:KafkaConsumer", "events-consumer-mailer"),
         ]
@@ -149,8 +150,14 @@ def test_the_kafka_state_has_every_output_under_its_schema_name(
         "producerSecrets",
         "producerEvents",
         "consumerSecrets",
+        "deadLetterTopics",
+        "retryTopics",
+        "opsGroup",
+        "opsSecret",
     }
     assert result.state["topics"] == {"user.signup": "user.signup"}
+    assert result.state["deadLetterTopics"] == {"mailer": "mailer.dead-letter"}
+    assert result.state["retryTopics"] == {"mailer": "mailer.retry"}
     assert result.state["producerSecrets"] == {"accounts-api": "dev-accounts-api"}
     assert result.state["consumerSecrets"] == {"mailer": "dev-mailer"}
 

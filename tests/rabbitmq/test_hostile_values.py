@@ -89,7 +89,13 @@ def test_a_consumer_name_with_a_template_is_refused_by_the_loader(tmp_path: Path
             {"{{ $value }}": {"subscribes": ["user.signup"], "runtime": "external"}}
         )
     )
-    settings = st(lambda x: x.update({"broker": "rabbitmq", "name_prefix": "k8s"}))
+    settings = st(
+        lambda x: (
+            x.pop("alarms"),
+            x.pop("tags"),
+            x.update({"broker": "rabbitmq", "name_prefix": "k8s"}),
+        )
+    )
     assert problems_for(tmp_path, topology, settings) == [
         (
             "topology.yaml",

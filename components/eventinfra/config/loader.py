@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath, PureWindowsPath
-from typing import Any
+from typing import Any, Final
 
 import jsonschema
+from pydantic import BaseModel
 
 from eventinfra import physical_names
 from eventinfra.aws import naming
@@ -211,6 +212,44 @@ def stack_settings_problems(
             )
         yield from place(("tags",), aws_rules.tag_problems(settings.tags, key=()))
     yield from place(("alarms",), aws_rules.alarm_period_problems(settings.alarms.period_seconds))
+    for key_path, used_by in unused_settings(settings):
+        yield problem(
+            key_path,
+            f"is set, but broker {settings.broker!r} does not use it (it applies to {used_by}); "
+            "expected no such key, since its value would be ignored.",
+        )
+
+
+# The settings each broker reads beside `broker`, `topology` and `name_prefix`: a section maps
+# to None when the broker reads all of it, else to the keys it reads.
+_SETTINGS_READ: Final[dict[str, dict[str, frozenset[str] | None]]] = {
+    "sns-sqs": dict.fromkeys(
+        ("queues", "alarms", "log_retention_days", "protect", "tags", "tracing")
+    ),
+    "rabbitmq": {
+        "rabbitmq": None,
+        "queues": frozenset({"max_receive_count"}),
+        "alarms": frozenset({"queue_age_seconds"}),
+    },
+    "kafka": {"kafka": None},
+}
+_COMMON_SETTINGS: Final = frozenset({"broker", "topology", "name_prefix"})
+
+
+def unused_settings(settings: Settings) -> Iterator[tuple[KeyPath, str]]:
+    """Each key set in the stack settings that its broker never reads, with who does."""
+    read = _SETTINGS_READ[settings.broker]
+    for key in sorted(settings.model_fields_set - _COMMON_SETTINGS):
+        if key not in read:
+            users = [broker for broker, keys in _SETTINGS_READ.items() if key in keys]
+            yield (key,), " and ".join(f"broker {b!r}" for b in users)
+            continue
+        keys = read[key]
+        section = getattr(settings, key)
+        if keys is None or not isinstance(section, BaseModel):
+            continue
+        for nested in sorted(section.model_fields_set - keys):
+            yield (key, nested), "broker 'sns-sqs'"
 
 
 def settings_topology_problems(
