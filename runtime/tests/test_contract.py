@@ -225,6 +225,33 @@ def test_kafka_consumer_without_redis_has_idempotency_off(tmp_path: Path) -> Non
     assert config.redis is None and config.idempotency is None
 
 
+def test_kafka_consumer_attempts_default_to_three_and_follow_the_variable(
+    tmp_path: Path,
+) -> None:
+    env = _kafka_consumer_env(tmp_path)
+    config = contract.load("kafka-consumer", env)
+    assert config.kafka is not None and config.kafka.max_attempts == 3
+    config = contract.load("kafka-consumer", {**env, contract.MAX_ATTEMPTS: "7"})
+    assert config.kafka is not None and config.kafka.max_attempts == 7
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("0", "EVENTINFRA_MAX_ATTEMPTS must be at least 1, but it is 0."),
+        ("1001", "EVENTINFRA_MAX_ATTEMPTS must be at most 1000, but it is 1001."),
+        ("three", "EVENTINFRA_MAX_ATTEMPTS must be an integer like '10', but it is 'three'."),
+    ],
+)
+def test_kafka_consumer_attempts_out_of_range_are_refused(
+    tmp_path: Path, raw: str, problem: str
+) -> None:
+    env = {**_kafka_consumer_env(tmp_path), contract.MAX_ATTEMPTS: raw}
+    with pytest.raises(ConfigurationError) as caught:
+        contract.load("kafka-consumer", env)
+    assert caught.value.problems == [problem]
+
+
 def test_kafka_scram_reads_username_and_password_from_the_secret_folder(tmp_path: Path) -> None:
     creds = write_credentials(tmp_path / "scram", "kfk-accounts-api", "secret")
     env = {

@@ -172,8 +172,10 @@ def consumer_for(
     redis_client: redis.Redis,
     folder: Path,
     service: str,
+    extra: dict[str, str] | None = None,
 ) -> tuple[KafkaEventConsumer, ScriptedKafka, DeadLetters]:
-    """The kafka-consumer contract the components inject, with the Kafka clients scripted."""
+    """The kafka-consumer contract the components inject (plus `extra`), with the Kafka clients
+    scripted."""
     config = contract.load(
         "kafka-consumer",
         {
@@ -193,6 +195,7 @@ def consumer_for(
             contract.REDIS_KEY_PREFIX: f"{service}:",
             contract.IDEMPOTENCY_KEY: "userId",
             contract.HEALTH_PORT: "0",
+            **(extra or {}),
         },
     )
     consumer = KafkaEventConsumer(handler, config, redis_client=redis_client)
@@ -283,6 +286,49 @@ def test_every_outcome_is_one_json_line_and_a_counter(
         "dead-lettered-invalid": 2,
         "dead-lettered-poison": 1,
     }
+
+
+@pytest.mark.parametrize("max_attempts", [1, 5])
+def test_a_failing_record_is_tried_as_often_as_the_max_attempts_variable_says(
+    store: FlakyRedis, tmp_path: Path, capsys: pytest.CaptureFixture[str], max_attempts: int
+) -> None:
+    """`flaky` succeeds at the handler's fifth run: processed with 5 attempts, dead-lettered with
+    1 (the default 3 would dead-letter it too); `poison` always fails."""
+    runs: dict[str, int] = {}
+
+    def handle(event: envelope.ReceivedEvent) -> None:
+        user = event.payload["userId"]
+        runs[user] = runs.get(user, 0) + 1
+        if user == "poison" or runs[user] < 5:
+            raise RuntimeError(f"run {runs[user]} failed")
+
+    service = f"attempts-{max_attempts}"
+    consumer, kafka, dead_letters = consumer_for(
+        handle,
+        [signup(0, "flaky"), signup(1, "poison")],
+        store,
+        tmp_path,
+        service,
+        {contract.MAX_ATTEMPTS: str(max_attempts)},
+    )
+
+    consumer.run(install_signal_handlers=False)
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    per_record = [
+        (line["offset"], line["outcome"], line["attempt"]) for line in lines if "offset" in line
+    ]
+    flaky_outcome = "processed" if max_attempts == 5 else "dead-lettered-poison"
+    assert per_record == [
+        *((0, "failed", attempt) for attempt in range(1, min(max_attempts, 4) + 1)),
+        (0, flaky_outcome, max_attempts),
+        *((1, "failed", attempt) for attempt in range(1, max_attempts + 1)),
+        (1, "dead-lettered-poison", max_attempts),
+    ]
+    assert runs == {"flaky": max_attempts, "poison": max_attempts}
+    dead_lettered = len(dead_letters.written)
+    assert dead_lettered == (1 if max_attempts == 5 else 2)
+    assert kafka.commits == [0, 1]
 
 
 def test_redis_and_kafka_failures_neither_commit_nor_lose_a_record_and_unready_the_consumer(

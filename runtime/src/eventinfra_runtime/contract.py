@@ -79,6 +79,8 @@ KAFKA_CA_FILE: Final = "EVENTINFRA_KAFKA_CA_FILE"  # the cluster CA certificate 
 KAFKA_TOPICS: Final = "EVENTINFRA_KAFKA_TOPICS"  # comma-separated
 KAFKA_GROUP: Final = "EVENTINFRA_KAFKA_GROUP"
 KAFKA_DEAD_LETTER_TOPIC: Final = "EVENTINFRA_KAFKA_DEAD_LETTER_TOPIC"
+# Runs of the handler on one record before it is dead-lettered (the topology's max_receive_count).
+MAX_ATTEMPTS: Final = "EVENTINFRA_MAX_ATTEMPTS"
 
 # --- Container consumers (RabbitMQ; the Kafka consumer shares the Redis, health and
 # idempotency variables) ---
@@ -98,6 +100,11 @@ DEFAULT_IDEMPOTENCY_TTL_SECONDS: Final = 3_600  # Powertools' default record lif
 DEFAULT_IN_PROGRESS_SECONDS: Final = 60
 DEFAULT_PREFETCH: Final = 10
 DEFAULT_HEALTH_PORT: Final = 8080
+# Kafka has no redelivery counter: a failing record is retried in place, then dead-lettered, so
+# one poison record does not stop its partition for ever.
+DEFAULT_MAX_ATTEMPTS: Final = 3
+# The topology's max_receive_count range (the SQS redrive limit), so every value it allows works.
+MAX_ATTEMPTS_LIMIT: Final = 1_000
 CREDENTIAL_FILES: Final = ("username", "password")
 
 # `tls`: client certificate (Strimzi's KafkaUser Secret), `scram-sha-512`: password (over TLS
@@ -155,6 +162,7 @@ OPTIONAL_VARIABLES: Final[Mapping[Role, tuple[str, ...]]] = {
         IDEMPOTENCY_TTL_SECONDS,
         IDEMPOTENCY_IN_PROGRESS_SECONDS,
         HEALTH_PORT,
+        MAX_ATTEMPTS,
         *_REDIS,
     ),
 }
@@ -223,6 +231,8 @@ class KafkaSettings:
     group: str | None = None
     topics: tuple[str, ...] = ()
     dead_letter_topic: str | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    """Runs of the handler on one record before it goes to the dead-letter topic."""
 
     def client_config(self) -> dict[str, Any]:
         """librdkafka settings; credentials are read from their files at every (re)start."""
@@ -300,7 +310,9 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
     def optional_text(name: str) -> str | None:
         return env.get(name, "").strip() or None
 
-    def integer(name: str, default: int | None = None, minimum: int = 0) -> int:
+    def integer(
+        name: str, default: int | None = None, minimum: int = 0, maximum: int | None = None
+    ) -> int:
         raw = env.get(name, "").strip()
         if not raw:
             if default is None:
@@ -313,6 +325,8 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
             return 0
         if value < minimum:
             problems.append(f"{name} must be at least {minimum}, but it is {value}.")
+        elif maximum is not None and value > maximum:
+            problems.append(f"{name} must be at most {maximum}, but it is {value}.")
         return value
 
     def boolean(name: str) -> bool:
@@ -392,8 +406,13 @@ def load(role: Role, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
         )
     if expected_broker == "kafka":
         config = replace(config, kafka=_kafka_settings(role, env, text, directory, file, problems))
-    if role == "kafka-consumer":
-        config = replace(config, health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 0))
+    if role == "kafka-consumer" and config.kafka is not None:
+        max_attempts = integer(MAX_ATTEMPTS, DEFAULT_MAX_ATTEMPTS, 1, MAX_ATTEMPTS_LIMIT)
+        config = replace(
+            config,
+            kafka=replace(config.kafka, max_attempts=max_attempts),
+            health_port=integer(HEALTH_PORT, DEFAULT_HEALTH_PORT, 0),
+        )
     if role in _REDIS_ROLES and not idempotency_off:
         config = replace(
             config,

@@ -33,9 +33,6 @@ DEAD_LETTER_REASON: Final = envelope.REJECTION_REASON
 """Header with why a record went to the dead-letter topic (`invalid: ...`, `poison: ...`)."""
 DEAD_LETTER_SOURCE: Final = "eventinfra-source"
 """Header with the source `topic/partition/offset` of a dead-lettered record."""
-# Kafka has no redelivery counter: a failing record is retried in place this many times, then
-# dead-lettered, so one poison record does not stop its partition for ever.
-MAX_ATTEMPTS: Final = 3
 _POLL_SECONDS: Final = 0.5
 # A poll loop iteration older than this means the process is stuck: the liveness probe fails.
 LIVENESS_STALE_SECONDS: Final = 60
@@ -325,7 +322,8 @@ class KafkaEventConsumer:
         started = time.monotonic()
         last_error: Exception | None = None
         key = self.store.key(self.service, identity) if self.store is not None else None
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        max_attempts = self.settings.max_attempts
+        for attempt in range(1, max_attempts + 1):
             try:
                 outcome = self._attempt(dataclasses.replace(event, attempt=attempt), key)
             except _REDIS_TRANSIENT:
@@ -357,7 +355,7 @@ class KafkaEventConsumer:
             logs.log(logging.INFO, log_line, **fields, attempt=attempt, outcome=outcome, **extra)
             return outcome
         return self._poison(
-            message, fields, MAX_ATTEMPTS, f"{type(last_error).__name__}: {last_error}"
+            message, fields, max_attempts, f"{type(last_error).__name__}: {last_error}"
         )
 
     def _attempt(self, event: envelope.ReceivedEvent, key: str | None) -> str:
