@@ -11,6 +11,7 @@ import yaml
 from eventinfra import ConfigError, KafkaPlatform, load_platform_config
 from eventinfra.check.synth import Synthesis, record
 from eventinfra.config.loader import PlatformConfig
+from eventinfra.kafka.consumer import kafka_binding
 from tests.support import REPOSITORY
 
 STACK_FILE = REPOSITORY / "stacks" / "Pulumi.kafka.yaml"
@@ -274,6 +275,34 @@ def test_a_container_consumer_mounts_its_credentials_and_scales_on_group_lag(
     assert env["EVENTINFRA_KAFKA_CREDENTIALS_DIR"] == "/var/run/eventinfra/kafka"
     assert not any(name.startswith("RABBITMQ_") for name in env)
     assert pod["securityContext"]["runAsNonRoot"] is True
+
+
+def test_the_stacks_max_receive_count_is_each_workloads_attempts() -> None:
+    graph = build(platform_config(queues={"max_receive_count": 9}))
+    pod = spec(graph, "events-consumer-mailer-workload-deployment")["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["EVENTINFRA_MAX_ATTEMPTS"] == "9"
+
+
+def test_a_binding_without_max_attempts_leaves_the_runtimes_default() -> None:
+    def env_of(**max_attempts: int) -> list[dict[str, Any]]:
+        binding = kafka_binding(
+            consumer="mailer",
+            topics=["user.signup"],
+            bootstrap="kfk-kafka-kafka-bootstrap.events.svc:9093",
+            tls=True,
+            credentials_secret="kfk-mailer",
+            cluster_ca_secret="kfk-kafka-cluster-ca-cert",
+            lag_threshold=50,
+            **max_attempts,
+        )
+        return list(binding["env"])
+
+    without = {e["name"] for e in env_of()}
+    assert "EVENTINFRA_MAX_ATTEMPTS" not in without
+    tuned = env_of(max_attempts=4)
+    assert {"name": "EVENTINFRA_MAX_ATTEMPTS", "value": "4"} in tuned
+    assert {e["name"] for e in tuned} - without == {"EVENTINFRA_MAX_ATTEMPTS"}
 
 
 def test_alerts_watch_dead_letter_growth_and_lag(graph: Synthesis) -> None:

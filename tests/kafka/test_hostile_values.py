@@ -120,6 +120,19 @@ def test_a_topic_name_that_is_no_event_name_is_refused(topic: str) -> None:
     assert graph.resources == []
 
 
+@pytest.mark.parametrize("count", [0, 1001, 2.5, True, "3"])
+def test_a_max_receive_count_out_of_range_is_refused(count: object) -> None:
+    error, graph = refused(lambda: KafkaConsumer("mailer", consumer_args(max_receive_count=count)))
+    assert problems(error) == [
+        (
+            "KafkaConsumer 'mailer' args.max_receive_count",
+            "expected an integer from 1 to 1000 (the topology's max_receive_count range), "
+            f"found {count!r}.",
+        )
+    ]
+    assert graph.resources == []
+
+
 @pytest.mark.parametrize("consumer", HOSTILE_NAMES)
 def test_a_group_in_an_alert_expression_is_one_string_literal(consumer: str) -> None:
     """The expressions keep the structure they have for a plain name, and each string literal

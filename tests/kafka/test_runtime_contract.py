@@ -175,6 +175,18 @@ def test_the_runtime_loads_the_injected_environment(graph: Synthesis, tmp_path: 
     assert config.idempotency.ttl_seconds == 86_400 and config.health_port == 8080
 
 
+def test_the_attempts_are_the_consumers_max_receive_count(graph: Synthesis, tmp_path: Path) -> None:
+    """The example topology sets none: the stack's queue default (5), not the runtime's 3."""
+    assert injected(graph)[contract.MAX_ATTEMPTS] == "5"
+    tuned = variant(tmp_path, {"max_receive_count": 8})
+    env = injected(tuned)
+    assert env[contract.MAX_ATTEMPTS] == "8"
+
+    config = contract.load(ROLE, recreate_files(tuned, env, tmp_path))
+
+    assert config.kafka is not None and config.kafka.max_attempts == 8
+
+
 def test_without_tls_the_consumer_gets_scram_and_no_ca_file(tmp_path: Path) -> None:
     graph = variant(tmp_path, tls=False, replicas=1)
     env = injected(graph)

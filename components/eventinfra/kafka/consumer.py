@@ -5,7 +5,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_kubernetes as k8s
 
-from eventinfra.contract import raise_for
+from eventinfra.contract import raise_for, range_problems
 from eventinfra.kafka import defaults, naming
 from eventinfra.kafka.topic import kafka_topic
 from eventinfra.kafka.user import KafkaAccess, consumer_acls
@@ -44,6 +44,10 @@ class KafkaConsumerArgs(TypedDict):
     """The dead-letter topic's `min.insync.replicas`."""
     labels: dict[str, str]
     """Labels of every object."""
+    max_receive_count: NotRequired[int]
+    """How often the workload runs its handler on one record before writing it to the
+    dead-letter topic (the topology's `max_receive_count`, 1 to 1000); default: the runtime's 3.
+    Kafka has no redelivery counter: the runtime retries in place."""
     container: NotRequired[ContainerConsumerArgs | None]
     """The container workload (without `binding`: it is added here); None: an external consumer
     (dead-letter topic and credentials only)."""
@@ -81,6 +85,17 @@ class KafkaConsumer(pulumi.ComponentResource):
             [
                 *rabbitmq_rules.consumer_name_problems(args["consumer"]),
                 *rabbitmq_rules.event_name_problems(args["topics"], ("topics",)),
+                *(
+                    range_problems(
+                        args["max_receive_count"],
+                        1,
+                        1000,
+                        "the topology's max_receive_count range",
+                        ("max_receive_count",),
+                    )
+                    if "max_receive_count" in args
+                    else []
+                ),
             ],
         )
         super().__init__("eventinfra:index:KafkaConsumer", name, None, opts)
@@ -152,6 +167,7 @@ class KafkaConsumer(pulumi.ComponentResource):
                 credentials_secret=self.secret_name,
                 cluster_ca_secret=args["cluster_ca_secret"],
                 lag_threshold=container["target_queue_length"],
+                max_attempts=args.get("max_receive_count"),
             )
             self.workload = ContainerConsumer(
                 f"{name}-workload",
@@ -179,9 +195,11 @@ def kafka_binding(
     credentials_secret: str,
     cluster_ca_secret: str,
     lag_threshold: int,
+    max_attempts: int | None = None,
 ) -> BrokerBindingArgs:
     """Credentials mounted as files, the runtime's Kafka variables, and one KEDA `kafka` trigger
-    per topic (KEDA scales to the largest), on the group's lag."""
+    per topic (KEDA scales to the largest), on the group's lag. `max_attempts` None leaves the
+    runtime's default."""
     security = "tls" if tls else "scram-sha-512"
     env = [
         {"name": "EVENTINFRA_BROKER", "value": "kafka"},
@@ -196,6 +214,8 @@ def kafka_binding(
             "value": naming.dead_letter_topic(consumer),
         },
     ]
+    if max_attempts is not None:
+        env.append({"name": "EVENTINFRA_MAX_ATTEMPTS", "value": str(max_attempts)})
     credential_keys = defaults.TLS_CREDENTIAL_KEYS if tls else defaults.SCRAM_CREDENTIAL_KEYS
     volumes: list[dict[str, Any]] = [
         {"name": "kafka-credentials", "secret": _secret_files(credentials_secret, credential_keys)}

@@ -234,6 +234,7 @@ class KafkaPlatform(pulumi.ComponentResource):
                     "replicas": replicas,
                     "min_insync_replicas": min_insync,
                     "labels": labels,
+                    "max_receive_count": config.max_receive_count(consumer_name),
                     "container": workload,
                 },
                 opts=after_operators,
