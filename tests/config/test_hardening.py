@@ -228,6 +228,36 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
             ),
         ],
     ),
+    # Kafka reads max_receive_count (the consumer runtime's attempts) and no other queue key.
+    "queue_settings_on_kafka": (
+        dict(
+            settings=st(
+                lambda x: (
+                    aws_only_removed(x),
+                    x.update(
+                        broker="kafka",
+                        name_prefix="kfk",
+                        queues={"max_receive_count": 7, "visibility_multiplier": 3},
+                    ),
+                )
+            ),
+            topology=t(
+                lambda x: (
+                    x["consumers"].pop("welcome-email"),
+                    x["consumers"]["analytics"].update(subscribes=["user.signup"]),
+                )
+            ),
+        ),
+        [
+            (
+                "Pulumi.dev.yaml",
+                9,
+                "config.eventinfra:settings.queues.visibility_multiplier",
+                "is set, but broker 'kafka' does not use it (it applies to broker 'sns-sqs'); "
+                "expected no such key, since its value would be ignored.",
+            ),
+        ],
+    ),
     "prefix_uppercase_on_rabbitmq": (
         dict(
             settings=st(

@@ -231,7 +231,8 @@ _SETTINGS_READ: Final[dict[str, dict[str, frozenset[str] | None]]] = {
         "queues": frozenset({"max_receive_count"}),
         "alarms": frozenset({"queue_age_seconds"}),
     },
-    "kafka": {"kafka": None},
+    # The Kafka consumer runtime's attempts at a record before dead-lettering it.
+    "kafka": {"kafka": None, "queues": frozenset({"max_receive_count"})},
 }
 _COMMON_SETTINGS: Final = frozenset({"broker", "topology", "name_prefix"})
 
