@@ -331,6 +331,30 @@ def test_a_failing_record_is_tried_as_often_as_the_max_attempts_variable_says(
     assert kafka.commits == [0, 1]
 
 
+def test_each_attempt_that_returns_keeps_the_consumer_live(
+    store: FlakyRedis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five failing runs of 40 s each (200 s in all) never make /healthz report the consumer
+    stuck: every run that returns is progress. A clock stands in for the 40 s."""
+    clock = [1_000.0]
+    monkeypatch.setattr(kafka_consumer.time, "monotonic", lambda: clock[0])
+    live_at_each_run: list[bool] = []
+
+    def handle(event: envelope.ReceivedEvent) -> None:
+        live_at_each_run.append(consumer._live())
+        clock[0] += 40
+        raise RuntimeError("slow and failing")
+
+    consumer, _, dead_letters = consumer_for(
+        handle, [signup(0, "slow")], store, tmp_path, "slow", {contract.MAX_ATTEMPTS: "5"}
+    )
+
+    consumer.run(install_signal_handlers=False)
+
+    assert live_at_each_run == [True] * 5
+    assert len(dead_letters.written) == 1
+
+
 def test_redis_and_kafka_failures_neither_commit_nor_lose_a_record_and_unready_the_consumer(
     store: FlakyRedis,
     tmp_path: Path,

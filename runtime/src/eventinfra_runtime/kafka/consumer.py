@@ -324,6 +324,9 @@ class KafkaEventConsumer:
         key = self.store.key(self.service, identity) if self.store is not None else None
         max_attempts = self.settings.max_attempts
         for attempt in range(1, max_attempts + 1):
+            # A handler run that returned, even with an error, is progress: only one run that
+            # hangs may make /healthz report the consumer stuck.
+            self._last_tick = time.monotonic()
             try:
                 outcome = self._attempt(dataclasses.replace(event, attempt=attempt), key)
             except _REDIS_TRANSIENT:
