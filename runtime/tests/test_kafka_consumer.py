@@ -8,6 +8,7 @@ broker adds is proven in test_kafka_real.py.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -337,7 +338,7 @@ def test_each_attempt_that_returns_keeps_the_consumer_live(
     """Five failing runs of 40 s each (200 s in all) never make /healthz report the consumer
     stuck: every run that returns is progress. A clock stands in for the 40 s."""
     clock = [1_000.0]
-    monkeypatch.setattr(kafka_consumer.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     live_at_each_run: list[bool] = []
 
     def handle(event: envelope.ReceivedEvent) -> None:
