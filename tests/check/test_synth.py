@@ -523,12 +523,13 @@ def test_mocks_file_errors_name_the_file_line_and_every_key_path(tmp_path: Path)
         synthesize(tmp_path, "dev")
     assert str(raised.value).splitlines() == [
         f"4 problems in the mocks file {path}:",
-        f"  - {path}:2: account_id: Input should be a valid string (found 12345)",
-        f"  - {path}:3: region: String should match pattern '^[a-z]{{2}}(-[a-z]+)+-\\d+$' "
-        "(found 'Ireland')",
-        f'  - {path}:5: invokes."aws:index/getRegion:getRegion": Input should be a valid '
-        "dictionary (found 'not-a-mapping')",
-        f"  - {path}:6: stack_refs: Extra inputs are not permitted (found {{}})",
+        f"  - {path}:2: account_id: expected a string, found 12345.",
+        f"  - {path}:3: region: expected an AWS region like 'eu-west-1' (default: "
+        "`aws:region` in the stack config), found 'Ireland'.",
+        f'  - {path}:5: invokes."aws:index/getRegion:getRegion": expected a mapping of '
+        "keys, found 'not-a-mapping'.",
+        f"  - {path}:6: stack_refs: is not a known key; expected one of: account_id, "
+        "region, partition, invokes, stack_references.",
     ]
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Final
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from eventinfra.config.messages import sentence
 from eventinfra.errors import MockValuesError, PlanError, Problem, problem_list
 from eventinfra.keypaths import KeyPath, format_key_path
 from eventinfra.yaml_errors import describe_yaml_error, key_lines
@@ -65,12 +66,16 @@ class MockValues(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     account_id: AccountId = Field(
-        default=DEFAULT_ACCOUNT_ID, description="12-digit AWS account id, quoted."
+        default=DEFAULT_ACCOUNT_ID,
+        description="a 12-digit AWS account id in quotes, like '123456789012'",
     )
     region: RegionName | None = Field(
-        default=None, description="AWS region; defaults to `aws:region` in the stack config."
+        default=None,
+        description="an AWS region like 'eu-west-1' (default: `aws:region` in the stack config)",
     )
-    partition: Partition = Field(default=DEFAULT_PARTITION, description="aws, aws-cn, aws-us-gov…")
+    partition: Partition = Field(
+        default=DEFAULT_PARTITION, description="an AWS partition like 'aws', 'aws-cn', 'aws-us-gov'"
+    )
     invokes: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Invoke token → the outputs it returns (camelCase)."
     )
@@ -119,15 +124,12 @@ def load_mock_values(path: Path) -> MockValues:
         return MockValues.model_validate(raw)
     except ValidationError as error:
         lines = key_lines(node, _KEY_LINE_DEPTH)
-        problems = [
-            Problem(
-                path,
-                format_key_path(tuple(item["loc"])),
-                item["msg"] + ("" if item["type"] == "missing" else f" (found {item['input']!r})"),
-                _line_of(lines, tuple(item["loc"])),
+        problems = []
+        for item in error.errors():
+            key_path, message = sentence(item, MockValues)
+            problems.append(
+                Problem(path, format_key_path(key_path), message, _line_of(lines, key_path))
             )
-            for item in error.errors()
-        ]
         raise MockValuesError(problem_list(f"the mocks file {path}", problems)) from None
 
 

@@ -68,7 +68,7 @@ NAME_RULES = {
 }
 
 
-def _sentence(error: Any, model: type[BaseModel]) -> tuple[KeyPath, str]:
+def sentence(error: Any, model: type[BaseModel]) -> tuple[KeyPath, str]:
     """One pydantic error as (key path, 'expected …, found …')."""
     loc: KeyPath = tuple(error["loc"])
     kind = error["type"]
@@ -127,7 +127,7 @@ def validate_model(
     except ValidationError as errors:
         problems = []
         for error in errors.errors():
-            loc, message = _sentence(error, model)
+            loc, message = sentence(error, model)
             full = (*base, *loc)
             problems.append(
                 Problem(
