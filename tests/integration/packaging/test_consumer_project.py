@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -56,15 +57,26 @@ QUEUE_WITHOUT_DLQ = (
 )
 
 
+# What the sdist cannot hold anyway, and what other tests write into the working tree while
+# this one builds (setuptools walks the whole tree for the sdist: a file that vanishes
+# mid-walk, like a Lambda package's `.partial`, failed the build).
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv*", ".eventinfra", "build", "dist", "*.egg-info", "node_modules", "__pycache__"
+)
+
+
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = tmp_path_factory.mktemp("source") / "eventinfra"
+    shutil.copytree(REPOSITORY, source, ignore=_NOT_SOURCE, symlinks=True)
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(REPOSITORY)],
-        check=True,
+    build = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(source)],
         capture_output=True,
+        text=True,
         env=_clean_environment(),
     )
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-4000:]
     return out
 
 
