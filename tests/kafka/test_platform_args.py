@@ -118,13 +118,20 @@ def test_a_cluster_setting_error_names_the_args_key_path() -> None:
     assert [p.split(":")[0] for p in problems(args)] == ["kafka.storage"]
 
 
-def test_a_rabbitmq_only_consumer_key_is_refused() -> None:
-    # Kafka has no broker-side delivery limit: the Kafka consumer args have no such key.
+def test_max_receive_count_from_the_args_sets_the_consumers_attempts() -> None:
     args = example_args()
-    args["consumers"]["mailer"]["max_receive_count"] = 5
+    args["queues"] = {"max_receive_count": 7}
+    args["consumers"]["mailer"]["max_receive_count"] = 9
+    config = platform_config_from_args(args, stack="kafka")
+    assert config.max_receive_count("mailer") == 9
+    assert config.max_receive_count("analytics") == 7
+
+
+def test_a_queue_setting_kafka_does_not_read_is_refused() -> None:
+    args = example_args()
+    args["queues"] = {"visibility_multiplier": 6}
     assert problems(args) == [
-        "consumers.mailer.maxReceiveCount: is not a known key; expected one of: container, "
-        "description, idempotency, runtime, subscribes."
+        "queues.visibilityMultiplier: is not a known key; expected one of: maxReceiveCount."
     ]
 
 

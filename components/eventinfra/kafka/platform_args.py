@@ -36,6 +36,16 @@ class KafkaPlatformConsumerArgs(TypedDict):
     """The workload, for runtime `container`; at most one replica per partition is useful."""
     idempotency: NotRequired[PlatformIdempotencyArgs]
     """The idempotency store (Redis, shared by the container consumers); on by default."""
+    max_receive_count: NotRequired[int]
+    """Handler runs on one record before it goes to the dead-letter topic, 1 to 1,000;
+    default: `queues.maxReceiveCount`."""
+
+
+class PlatformKafkaQueueDefaultsArgs(TypedDict):
+    """Settings for consumers that do not set their own."""
+
+    max_receive_count: NotRequired[int]
+    """Handler runs on one record before it is dead-lettered, 1 to 1,000; default 5."""
 
 
 class KafkaCleanupPolicy(StrEnum):
@@ -111,6 +121,8 @@ class KafkaPlatformArgs(TypedDict):
     most 40; default: the stack name."""
     kafka: NotRequired[PlatformKafkaClusterArgs]
     """The cluster and its topics' defaults."""
+    queues: NotRequired[PlatformKafkaQueueDefaultsArgs]
+    """Settings for consumers that do not set their own."""
     base_directory: NotRequired[str]
     """Folder that relative `schema` paths are resolved against; default: the working
     directory. From YAML pass `${pulumi.cwd}`; a provider's own working directory is not the
