@@ -1,7 +1,6 @@
 """KafkaPlatform: a topology on Kafka on Kubernetes (Strimzi), with the same guarantees."""
 
 import json
-from typing import Self
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,6 +15,8 @@ from eventinfra.kafka.topics import replication, topic_settings
 from eventinfra.kafka.user import KafkaAccess, ops_acls, producer_acls
 from eventinfra.kubernetes.naming import k8s_slug
 from eventinfra.kubernetes.platform import (
+    BuiltFromConfig,
+    config_of,
     container_workload,
     idempotency_store,
     install_operators,
@@ -24,7 +25,7 @@ from eventinfra.kubernetes.platform import (
 from eventinfra.rabbitmq.naming import NAMESPACE_NAME_LABEL
 
 
-class KafkaPlatform(pulumi.ComponentResource):
+class KafkaPlatform(pulumi.ComponentResource, BuiltFromConfig):
     """One environment's event platform on Kafka in Kubernetes (Strimzi): the cluster, a topic
     per event, a consumer group with a dead-letter topic and a user per consumer, a user per
     producer, the consumers' workloads and Prometheus alerts.
@@ -65,24 +66,7 @@ class KafkaPlatform(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: KafkaPlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        if isinstance(args, PlatformConfig):
-            # The first signature, `KafkaPlatform(name, config)`, kept so existing Python
-            # programs run unchanged; new code calls `from_config`.
-            self._build(name, args, opts)
-            return
-        # Validated before the component registers: a mistake in the args declares nothing.
-        self._build(name, platform_config_from_args(args, stack=pulumi.get_stack()), opts)
-
-    @classmethod
-    def from_config(
-        cls, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
-    ) -> Self:
-        """The platform of a validated configuration, like `load_stack_config()` gives."""
-        # `__init__` takes language-neutral args; this route skips their conversion, not the
-        # validation (a PlatformConfig is validated when it is loaded). Same token, same URNs.
-        platform = cls.__new__(cls)
-        platform._build(name, config, opts)
-        return platform
+        self._build(name, config_of(args, platform_config_from_args), opts)
 
     def _build(
         self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None

@@ -1,7 +1,7 @@
 """The parts of a Kubernetes platform that do not depend on the broker."""
 
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Self
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -12,6 +12,39 @@ from eventinfra.rabbitmq.idempotency import RedisIdempotencyStore, RedisIdempote
 
 IDEMPOTENCY_CLIENT_LABEL: Final = "eventinfra/idempotency-client"
 """Pod label of the consumers the idempotency store's NetworkPolicy admits."""
+
+
+class BuiltFromConfig:
+    """`from_config` of a platform whose `__init__` takes language-neutral args (the package
+    schema is read from that signature) and whose `_build` takes a validated PlatformConfig."""
+
+    def _build(
+        self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None
+    ) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(
+        cls, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> Self:
+        """The platform of a validated configuration, like `load_stack_config()` gives."""
+        # This route skips the args' conversion, not the validation (a PlatformConfig is
+        # validated when it is loaded). Same token, same URNs.
+        platform = cls.__new__(cls)
+        platform._build(name, config, opts)
+        return platform
+
+
+def config_of(
+    args: Mapping[str, Any] | PlatformConfig,
+    from_args: Callable[..., PlatformConfig],
+) -> PlatformConfig:
+    """The configuration a platform's `__init__` builds from: its args, validated before the
+    component registers (a mistake declares nothing), or a PlatformConfig as such, the first
+    signature `Platform(name, config)` kept so existing Python programs run unchanged."""
+    if isinstance(args, PlatformConfig):
+        return args
+    return from_args(args, stack=pulumi.get_stack())
 
 
 def platform_labels(config: PlatformConfig) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """RabbitMQPlatform: a topology on RabbitMQ on Kubernetes, with the AWS backend's guarantees."""
 
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import pulumi
@@ -10,6 +10,8 @@ from eventinfra.config.loader import PlatformConfig
 from eventinfra.kubernetes.alerts import alert_rule, promql_series
 from eventinfra.kubernetes.naming import k8s_slug
 from eventinfra.kubernetes.platform import (
+    BuiltFromConfig,
+    config_of,
     container_workload,
     idempotency_store,
     install_operators,
@@ -24,7 +26,7 @@ from eventinfra.rabbitmq.resources import PROMETHEUS_API_VERSION, custom_resourc
 from eventinfra.rabbitmq.user import RabbitMQUser
 
 
-class RabbitMQPlatform(pulumi.ComponentResource):
+class RabbitMQPlatform(pulumi.ComponentResource, BuiltFromConfig):
     """One environment's event platform on RabbitMQ in Kubernetes: the broker, one vhost, an
     exchange per event, a quorum queue with a dead-letter queue per consumer, a user per
     application, the consumers' workloads and Prometheus alerts.
@@ -48,24 +50,7 @@ class RabbitMQPlatform(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RabbitMQPlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        if isinstance(args, PlatformConfig):
-            # The first signature, `RabbitMQPlatform(name, config)`, kept so existing Python
-            # programs run unchanged; new code calls `from_config`.
-            self._build(name, args, opts)
-            return
-        # Validated before the component registers: a mistake in the args declares nothing.
-        self._build(name, platform_config_from_args(args, stack=pulumi.get_stack()), opts)
-
-    @classmethod
-    def from_config(
-        cls, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None
-    ) -> Self:
-        """The platform of a validated configuration, like `load_stack_config()` gives."""
-        # `__init__` takes language-neutral args; this route skips their conversion, not the
-        # validation (a PlatformConfig is validated when it is loaded). Same token, same URNs.
-        platform = cls.__new__(cls)
-        platform._build(name, config, opts)
-        return platform
+        self._build(name, config_of(args, platform_config_from_args), opts)
 
     def _build(
         self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None
