@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import os
@@ -10,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -504,20 +506,46 @@ def test_a_missing_stack_reference_exits_2_naming_the_mocks_file(
     assert "Traceback" not in err
 
 
-def test_a_missing_stack_output_exits_2_naming_it(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_a_missing_stack_output_exits_2_naming_it(tmp_path: Path) -> None:
     mocks = tmp_path / "mocks.yaml"
     mocks.write_text("stack_references:\n  acme/eventinfra/dev:\n    queue_urls: {}\n")
 
-    code, _, err = check(
-        capsys, "--program", str(SERVICE), "--stack", "dev", "--mock-values", str(mocks)
+    result = run_process(
+        "--program", str(SERVICE), "--stack", "dev", "--mock-values", str(mocks), cwd=tmp_path
     )
 
+    assert result.returncode == EXIT_INVALID
+    # One line: the stack reference's Output that never resolved once left coroutines the SDK
+    # never awaited, collected at exit as "RuntimeWarning: coroutine 'Output.future' was never
+    # awaited" under the error.
+    assert result.stderr.splitlines() == [
+        f"error: The Pulumi program in {SERVICE} failed: KeyError: 'topic_arns'"
+    ]
+
+
+def test_a_failed_run_leaves_nothing_to_collect_after_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Collected in a later test, the failed run's unawaited coroutines warned there, and
+    filterwarnings = error failed that test instead (pytest reports the warning of a collection
+    as the current test's)."""
+    mocks = tmp_path / "mocks.yaml"
+    mocks.write_text("stack_references:\n  acme/eventinfra/dev:\n    queue_urls: {}\n")
+    code, _, _ = check(
+        capsys, "--program", str(SERVICE), "--stack", "dev", "--mock-values", str(mocks)
+    )
     assert code == EXIT_INVALID
-    assert err.startswith("error: The Pulumi program in ")
-    assert "KeyError: 'topic_arns'" in err
-    assert "Traceback" not in err
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        unraisable: list[Any] = []
+        previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+        try:
+            gc.collect()
+        finally:
+            sys.unraisablehook = previous_hook
+    assert [str(item.message) for item in caught] == []
+    assert [str(item.exc_value) for item in unraisable] == []
 
 
 @pytest.mark.parametrize("arn", ["*", "arn:aws:sns:eu-west-1:123456789012:*"])

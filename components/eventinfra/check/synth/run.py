@@ -207,7 +207,37 @@ def _release_sdk_state() -> None:
     PULUMI_SETTINGS.rpc_manager.clear()
 
 
-def _run(program: Callable[[], None], run: _RunSettings, *, isolate_warnings: bool) -> Synthesis:
+def _without_tracebacks(error: BaseException) -> BaseException:
+    """`error`, and the exceptions chained to it, without their tracebacks.
+
+    A failed run's tracebacks hold its frames, and through them its failed tasks and the
+    coroutines the SDK created and never awaited (a stack reference's `get_output` builds its
+    Output from `future()` coroutines). Kept alive by the error reported, they were collected
+    after the run, outside its warning filters, and the CLI printed "coroutine 'Output.future'
+    was never awaited" under its error message.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None
+        pending += [current.__cause__, current.__context__]
+    return error
+
+
+def _run(
+    program: Callable[[], None],
+    run: _RunSettings,
+    *,
+    isolate_warnings: bool,
+    report: Callable[[BaseException], BaseException] | None = None,
+) -> Synthesis:
+    """Run `program` under the recorder. A failure propagates unchanged, or as `report` makes
+    it: what `report` returns is raised without tracebacks, after the run's frames are collected.
+    """
     monitor = _RecordingMonitor(run.project, run.stack, run.environment, run.progress)
     engine = _RecordingEngine()
     warning_diagnostics: list[Diagnostic] = []
@@ -250,11 +280,19 @@ def _run(program: Callable[[], None], run: _RunSettings, *, isolate_warnings: bo
         _warnings_as_diagnostics(warning_diagnostics) if isolate_warnings else _callers_warnings()
     )
     with filters, _rare_garbage_collection():
+        failure = None
         try:
             _in_fresh_thread(work)
-        except BaseException:
-            gc.collect()  # so the abandoned coroutines are collected under these filters
-            raise
+        except BaseException as raised:
+            if report is None:
+                gc.collect()  # so the abandoned coroutines are collected under these filters
+                raise
+            failure = _without_tracebacks(report(raised))
+        if failure is not None:
+            # Nothing holds the run's frames any more: its coroutines are collected here, under
+            # these filters, not in whatever runs next.
+            gc.collect()
+            raise failure
     return Synthesis(
         project=run.project,
         stack=run.stack,
@@ -454,16 +492,17 @@ def synthesize(
         root_directory=str(program_dir),
         progress=progress,
     )
+
+    def report(raised: BaseException) -> BaseException:
+        if not isinstance(raised, (Exception, SystemExit)):
+            return raised
+        error = _unwrap_sdk_wrappers(raised)
+        if getattr(type(error), "is_user_error", False) is True:
+            return error  # with its own cause, if any
+        return _program_error(error, program_dir, cwd)
+
     with _program_process(program_dir, import_roots):
-        try:
-            return _run(program, run, isolate_warnings=True)
-        except (Exception, SystemExit) as raised:
-            error = _unwrap_sdk_wrappers(raised)
-            if getattr(type(error), "is_user_error", False) is True:
-                if error is raised:
-                    raise
-                raise error  # noqa: B904 (its own cause, if any, is the one to keep)
-            raise _program_error(error, program_dir, cwd) from error
+        return _run(program, run, isolate_warnings=True, report=report)
 
 
 def record(
