@@ -42,6 +42,19 @@ class RecordedResource:
     """URNs the engine would look this resource up by in an earlier deployment: its own aliases
     and those inherited from its parent's, resolved as the engine resolves them."""
 
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        """A Kubernetes object's `spec` input; empty when it has none."""
+        spec = self.inputs.get("spec")
+        return spec if isinstance(spec, Mapping) else {}
+
+    @property
+    def object_name(self) -> str:
+        """A Kubernetes object's `metadata.name`, else the resource's Pulumi name."""
+        metadata = self.inputs.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, Mapping) else None
+        return str(name) if name is not None else self.name
+
     def to_json(self) -> dict[str, Any]:
         """The resource as `eventinfra check --format json` prints it."""
         return {

@@ -17,7 +17,6 @@ from eventinfra.check.kafka_diagram import (
     is_kafka_stack,
     kafka_clients,
     kafka_topics,
-    resource_name,
 )
 from eventinfra.check.rabbitmq_diagram import anchored_names, is_rabbitmq_stack
 from eventinfra.errors import EventInfraError
@@ -452,19 +451,9 @@ def _aws_runtime(mapping: RecordedResource | None) -> dict[str, Any]:
 # --- rabbitmq -----------------------------------------------------------------------------------
 
 
-def _spec(resource: RecordedResource) -> Mapping[str, Any]:
-    spec = resource.inputs.get("spec")
-    return spec if isinstance(spec, Mapping) else {}
-
-
-def _metadata_name(resource: RecordedResource) -> str:
-    metadata = resource.inputs.get("metadata")
-    return str(metadata.get("name")) if isinstance(metadata, Mapping) else resource.name
-
-
 def _describe_rabbitmq(builder: _Builder, resources: list[RecordedResource]) -> None:
     def of_kind(kind: str) -> list[Mapping[str, Any]]:
-        return [_spec(r) for r in resources if r.type == RABBITMQ + kind]
+        return [r.spec for r in resources if r.type == RABBITMQ + kind]
 
     exchanges = {str(e["name"]): e for e in of_kind("Exchange")}
     queues = {str(q["name"]): q for q in of_kind("Queue")}
@@ -518,7 +507,7 @@ def _describe_rabbitmq(builder: _Builder, resources: list[RecordedResource]) -> 
         str(env.get("value"))
         for r in resources
         if r.type == DEPLOYMENT
-        for container in _spec(r)["template"]["spec"]["containers"]
+        for container in r.spec["template"]["spec"]["containers"]
         for env in container.get("env", [])
         if env.get("name") == "EVENTINFRA_RABBITMQ_QUEUE"
     }
@@ -634,15 +623,13 @@ def _rabbitmq_server(builder: _Builder, resources: list[RecordedResource]) -> No
 
 def _rabbitmq_usernames(resources: list[RecordedResource]) -> dict[str, str]:
     """User object name → the username its credentials Secret holds."""
-    secrets = {
-        _metadata_name(r): r.inputs.get("stringData", {}) for r in resources if r.type == SECRET
-    }
+    secrets = {r.object_name: r.inputs.get("stringData", {}) for r in resources if r.type == SECRET}
     names: dict[str, str] = {}
     for user in (r for r in resources if r.type == RABBITMQ + "User"):
-        secret_name = _spec(user).get("importCredentialsSecret", {}).get("name")
+        secret_name = user.spec.get("importCredentialsSecret", {}).get("name")
         username = secrets.get(str(secret_name), {}).get("username")
         if username:
-            names[_metadata_name(user)] = str(username)
+            names[user.object_name] = str(username)
     return names
 
 
@@ -660,7 +647,7 @@ def _describe_kafka(builder: _Builder, resources: list[RecordedResource]) -> Non
     _kafka_server(builder, resources)
 
     def channel(key: str, topic: str, carried: list[str], title: str) -> dict[str, Any]:
-        declared = _spec(topics[topic])
+        declared = topics[topic].spec
         binding: dict[str, Any] = {"topic": topic}
         for item in ("partitions", "replicas"):
             if item in declared:
@@ -795,7 +782,7 @@ def _kafka_server(builder: _Builder, resources: list[RecordedResource]) -> None:
     for cluster in (r for r in resources if r.type == KAFKA_CLUSTER):
         listeners = [
             listener
-            for listener in _spec(cluster).get("kafka", {}).get("listeners") or []
+            for listener in cluster.spec.get("kafka", {}).get("listeners") or []
             if listener.get("type") == "internal"
         ]
         if not listeners:
@@ -804,13 +791,13 @@ def _kafka_server(builder: _Builder, resources: list[RecordedResource]) -> None:
         metadata = cluster.inputs.get("metadata") or {}
         # Strimzi's Service for internal listeners: <cluster>-kafka-bootstrap, one port each.
         host = (
-            f"{resource_name(cluster)}-kafka-bootstrap.{metadata.get('namespace', 'default')}"
+            f"{cluster.object_name}-kafka-bootstrap.{metadata.get('namespace', 'default')}"
             f".svc:{_number(listener.get('port'))}"
         )
         server: dict[str, Any] = {
             "host": host,
             "protocol": "kafka-secure" if listener.get("tls") else "kafka",
-            "description": f"The Kafka cluster {resource_name(cluster)}'s internal listener "
+            "description": f"The Kafka cluster {cluster.object_name}'s internal listener "
             f"{listener.get('name')!s}, through Strimzi's bootstrap Service.",
         }
         authentication = str((listener.get("authentication") or {}).get("type", ""))

@@ -29,21 +29,15 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def resource_name(resource: RecordedResource) -> str:
-    """A Kubernetes object's metadata.name, else its Pulumi logical name."""
-    name = _mapping(resource.inputs.get("metadata")).get("name")
-    return str(name) if name is not None else resource.name
-
-
 def topic_name(resource: RecordedResource) -> str:
     """The Kafka topic: spec.topicName, else the KafkaTopic's metadata.name (Strimzi's rule)."""
-    name = _mapping(resource.inputs.get("spec")).get("topicName")
-    return str(name) if name else resource_name(resource)
+    name = resource.spec.get("topicName")
+    return str(name) if name else resource.object_name
 
 
 def _acls(resource: RecordedResource) -> list[tuple[str, str, set[str]]]:
     """(resource type, name, operations) of each ACL of a KafkaUser."""
-    authorization = _mapping(_mapping(resource.inputs.get("spec")).get("authorization"))
+    authorization = _mapping(resource.spec.get("authorization"))
     found = []
     for acl in authorization.get("acls") or []:
         target = _mapping(_mapping(acl).get("resource"))
@@ -75,7 +69,7 @@ class KafkaClient:
     @property
     def name(self) -> str:
         """The KafkaUser's name: its principal and the Secret holding its credentials."""
-        return resource_name(self.user)
+        return self.user.object_name
 
     @property
     def is_consumer(self) -> bool:
@@ -144,11 +138,11 @@ def group_deployments(resources: Iterable[RecordedResource]) -> dict[str, str]:
     for resource in resources:
         if resource.type != DEPLOYMENT:
             continue
-        template = _mapping(_mapping(resource.inputs.get("spec")).get("template"))
+        template = _mapping(resource.spec.get("template"))
         for container in _mapping(template.get("spec")).get("containers") or []:
             for env in _mapping(container).get("env") or []:
                 if _mapping(env).get("name") == GROUP_ENV and env.get("value") is not None:
-                    found.setdefault(str(env["value"]), resource_name(resource))
+                    found.setdefault(str(env["value"]), resource.object_name)
     return found
 
 

@@ -29,22 +29,12 @@ def anchored_names(regex: str) -> list[str]:
     return [re.sub(r"\\(.)", r"\1", part) for part in body.split("|")]
 
 
-def _spec(resource: RecordedResource) -> Mapping[str, Any]:
-    spec = resource.inputs.get("spec")
-    return spec if isinstance(spec, Mapping) else {}
-
-
-def _name(resource: RecordedResource) -> str:
-    metadata = resource.inputs.get("metadata")
-    return str(metadata.get("name")) if isinstance(metadata, Mapping) else resource.name
-
-
 def rabbitmq_event_flow(resources: Iterable[RecordedResource], title: str) -> str:
     """Producers → event exchanges → queues → consumers, with dead-letter and parking paths."""
     resources = list(resources)
 
     def of_kind(kind: str) -> list[Mapping[str, Any]]:
-        return [_spec(r) for r in resources if r.type == GROUP + kind]
+        return [r.spec for r in resources if r.type == GROUP + kind]
 
     exchanges = {e["name"]: e for e in of_kind("Exchange")}
     queues = {q["name"] for q in of_kind("Queue")}
@@ -65,12 +55,14 @@ def rabbitmq_event_flow(resources: Iterable[RecordedResource], title: str) -> st
             if "alternate-exchange" in definition:
                 alternates[name] = str(definition["alternate-exchange"])
     secrets = {
-        _name(r): r.inputs.get("stringData", {})
+        r.object_name: r.inputs.get("stringData", {})
         for r in resources
         if r.type == "kubernetes:core/v1:Secret"
     }
     usernames = {
-        _name(r): str(secrets.get(_spec(r)["importCredentialsSecret"]["name"], {}).get("username"))
+        r.object_name: str(
+            secrets.get(r.spec["importCredentialsSecret"]["name"], {}).get("username")
+        )
         for r in resources
         if r.type == GROUP + "User"
     }
@@ -78,7 +70,7 @@ def rabbitmq_event_flow(resources: Iterable[RecordedResource], title: str) -> st
         str(env.get("value"))
         for r in resources
         if r.type == DEPLOYMENT
-        for container in _spec(r)["template"]["spec"]["containers"]
+        for container in r.spec["template"]["spec"]["containers"]
         for env in container.get("env", [])
         if env.get("name") == "EVENTINFRA_RABBITMQ_QUEUE"
     }

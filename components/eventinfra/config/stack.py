@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pulumi
-import yaml
 
 from eventinfra.config.loader import SETTINGS_KEY, PlatformConfig, load_platform_config
+from eventinfra.config.yaml_reader import read_yaml
 from eventinfra.errors import ConfigError, Problem
 
 TOPOLOGY_OVERRIDE_ENV = "EVENTINFRA_TOPOLOGY"
@@ -19,7 +19,7 @@ def load_stack_config(project_dir: Path | None = None) -> PlatformConfig:
     """Validate the current stack's `eventinfra:settings` and its topology."""
     project_dir = (project_dir or Path.cwd()).resolve()
     stack = pulumi.get_stack()
-    stack_file = _stack_file(project_dir, stack)
+    stack_file = stack_file_path(project_dir, stack)
     raw = pulumi.Config("eventinfra").get("settings")
     if raw is None:
         raise ConfigError(
@@ -44,15 +44,12 @@ def load_stack_config(project_dir: Path | None = None) -> PlatformConfig:
 
 
 def stack_file_path(project_dir: Path, stack: str) -> Path:
-    """Where Pulumi reads a stack's config (`stackConfigDir` from Pulumi.yaml)."""
-    return _stack_file(project_dir, stack)
-
-
-def _stack_file(project_dir: Path, stack: str) -> Path:
-    """Where Pulumi reads this stack's config: `stackConfigDir` from Pulumi.yaml."""
+    """Where Pulumi reads a stack's config: `stackConfigDir` from Pulumi.yaml, else the project
+    folder. The file may not exist; it names where a setting belongs."""
     config_dir = project_dir
     project_file = project_dir / "Pulumi.yaml"
     if project_file.is_file():
-        project = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
-        config_dir = project_dir / project.get("stackConfigDir", ".")
+        project = read_yaml(project_file).data
+        if isinstance(project, dict) and isinstance(project.get("stackConfigDir"), str):
+            config_dir = project_dir / project["stackConfigDir"]
     return config_dir / f"Pulumi.{stack}.yaml"
