@@ -91,7 +91,7 @@ class PolicyConfigError(PolicyError):
     """The policy config names an unknown policy, or gives a value its config schema rejects."""
 
     def __init__(self, problems: Sequence[str], file: Path | None = None) -> None:
-        self.problems = tuple(sorted(problems))
+        self.problems = tuple(problems)
         self.file = file
         subject = f"the policy config {file}" if file is not None else "the policy config"
         super().__init__(problem_list(subject, self.problems))

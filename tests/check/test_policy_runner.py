@@ -317,6 +317,39 @@ def test_one_bad_policy_config_entry_reads_like_every_problem_list(pack_dir: Pat
     )
 
 
+def test_problems_in_a_policy_config_file_name_its_lines_in_order(
+    pack_dir: Path, tmp_path: Path
+) -> None:
+    config_file = tmp_path / "prod.json"
+    # Tab-indented, as some editors write JSON; the file's keys on lines 3, 5 and 6.
+    config_file.write_text(
+        '{\n\t"graph-printer": "advisory",\n\t"typo": "advisory",\n\t"queue-min-receives": {\n'
+        '\t\t"enforcementLevel": "loud",\n\t\t"minReceiveCount": "five"\n\t}\n}\n'
+    )
+    config = json.loads(config_file.read_text())
+
+    with pytest.raises(PolicyConfigError) as raised:
+        evaluate_policies(
+            _graph(),
+            pack_dir,
+            policy_config=config,
+            policy_config_file=config_file,
+            stack=STACK,
+            project=PROJECT,
+        )
+
+    assert [problem.split(": ", 1)[0] for problem in raised.value.problems] == [
+        f"{config_file}:3",
+        f"{config_file}:5",
+        f"{config_file}:6",
+    ]
+    assert "names policy 'typo'" in raised.value.problems[0]
+    assert "'queue-min-receives.enforcementLevel' must be one of" in raised.value.problems[1]
+    assert (
+        "'queue-min-receives.minReceiveCount' must be of type integer" in (raised.value.problems[2])
+    )
+
+
 def test_policy_that_crashes_fails_the_evaluation(pack_dir: Path) -> None:
     explode = RecordedResource(
         urn=f"{PREFIX}test:index:Explode::x", type="test:index:Explode", name="x", custom=True

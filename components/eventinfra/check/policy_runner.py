@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -21,7 +21,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from eventinfra.errors import PolicyConfigError, PolicyPackError
 from eventinfra.graph import RecordedResource
-from eventinfra.yaml_errors import describe_yaml_error
+from eventinfra.yaml_errors import describe_yaml_error, key_lines
 
 __all__ = [
     "NotApplicable",
@@ -587,7 +587,7 @@ def _resolve_config(
         }
         for name, entry in info.initialConfig.items()
     }
-    problems: list[str] = []
+    problems: list[_ConfigProblem] = []
     for layer, source in (
         (initial_layer, "the pack's initial_config"),
         (user_config, "the policy config"),
@@ -596,8 +596,40 @@ def _resolve_config(
     for name, schema in schemas.items():
         problems += _schema_problems(name, schema, properties[name])
     if problems:
-        raise PolicyConfigError(problems, file)
+        lines = _json_key_lines(file) if file is not None else {}
+        located = sorted((problem.line(file, lines) or 0, problem.text) for problem in problems)
+        raise PolicyConfigError(
+            [f"{file}:{line}: {text}" if line else text for line, text in located], file
+        )
     return {name: _ResolvedPolicyConfig(levels[name], properties[name]) for name in schemas}
+
+
+@dataclass(frozen=True)
+class _ConfigProblem:
+    text: str
+    key_path: tuple[str, ...] | None
+    """Where in the policy config file; None for a problem of the pack's own initial_config."""
+
+    def line(self, file: Path | None, lines: Mapping[tuple[str, ...], int]) -> int | None:
+        """The line of the deepest key of the path that the file has."""
+        if file is None or self.key_path is None:
+            return None
+        for end in range(len(self.key_path), 0, -1):
+            if (line := lines.get(self.key_path[:end])) is not None:
+                return line
+        return None
+
+
+def _json_key_lines(file: Path) -> dict[tuple[str, ...], int]:
+    """The line of each policy name and property key in the (valid JSON) config file.
+
+    JSON is YAML once tabs, which JSON allows only between tokens, are spaces; a line is a
+    courtesy, so a file the YAML reader does not take gets none."""
+    try:
+        node = yaml.compose(file.read_text(encoding="utf-8").replace("\t", " "), yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return {tuple(map(str, path)): line for path, line in key_lines(node, max_depth=2).items()}
 
 
 def _schema_of(policy: analyzer_pb2.PolicyInfo) -> dict[str, Any]:
@@ -612,10 +644,15 @@ def _apply_layer(
     source: str,
     levels: dict[str, EnforcementLevel],
     properties: dict[str, dict[str, Any]],
-    problems: list[str],
+    problems: list[_ConfigProblem],
 ) -> None:
+    in_file = source == "the policy config"
+
+    def problem(text: str, *key_path: str) -> None:
+        problems.append(_ConfigProblem(text, key_path if in_file else None))
+
     if not isinstance(layer, Mapping):
-        problems.append(
+        problem(
             f"{_capitalised(source)} must be a JSON object of policy names, but found {layer!r}."
         )
         return
@@ -623,27 +660,30 @@ def _apply_layer(
     entries = sorted(layer.items(), key=lambda item: item[0] != _ALL_POLICIES)
     for name, value in entries:
         if name != _ALL_POLICIES and name not in levels:
-            problems.append(
+            problem(
                 f"{_capitalised(source)} names policy {name!r}, but the pack has no such "
-                f"policy; expected 'all' or one of {', '.join(map(repr, known))}."
+                f"policy; expected 'all' or one of {', '.join(map(repr, known))}.",
+                name,
             )
             continue
-        level, props = _split_entry(name, value, source, problems)
+        level, props = _split_entry(name, value, source, problem)
         targets = known if name == _ALL_POLICIES else [name]
         if level is not None:
             for target in targets:
                 levels[target] = level
         if props and name == _ALL_POLICIES:
-            problems.append(
+            problem(
                 f"{_capitalised(source)} gives 'all' the keys "
-                f"{', '.join(map(repr, sorted(props)))}; 'all' takes only an enforcement level."
+                f"{', '.join(map(repr, sorted(props)))}; 'all' takes only an enforcement level.",
+                name,
+                sorted(props)[0],
             )
         elif props:
             properties[name].update(props)
 
 
 def _split_entry(
-    name: str, value: Any, source: str, problems: list[str]
+    name: str, value: Any, source: str, problem: Callable[..., None]
 ) -> tuple[EnforcementLevel | None, dict[str, Any]]:
     """An entry is a level string, or an object of properties and an optional `enforcementLevel`."""
     if isinstance(value, str):
@@ -655,38 +695,48 @@ def _split_entry(
         if raw_level is None:
             return None, props
     else:
-        problems.append(
+        problem(
             f"{_capitalised(source)} entry {name!r} must be an enforcement level or an object "
             'such as {"enforcementLevel": "mandatory", "<key>": <value>}, '
-            f"but found {value!r}."
+            f"but found {value!r}.",
+            name,
         )
         return None, {}
     if raw_level not in _LEVEL_VALUES:
-        key = name if isinstance(value, str) else f"{name}.{_ENFORCEMENT_LEVEL_KEY}"
-        problems.append(
-            f"{_capitalised(source)} key {key!r} must be one of "
-            f"{', '.join(map(repr, _LEVEL_VALUES))}, but found {raw_level!r}."
+        key_path = (name,) if isinstance(value, str) else (name, _ENFORCEMENT_LEVEL_KEY)
+        problem(
+            f"{_capitalised(source)} key {'.'.join(key_path)!r} must be one of "
+            f"{', '.join(map(repr, _LEVEL_VALUES))}, but found {raw_level!r}.",
+            *key_path,
         )
         return None, props
     level: EnforcementLevel = _LEVEL_NAMES[_LEVEL_VALUES[raw_level]]
     return level, props
 
 
-def _schema_problems(name: str, schema: Mapping[str, Any], props: Mapping[str, Any]) -> list[str]:
+def _schema_problems(
+    name: str, schema: Mapping[str, Any], props: Mapping[str, Any]
+) -> list[_ConfigProblem]:
     declared = schema["properties"]
     problems = [
-        f"The policy config gives policy {name!r} the key {key!r}, but its config schema "
-        + (
-            f"declares only {', '.join(map(repr, sorted(declared)))}."
-            if declared
-            else "declares no keys."
+        _ConfigProblem(
+            f"The policy config gives policy {name!r} the key {key!r}, but its config schema "
+            + (
+                f"declares only {', '.join(map(repr, sorted(declared)))}."
+                if declared
+                else "declares no keys."
+            ),
+            (name, key),
         )
         for key in sorted(props)
         if key not in declared
     ]
     problems += (
-        f"The policy config for policy {name!r} must set the required key {key!r}, "
-        "but it is missing."
+        _ConfigProblem(
+            f"The policy config for policy {name!r} must set the required key {key!r}, "
+            "but it is missing.",
+            (name,),
+        )
         for key in schema["required"]
         if key not in props
     )
@@ -694,7 +744,10 @@ def _schema_problems(name: str, schema: Mapping[str, Any], props: Mapping[str, A
     # (draft 4-7); draft 7 is the closest, and like Go it accepts 5.0 as an integer.
     validator = jsonschema.Draft7Validator({"type": "object", "properties": declared})
     errors = sorted(validator.iter_errors(dict(props)), key=lambda e: list(map(str, e.path)))
-    problems += (_schema_error_sentence(name, error) for error in errors)
+    problems += (
+        _ConfigProblem(_schema_error_sentence(name, error), (name, *map(str, error.absolute_path)))
+        for error in errors
+    )
     return problems
 
 
