@@ -103,7 +103,7 @@ async def _drain_pending_outputs() -> None:
         await asyncio.wait(pending)
 
 
-def _then_drain(program: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]:
+def _then_drain(program: Callable[[], object]) -> Callable[[], Coroutine[Any, Any, None]]:
     async def program_then_drain() -> None:
         program()
         await _drain_pending_outputs()
@@ -229,7 +229,7 @@ def _without_tracebacks(error: BaseException) -> BaseException:
 
 
 def _run(
-    program: Callable[[], None],
+    program: Callable[[], object],
     run: _RunSettings,
     *,
     isolate_warnings: bool,
@@ -506,14 +506,15 @@ def synthesize(
 
 
 def record(
-    build: Callable[[], None],
+    build: Callable[[], object],
     *,
     project: str = "test",
     stack: str = "test",
     config: Mapping[str, str] | None = None,
     mock_values: Path | None = None,
 ) -> Synthesis:
-    """Run `build` (e.g. constructing one component) as a program and return what it declared.
+    """Run `build` (e.g. constructing one component; what it returns is ignored) as a program
+    and return what it declared.
 
     `config` maps `namespace:key` to the string the engine would pass. Exceptions from `build`
     propagate unchanged, so tests can assert on them.
