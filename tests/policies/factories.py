@@ -10,6 +10,7 @@ from typing import Any
 
 from pulumi_policy import (
     Policy,
+    PolicyCustomTimeouts,
     PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
@@ -19,6 +20,8 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 UNKNOWN = UNKNOWN_STRING_VALUE
+# What the SDK's servicer passes when the engine sends no customTimeouts.
+NO_CUSTOM_TIMEOUTS = PolicyCustomTimeouts(0, 0, 0)
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1111aaaa-2222-3333-4444-555566667777"
@@ -371,6 +374,12 @@ class Outcome:
     def messages(self) -> list[str]:
         return [message for message, _ in self.violations]
 
+    @property
+    def urns(self) -> list[str]:
+        """The URN of each violation; fails the test if a violation names no resource."""
+        assert all(urn is not None for _, urn in self.violations), self.violations
+        return [urn for _, urn in self.violations if urn is not None]
+
 
 def _proxied(props: Mapping[str, Any]) -> Any:
     # What the servicer hands a policy: plain JSON wrapped in the unknown-checking proxy.
@@ -387,7 +396,7 @@ def check_resource(
         _proxied(resource.props),
         resource.urn,
         resource.name,
-        PolicyResourceOptions(False, [], False, [], None, []),
+        PolicyResourceOptions(False, [], False, [], NO_CUSTOM_TIMEOUTS, []),
         None,
         dict(config or {}),
     )
@@ -412,7 +421,7 @@ def check_stack(
                 _proxied(r.props),
                 r.urn,
                 r.name,
-                PolicyResourceOptions(False, [], False, [], None, []),
+                PolicyResourceOptions(False, [], False, [], NO_CUSTOM_TIMEOUTS, []),
                 None,
                 None,
                 [],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, StackValidationPolicy
+from pulumi_policy import ReportViolation, StackValidation, StackValidationPolicy
 
 from eventinfra_policies.common import Res as StackResource
 from eventinfra_policies.common import Stack, stack_validator
@@ -12,7 +12,7 @@ WIDGET = "test:index:Widget"
 GADGET = "test:index:Gadget"
 
 
-def _policy(check: object) -> StackValidationPolicy:
+def _policy(check: StackValidation) -> StackValidationPolicy:
     return StackValidationPolicy(name="test-widgets", description="test", validate=check)
 
 

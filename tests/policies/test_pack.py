@@ -9,7 +9,7 @@ import pkgutil
 from pathlib import Path
 
 import pytest
-from pulumi_policy import Policy, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, Severity
 
 import eventinfra_policies
 from eventinfra.check.policy_runner import evaluate_policies
@@ -51,6 +51,13 @@ def test_pack_configs_name_only_exported_policies(config: Path) -> None:
     assert keys <= {p.name for p in all_policies()}
 
 
+def _stated(setting: EnforcementLevel | Severity | None) -> object:
+    # Every exported rule states its level and severity: the pack would otherwise launch it with
+    # the SDK's default, which nobody chose.
+    assert setting is not None
+    return setting.value
+
+
 def test_launched_pack_lists_exactly_the_exported_policies(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -68,8 +75,8 @@ def test_launched_pack_lists_exactly_the_exported_policies(
     exported = {
         p.name: (
             "resource" if isinstance(p, ResourceValidationPolicy) else "stack",
-            p.enforcement_level.value,
-            p.severity.value,
+            _stated(p.enforcement_level),
+            _stated(p.severity),
             p.display_name,
             p.description,
         )

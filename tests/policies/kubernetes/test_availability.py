@@ -65,7 +65,9 @@ def test_init_containers_need_resources_too() -> None:
 def test_unknown_resources_are_not_applicable() -> None:
     resource = with_container(deployment(), resources={"requests": {"cpu": UNKNOWN}})
     outcome = check_resource(availability.k8s_consumer_resources, resource)
-    assert outcome.violations == [] and "can't be known during preview" in outcome.not_applicable
+    assert outcome.violations == [] and "can't be known during preview" in (
+        outcome.not_applicable or ""
+    )
 
 
 # ---------------------------------------------------------------- k8s-consumer-probes

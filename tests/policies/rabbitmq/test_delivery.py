@@ -161,7 +161,7 @@ def test_dead_letter_queues_are_recognised_by_their_binding_not_their_name() -> 
     assert dead_letter_messages(stack) == []  # reached through an exchange-to-exchange binding
     del stack["mailer-archive-binding"]
     outcome = check_stack(delivery.rabbitmq_queue_has_dead_letter, stack)
-    assert {urn.rsplit("::", 1)[-1] for _, urn in outcome.violations} == {
+    assert {urn.rsplit("::", 1)[-1] for urn in outcome.urns} == {
         "mailer-dead-letter-queue",
         "mailer-queue",
     }
@@ -170,7 +170,7 @@ def test_dead_letter_queues_are_recognised_by_their_binding_not_their_name() -> 
 def test_parking_queues_are_recognised_by_the_alternate_exchange() -> None:
     stack = changed(happy_topology(), "signup-policy", definition={})
     outcome = check_stack(delivery.rabbitmq_queue_has_dead_letter, stack)
-    assert [urn.rsplit("::", 1)[-1] for _, urn in outcome.violations] == ["signup-parking"]
+    assert [urn.rsplit("::", 1)[-1] for urn in outcome.urns] == ["signup-parking"]
 
 
 def test_unknown_queue_name_is_not_applicable() -> None:

@@ -44,7 +44,7 @@ def test_storage_class_is_required_only_when_configured() -> None:
 def test_unknown_storage_is_not_applicable() -> None:
     resource = cluster(persistence={"storage": UNKNOWN})
     outcome = check_resource(durability.rabbitmq_cluster_persistence, resource)
-    assert outcome.violations == [] and "storage can't be known" in outcome.not_applicable
+    assert outcome.violations == [] and "storage can't be known" in (outcome.not_applicable or "")
 
 
 # ---------------------------------------------------------------- rabbitmq-queue-is-quorum
@@ -70,7 +70,7 @@ def test_dead_letter_and_parking_queues_must_be_quorum_too() -> None:
 def test_unknown_queue_type_is_not_applicable() -> None:
     resource = changed(happy_topology(), "mailer-queue", type=UNKNOWN)["mailer-queue"]
     outcome = check_resource(durability.rabbitmq_queue_is_quorum, resource)
-    assert outcome.violations == [] and "spec.type can't be known" in outcome.not_applicable
+    assert outcome.violations == [] and "spec.type can't be known" in (outcome.not_applicable or "")
 
 
 # ---------------------------------------------------------------- rabbitmq-queue-retained-on-delete
@@ -90,4 +90,6 @@ def test_queue_deleted_with_its_resource_fails(policy: str | None, found: str) -
 def test_unknown_deletion_policy_is_not_applicable() -> None:
     resource = changed(happy_topology(), "mailer-queue", deletionPolicy=UNKNOWN)["mailer-queue"]
     outcome = check_resource(durability.rabbitmq_queue_retained_on_delete, resource)
-    assert outcome.violations == [] and "deletionPolicy can't be known" in outcome.not_applicable
+    assert outcome.violations == [] and "deletionPolicy can't be known" in (
+        outcome.not_applicable or ""
+    )
