@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from eventinfra import (
+    ConsumerRuntime,
     EventConsumer,
     EventConsumerArgs,
     EventKey,
@@ -36,7 +37,7 @@ def policy(resource: RecordedResource, key: str = "policy") -> dict[str, Any]:
 
 
 def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
-    matches = [s for s in document["Statement"] if s.get("Sid") == sid]
+    matches: list[dict[str, Any]] = [s for s in document["Statement"] if s.get("Sid") == sid]
     assert len(matches) == 1, f"expected one statement {sid!r} in {document}"
     return matches[0]
 
@@ -57,7 +58,7 @@ def consumer_args(**overrides: Any) -> EventConsumerArgs:
         "max_receive_count": 7,
         "message_retention_seconds": 345_600,
         "visibility_timeout_seconds": 180,
-        "runtime": "external",
+        "runtime": ConsumerRuntime.EXTERNAL,
         "idempotency": {"table_name": "dev-orders-idempotency", "key": "orderId"},
         "alarm_target": AlarmTarget(topic_arn=ALERTS_ARN, period_seconds=60),
         "queue_age_alarm_seconds": 600,

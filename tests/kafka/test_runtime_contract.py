@@ -53,7 +53,7 @@ def variant(tmp_path: Path, consumer: dict[str, Any] | None = None, **kafka: Any
     config = load_platform_config(settings, stack="kafka", project_dir=tmp_path)
 
     def build() -> None:
-        KafkaPlatform("events", config)
+        KafkaPlatform.from_config("events", config)
 
     return record(build)
 

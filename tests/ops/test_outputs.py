@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,8 @@ from eventinfra.ops.outputs import load_outputs, parse_outputs
 from eventinfra.ops.rabbitmq import connection_parameters
 from tests.support import REPOSITORY
 
-AWS = {
+# Stack outputs as `pulumi stack output --json` writes them: JSON, whose values parse_outputs checks.
+AWS: dict[str, Any] = {
     "queue_urls": {"orders": "https://sqs.eu-west-1.amazonaws.com/123456789012/dev-orders"},
     "queue_arns": {"orders": "arn:aws:sqs:eu-west-1:123456789012:dev-orders"},
     "dead_letter_queue_arns": {"orders": "arn:aws:sqs:eu-west-1:123456789012:dev-orders-dlq"},

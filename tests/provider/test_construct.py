@@ -98,9 +98,15 @@ def test_the_state_has_every_output_under_its_schema_name(
         "parkingQueueUrls",
         "alertsTopicArn",
     }
-    assert set(result.state["topicArns"]) == {"user.signup", "invoice.paid"}
-    assert set(result.state["consumerQueueUrls"]) == {"welcome-email"}
-    assert set(result.state["parkingQueueUrls"]) == {"invoice.paid"}
+    assert _keys(result.state["topicArns"]) == {"user.signup", "invoice.paid"}
+    assert _keys(result.state["consumerQueueUrls"]) == {"welcome-email"}
+    assert _keys(result.state["parkingQueueUrls"]) == {"invoice.paid"}
+
+
+def _keys(output_map: object) -> set[str]:
+    # SnsSqsPlatform's maps are dicts of Outputs, and the state holds them as they are.
+    assert isinstance(output_map, dict)
+    return set(output_map)
 
 
 def test_a_mistake_in_the_inputs_declares_nothing(tmp_path: Path) -> None:

@@ -86,7 +86,9 @@ def test_an_excluded_component_still_fails_analysis_as_recorded(name: str) -> No
 
 
 @pytest.mark.parametrize("component", HOSTED, ids=lambda c: c.__name__)
-def test_every_input_and_output_is_in_the_schema(component: type) -> None:
+def test_every_input_and_output_is_in_the_schema(
+    component: type[pulumi.ComponentResource],
+) -> None:
     resource = committed()["resources"][f"eventinfra:index:{component.__name__}"]
     args = inspect.get_annotations(component.__init__)["args"]
     assert typing.is_typeddict(args)

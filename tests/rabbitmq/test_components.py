@@ -330,7 +330,7 @@ def test_queues_are_retained_when_removed_from_the_program() -> None:
         retained[args.name] = bool(args.opts.retain_on_delete)
 
     def build() -> None:
-        pulumi.runtime.register_stack_transformation(note)  # type: ignore[arg-type]
+        pulumi.runtime.register_stack_transformation(note)
         RabbitMQPlatform.from_config("events", platform_config())
 
     graph = record(build)

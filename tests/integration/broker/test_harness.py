@@ -18,7 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import pika
 import pika.exceptions
@@ -90,7 +90,10 @@ def declare_topology(broker: LocalRabbitMQ, vhost: str, queue: str = "orders.q")
     )
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
+_T = TypeVar("_T")
+
+
+def wait_for(predicate: Callable[[], _T | None], timeout: float = 15.0, what: str = "") -> _T:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -154,13 +154,14 @@ class AppliedTopology:
         for item in self.objects["Queue"]:
             name = item["spec"]["name"]
             if name in policies:
-                wait_for(
-                    lambda name=name: (
+
+                def policy_in_effect(name: str = name) -> bool:
+                    applied: str | None = (
                         broker.http("GET", f"/api/queues/{vhost}/{q(name)}").json().get("policy")
-                        == name
-                    ),
-                    what=f"policy {name} on its queue",
-                )
+                    )
+                    return applied == name
+
+                wait_for(policy_in_effect, what=f"policy {name} on its queue")
 
     def remove(self, broker: LocalRabbitMQ) -> None:
         """Delete the vhost and the users: users are node-wide and outlive their vhost."""
@@ -240,7 +241,7 @@ def get(channel: Any, queue: str, timeout: float = 1.5) -> tuple[Any, Any, Any]:
 
 
 def drain(channel: Any, queue: str, timeout: float = 1.5) -> list[bytes]:
-    bodies = []
+    bodies: list[bytes] = []
     while True:
         method, _, body = get(channel, queue, timeout)
         if method is None:

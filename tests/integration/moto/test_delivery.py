@@ -117,13 +117,14 @@ class Emulation:
 
     def receive(self, queue_name: str, max_messages: int = 10) -> list[dict[str, Any]]:
         # Always poll without waiting: the recorded queues long-poll for 20 s.
-        return self.sqs.receive_message(
+        messages: list[dict[str, Any]] = self.sqs.receive_message(
             QueueUrl=self.queue_urls[queue_name],
             MaxNumberOfMessages=max_messages,
             WaitTimeSeconds=0,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
+        return messages
 
     def drain(self, queue_name: str) -> list[str]:
         bodies = []
@@ -153,7 +154,7 @@ class Emulation:
 
 
 def _region(synthesis: Synthesis) -> str:
-    regions = {
+    regions: set[str] = {
         resource.outputs["arn"].split(":")[3]
         for resource in synthesis.resources
         if resource.type in (QUEUE, TOPIC)
@@ -171,12 +172,12 @@ def emulate(synthesis: Synthesis) -> Emulation:
         sqs=boto3.client("sqs", region_name=region),
     )
     kms = boto3.client("kms", region_name=region)
-    for key in synthesis.by_type(KEY):
+    for kms_key in synthesis.by_type(KEY):
         # The key policy goes in as recorded: moto stores it and evaluates none of it.
         created = kms.create_key(
-            Description=key.inputs.get("description", ""), Policy=key.inputs["policy"]
+            Description=kms_key.inputs.get("description", ""), Policy=kms_key.inputs["policy"]
         )
-        emulation.arns[key.outputs["arn"]] = created["KeyMetadata"]["Arn"]
+        emulation.arns[kms_key.outputs["arn"]] = created["KeyMetadata"]["Arn"]
 
     queues = synthesis.by_type(QUEUE)
     # Source queues and their DLQs name each other: create every queue, then link them.
