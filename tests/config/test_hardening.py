@@ -26,10 +26,15 @@ def set_in(mapping: dict[str, Any], **values: Any) -> None:
     mapping.update(values)
 
 
-def aws_only_removed(settings: dict[str, Any]) -> None:
-    """base_settings() without what only the SNS/SQS broker reads."""
-    settings.pop("alarms")
-    settings.pop("tags")
+def off_aws(**changes: Any) -> Callable[[dict[str, Any]], None]:
+    """A change of base_settings(): drop what only the SNS/SQS broker reads, then set `changes`."""
+
+    def change(settings: dict[str, Any]) -> None:
+        settings.pop("alarms")
+        settings.pop("tags")
+        settings.update(changes)
+
+    return change
 
 
 CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
@@ -205,12 +210,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     ),
     "rabbitmq_settings_on_kafka": (
         dict(
-            settings=st(
-                lambda x: (
-                    aws_only_removed(x),
-                    x.update(broker="kafka", name_prefix="kfk", rabbitmq={"replicas": 3}),
-                )
-            ),
+            settings=st(off_aws(broker="kafka", name_prefix="kfk", rabbitmq={"replicas": 3})),
             topology=t(
                 lambda x: (
                     x["consumers"].pop("welcome-email"),
@@ -232,13 +232,10 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     "queue_settings_on_kafka": (
         dict(
             settings=st(
-                lambda x: (
-                    aws_only_removed(x),
-                    x.update(
-                        broker="kafka",
-                        name_prefix="kfk",
-                        queues={"max_receive_count": 7, "visibility_multiplier": 3},
-                    ),
+                off_aws(
+                    broker="kafka",
+                    name_prefix="kfk",
+                    queues={"max_receive_count": 7, "visibility_multiplier": 3},
                 )
             ),
             topology=t(
@@ -260,9 +257,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     ),
     "prefix_uppercase_on_rabbitmq": (
         dict(
-            settings=st(
-                lambda x: (aws_only_removed(x), x.update(broker="rabbitmq", name_prefix="Dev"))
-            ),
+            settings=st(off_aws(broker="rabbitmq", name_prefix="Dev")),
             topology=t(
                 lambda x: (
                     x["consumers"].pop("welcome-email"),
@@ -282,9 +277,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     ),
     "prefix_not_a_service_name": (
         dict(
-            settings=st(
-                lambda x: (aws_only_removed(x), x.update(broker="rabbitmq", name_prefix="1dev"))
-            ),
+            settings=st(off_aws(broker="rabbitmq", name_prefix="1dev")),
             topology=t(
                 lambda x: (
                     x["consumers"].pop("welcome-email"),
