@@ -19,7 +19,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from conftest import SCHEMAS_DIR, RedisServer, write_credentials
 from prometheus_client import REGISTRY
 
-from eventinfra_runtime import contract, envelope
+from eventinfra_runtime import contract, envelope, lifecycle
 from eventinfra_runtime.kafka import consumer as kafka_consumer
 from eventinfra_runtime.kafka.consumer import DEAD_LETTER_REASON, KafkaEventConsumer
 from eventinfra_runtime.rabbitmq.idempotency import Effects
@@ -90,7 +90,7 @@ class ScriptedKafka:
         assert topics == [TOPIC]
 
     def poll(self, timeout: float) -> Record | ErrorEvent | None:
-        self.readiness.append(self.owner()._is_ready())
+        self.readiness.append(self.owner().lifecycle.is_ready())
         if self.position >= len(self.records):
             if self.idle_polls:
                 self.idle_polls -= 1
@@ -342,7 +342,7 @@ def test_each_attempt_that_returns_keeps_the_consumer_live(
     live_at_each_run: list[bool] = []
 
     def handle(event: envelope.ReceivedEvent) -> None:
-        live_at_each_run.append(consumer._live())
+        live_at_each_run.append(consumer.lifecycle.live())
         clock[0] += 40
         raise RuntimeError("slow and failing")
 
@@ -362,7 +362,7 @@ def test_redis_and_kafka_failures_neither_commit_nor_lose_a_record_and_unready_t
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(kafka_consumer, "RETRY_BACKOFF_SECONDS", (0.01,))
+    monkeypatch.setattr(lifecycle, "BACKOFF_SECONDS", (0.01,))
     handled: list[str] = []
 
     def handle(event: envelope.ReceivedEvent) -> Effects:

@@ -22,8 +22,8 @@ from crash_handler import EFFECTS_KEY
 
 from eventinfra_runtime import contract
 from eventinfra_runtime.errors import InvalidEventError, PublishError
+from eventinfra_runtime.health import HealthServer
 from eventinfra_runtime.producer import producer_from_environment
-from eventinfra_runtime.rabbitmq.health import HealthServer
 
 N_EVENTS = 300
 N_POISON = 3

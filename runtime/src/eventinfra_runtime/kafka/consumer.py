@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import signal
 import time
 from collections.abc import Callable
 from typing import Any, Final
@@ -16,7 +15,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from eventinfra_runtime import contract, envelope, idempotency_key, logs, metrics, tracing
 from eventinfra_runtime.errors import InvalidEventError
-from eventinfra_runtime.rabbitmq.health import HealthServer
+from eventinfra_runtime.lifecycle import ConsumerLifecycle, backoff_seconds
 from eventinfra_runtime.rabbitmq.idempotency import (
     AlreadyCompleted,
     Effects,
@@ -34,11 +33,6 @@ DEAD_LETTER_REASON: Final = envelope.REJECTION_REASON
 DEAD_LETTER_SOURCE: Final = "eventinfra-source"
 """Header with the source `topic/partition/offset` of a dead-lettered record."""
 _POLL_SECONDS: Final = 0.5
-# A poll loop iteration older than this means the process is stuck: the liveness probe fails.
-LIVENESS_STALE_SECONDS: Final = 60
-# Waits after consecutive transient failures (Redis or Kafka unreachable), as the RabbitMQ
-# consumer's reconnects; all far below max.poll.interval.ms (300 s), so the group keeps us.
-RETRY_BACKOFF_SECONDS: Final = (0.5, 1, 2, 5)
 # While every broker is down, readiness asks the cluster for metadata this often.
 BROKER_CHECK_SECONDS: Final = 5.0
 
@@ -111,11 +105,9 @@ class KafkaEventConsumer:
             )
         self.dead_letter_topic = settings.dead_letter_topic
         self.counts: dict[str, int] = {}
-        self._stopping = False
-        self._ready = False
+        self.lifecycle = ConsumerLifecycle(self.service, self.config.health_port)
         self._brokers_down = False
         self._next_broker_check = 0.0
-        self._last_tick = time.monotonic()
         client = settings.client_config()
         self.consumer = Consumer(
             {
@@ -131,41 +123,34 @@ class KafkaEventConsumer:
         self.dead_letters = Producer({**client, "acks": "all", "enable.idempotence": True})
 
     def stop(self, *_: object) -> None:
-        self._stopping = True
+        self.lifecycle.stop()
 
     def run(self, install_signal_handlers: bool = True) -> None:
-        if install_signal_handlers:
-            signal.signal(signal.SIGTERM, self.stop)
-            signal.signal(signal.SIGINT, self.stop)
-        health = HealthServer(self.config.health_port, self._live, self._is_ready)
-        health.start()
-        logs.log(
-            logging.INFO,
-            "consumer starting",
-            consumer=self.service,
+        lifecycle = self.lifecycle
+        with lifecycle.running(
+            install_signal_handlers=install_signal_handlers,
             group=self.settings.group,
             topics=list(self.settings.topics),
-            health_port=health.port,
-        )
-        if self.store is None:
-            logs.log(
-                logging.WARNING,
-                "idempotency is off: no EVENTINFRA_REDIS_* variables, so every record read "
-                "again runs the handler again (at-least-once)",
-                consumer=self.service,
-            )
-        self.consumer.subscribe(list(self.settings.topics))
+        ):
+            if self.store is None:
+                lifecycle.warn_idempotency_off("every record read again")
+            self.consumer.subscribe(list(self.settings.topics))
+            self._consume()
+
+    def _consume(self) -> None:
+        """Poll, process and commit until stop(); the client closes however that ends."""
+        lifecycle = self.lifecycle
         failures = 0
         try:
-            while not self._stopping:
-                self._last_tick = time.monotonic()
+            while not lifecycle.stopping:
+                lifecycle.tick()
                 message = self.consumer.poll(_POLL_SECONDS)
                 if message is None:
                     # Subscribed and polling; after a failed record, ready again once a record
                     # goes through; after losing every broker, once one answers.
                     if self._brokers_down and self._broker_answers():
                         self._brokers_down = False
-                    self._ready = failures == 0 and not self._brokers_down
+                    lifecycle.ready = failures == 0 and not self._brokers_down
                     continue
                 error = message.error()
                 if error is not None:
@@ -178,9 +163,9 @@ class KafkaEventConsumer:
                 except (*_REDIS_TRANSIENT, *_KAFKA_TRANSIENT) as failure:
                     if isinstance(failure, KafkaException) and _fatal(failure):
                         raise  # the client cannot go on: the pod restarts
-                    delay = RETRY_BACKOFF_SECONDS[min(failures, len(RETRY_BACKOFF_SECONDS) - 1)]
+                    delay = backoff_seconds(failures)
                     failures += 1
-                    self._ready = False
+                    lifecycle.ready = False
                     self._read_again(message)
                     dependency = "redis" if isinstance(failure, _REDIS_TRANSIENT) else "kafka"
                     metrics.record_transient_failure(self.service, dependency)
@@ -193,17 +178,15 @@ class KafkaEventConsumer:
                         error=repr(failure),
                         retry_in_seconds=delay,
                     )
-                    self._sleep_unless_stopping(delay)
+                    lifecycle.sleep_unless_stopping(delay)
                     continue
                 failures = 0
-                self._ready = True
+                lifecycle.ready = True
                 self.counts[outcome] = self.counts.get(outcome, 0) + 1
         finally:
-            self._ready = False
+            lifecycle.ready = False  # not ready while the client closes
             self.consumer.close()  # leaves the group at once: its partitions move now
             self.dead_letters.flush(30)
-            health.stop()
-            logs.log(logging.INFO, "consumer stopped", consumer=self.service)
 
     def _on_kafka_error(self, error: KafkaError) -> None:
         """librdkafka reconnects by itself and reports what it cannot reach as error events."""
@@ -211,7 +194,7 @@ class KafkaEventConsumer:
             raise KafkaException(error)
         if error.code() == KafkaError._ALL_BROKERS_DOWN:
             self._brokers_down = True
-            self._ready = False
+            self.lifecycle.ready = False
             metrics.record_transient_failure(self.service, "kafka")
         logs.log(logging.WARNING, "kafka error", consumer=self.service, error=str(error))
 
@@ -236,18 +219,6 @@ class KafkaEventConsumer:
         # Not ours any more (a rebalance): its new owner starts from the last commit, before it.
         with contextlib.suppress(KafkaException, RuntimeError):
             self.consumer.seek(position)
-
-    def _sleep_unless_stopping(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not self._stopping and time.monotonic() < deadline:
-            self._last_tick = time.monotonic()
-            time.sleep(0.1)
-
-    def _live(self) -> bool:
-        return time.monotonic() - self._last_tick < LIVENESS_STALE_SECONDS
-
-    def _is_ready(self) -> bool:
-        return self._ready and not self._stopping
 
     def process(self, message: Message) -> str:
         """Handle one record; return its outcome, logged as one JSON line and counted.
@@ -326,7 +297,7 @@ class KafkaEventConsumer:
         for attempt in range(1, max_attempts + 1):
             # A handler run that returned, even with an error, is progress: only one run that
             # hangs may make /healthz report the consumer stuck.
-            self._last_tick = time.monotonic()
+            self.lifecycle.tick()
             try:
                 outcome = self._attempt(dataclasses.replace(event, attempt=attempt), key)
             except _REDIS_TRANSIENT:

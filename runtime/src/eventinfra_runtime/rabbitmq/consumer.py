@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import signal
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -17,8 +16,8 @@ import redis
 
 from eventinfra_runtime import contract, envelope, idempotency_key, logs, metrics, tracing
 from eventinfra_runtime.errors import InvalidEventError
+from eventinfra_runtime.lifecycle import ConsumerLifecycle, backoff_seconds
 from eventinfra_runtime.rabbitmq.connection import parameters
-from eventinfra_runtime.rabbitmq.health import HealthServer
 from eventinfra_runtime.rabbitmq.idempotency import (
     AlreadyCompleted,
     Effects,
@@ -33,9 +32,6 @@ __all__ = ["Handler", "RabbitMQConsumer"]
 Handler = Callable[[envelope.ReceivedEvent], Effects | None]
 """Handles one event. May return `Effects`: Redis writes committed with the completed record."""
 
-RECONNECT_BACKOFF_SECONDS: Final = (0.5, 1, 2, 5)
-# A loop iteration older than this means the process is stuck: the liveness probe fails.
-LIVENESS_STALE_SECONDS: Final = 60
 _POLL_SECONDS: Final = 0.5
 _CONNECTION_ERRORS = (
     pika.exceptions.AMQPConnectionError,
@@ -76,50 +72,32 @@ class RabbitMQConsumer:
                 idempotency.ttl_seconds,
                 idempotency.in_progress_seconds,
             )
-        self._stopping = False
-        self._ready = False
-        self._last_tick = time.monotonic()
+        self.lifecycle = ConsumerLifecycle(self.config.service, self.config.health_port)
         self._connection: Any = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def stop(self, *_: object) -> None:
         """Finish the message in hand, requeue the prefetched rest, close, return from run()."""
-        self._stopping = True
+        self.lifecycle.stop()
 
     def run(self, *, install_signal_handlers: bool = True) -> None:
-        if install_signal_handlers:
-            signal.signal(signal.SIGTERM, self.stop)
-            signal.signal(signal.SIGINT, self.stop)
-        health = HealthServer(self.config.health_port, self._live, self._is_ready)
-        health.start()
-        logs.log(
-            logging.INFO,
-            "consumer starting",
-            consumer=self.config.service,
+        lifecycle = self.lifecycle
+        with lifecycle.running(
+            install_signal_handlers=install_signal_handlers,
             queue=self.config.queue,
             prefetch=self.config.prefetch,
-            health_port=health.port,
-        )
-        if self.store is None:
-            logs.log(
-                logging.WARNING,
-                "idempotency is off: no EVENTINFRA_REDIS_* variables, so every redelivery runs "
-                "the handler again (at-least-once)",
-                consumer=self.config.service,
-                queue=self.config.queue,
-            )
-        failures = 0
-        try:
-            while not self._stopping:
+        ):
+            if self.store is None:
+                lifecycle.warn_idempotency_off("every redelivery", queue=self.config.queue)
+            failures = 0
+            while not lifecycle.stopping:
                 try:
                     self._consume()
                     failures = 0
                 except _CONNECTION_ERRORS as error:
-                    self._ready = False
-                    delay = RECONNECT_BACKOFF_SECONDS[
-                        min(failures, len(RECONNECT_BACKOFF_SECONDS) - 1)
-                    ]
+                    lifecycle.ready = False
+                    delay = backoff_seconds(failures)
                     failures += 1
                     logs.log(
                         logging.WARNING,
@@ -128,11 +106,7 @@ class RabbitMQConsumer:
                         error=repr(error),
                         retry_in_seconds=delay,
                     )
-                    self._sleep_unless_stopping(delay)
-        finally:
-            self._ready = False
-            health.stop()
-            logs.log(logging.INFO, "consumer stopped", consumer=self.config.service)
+                    lifecycle.sleep_unless_stopping(delay)
 
     def _consume(self) -> None:
         assert self.config.rabbitmq is not None
@@ -142,29 +116,17 @@ class RabbitMQConsumer:
             channel = connection.channel()
             channel.basic_qos(prefetch_count=self.config.prefetch)
             channel.basic_consume(self.config.queue, self._on_message, auto_ack=False)
-            self._ready = True
-            while not self._stopping:
-                self._last_tick = time.monotonic()
+            self.lifecycle.ready = True
+            while not self.lifecycle.stopping:
+                self.lifecycle.tick()
                 connection.process_data_events(time_limit=_POLL_SECONDS)
         finally:
-            self._ready = False
+            self.lifecycle.ready = False
             self._connection = None
             if connection.is_open:
                 # Unacked (prefetched, not started) messages return to the queue.
                 with contextlib.suppress(pika.exceptions.AMQPError):
                     connection.close()
-
-    def _sleep_unless_stopping(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not self._stopping and time.monotonic() < deadline:
-            self._last_tick = time.monotonic()
-            time.sleep(0.1)
-
-    def _live(self) -> bool:
-        return time.monotonic() - self._last_tick < LIVENESS_STALE_SECONDS
-
-    def _is_ready(self) -> bool:
-        return self._ready and not self._stopping
 
     def _report(
         self, level: int, message: str, fields: dict[str, Any], outcome: str, **extra: Any
@@ -198,7 +160,7 @@ class RabbitMQConsumer:
             "attempt": attempt,
         }
         try:
-            if self._stopping:
+            if self.lifecycle.stopping:
                 channel.basic_reject(method.delivery_tag, requeue=True)
                 self._report(logging.INFO, "message requeued", fields, "requeued-on-shutdown")
                 return
