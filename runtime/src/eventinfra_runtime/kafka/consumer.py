@@ -20,8 +20,7 @@ from eventinfra_runtime.rabbitmq.idempotency import (
     AlreadyCompleted,
     Effects,
     IdempotencyConflict,
-    RedisIdempotencyStore,
-    client_for,
+    store_for,
 )
 from eventinfra_runtime.validation import validate
 
@@ -95,14 +94,7 @@ class KafkaEventConsumer:
         self.service = self.config.service
         idempotency = self.config.idempotency
         self.idempotency_key = idempotency.key if idempotency is not None else None
-        self.store: RedisIdempotencyStore | None = None
-        if self.config.redis is not None and idempotency is not None:
-            self.store = RedisIdempotencyStore(
-                redis_client if redis_client is not None else client_for(self.config.redis),
-                self.config.redis.key_prefix,
-                idempotency.ttl_seconds,
-                idempotency.in_progress_seconds,
-            )
+        self.store = store_for(self.config, redis_client)
         self.dead_letter_topic = settings.dead_letter_topic
         self.counts: dict[str, int] = {}
         self.lifecycle = ConsumerLifecycle(self.service, self.config.health_port)

@@ -22,8 +22,7 @@ from eventinfra_runtime.rabbitmq.idempotency import (
     AlreadyCompleted,
     Effects,
     IdempotencyConflict,
-    RedisIdempotencyStore,
-    client_for,
+    store_for,
 )
 from eventinfra_runtime.validation import validate
 
@@ -62,16 +61,7 @@ class RabbitMQConsumer:
         self.config = config if config is not None else contract.load("container-consumer")
         if self.config.rabbitmq is None or not self.config.queue:
             raise ValueError("RabbitMQConsumer needs a container-consumer configuration.")
-        idempotency = self.config.idempotency
-        # No EVENTINFRA_REDIS_* (the topology turned idempotency off): at-least-once, no store.
-        self.store: RedisIdempotencyStore | None = None
-        if self.config.redis is not None and idempotency is not None:
-            self.store = RedisIdempotencyStore(
-                redis_client if redis_client is not None else client_for(self.config.redis),
-                self.config.redis.key_prefix,
-                idempotency.ttl_seconds,
-                idempotency.in_progress_seconds,
-            )
+        self.store = store_for(self.config, redis_client)
         self.lifecycle = ConsumerLifecycle(self.config.service, self.config.health_port)
         self._connection: Any = None
 

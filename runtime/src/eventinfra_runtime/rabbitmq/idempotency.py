@@ -12,9 +12,15 @@ from typing import Any, Final
 import redis
 import redis.client
 
-from eventinfra_runtime.contract import RedisSettings
+from eventinfra_runtime.contract import RedisSettings, RuntimeConfig
 
-__all__ = ["AlreadyCompleted", "IdempotencyConflict", "RedisIdempotencyStore", "client_for"]
+__all__ = [
+    "AlreadyCompleted",
+    "IdempotencyConflict",
+    "RedisIdempotencyStore",
+    "client_for",
+    "store_for",
+]
 
 COMPLETED: Final = "COMPLETED"
 IN_PROGRESS_PREFIX: Final = "INPROGRESS:"
@@ -48,6 +54,22 @@ def client_for(settings: RedisSettings) -> redis.Redis:
         socket_timeout=5,
         socket_connect_timeout=5,
         decode_responses=True,
+    )
+
+
+def store_for(
+    config: RuntimeConfig, redis_client: redis.Redis | None = None
+) -> RedisIdempotencyStore | None:
+    """The consumer's idempotency store, on `redis_client` or the configured Redis; None when
+    the topology turned idempotency off (no EVENTINFRA_REDIS_*): at-least-once, no store."""
+    idempotency = config.idempotency
+    if config.redis is None or idempotency is None:
+        return None
+    return RedisIdempotencyStore(
+        redis_client if redis_client is not None else client_for(config.redis),
+        config.redis.key_prefix,
+        idempotency.ttl_seconds,
+        idempotency.in_progress_seconds,
     )
 
 
