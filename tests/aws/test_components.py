@@ -84,7 +84,7 @@ def lambda_args(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def external_consumer() -> Synthesis:
-    return record(lambda: EventConsumer("orders", consumer_args()) and None)
+    return record(lambda: EventConsumer("orders", consumer_args()))
 
 
 def test_consumer_declares_exactly_its_children(external_consumer: Synthesis) -> None:
@@ -235,16 +235,13 @@ def test_idempotency_table_follows_powertools_layout(external_consumer: Synthesi
 
 def test_fifo_consumer_has_fifo_queue_and_dead_letter_queue() -> None:
     graph = record(
-        lambda: (
-            EventConsumer(
-                "orders",
-                consumer_args(
-                    queue_name="dev-orders.fifo",
-                    dead_letter_queue_name="dev-orders-dlq.fifo",
-                    fifo=True,
-                ),
-            )
-            and None
+        lambda: EventConsumer(
+            "orders",
+            consumer_args(
+                queue_name="dev-orders.fifo",
+                dead_letter_queue_name="dev-orders-dlq.fifo",
+                fifo=True,
+            ),
         )
     )
     assert graph.named("orders-queue").inputs["fifoQueue"] is True
@@ -253,14 +250,14 @@ def test_fifo_consumer_has_fifo_queue_and_dead_letter_queue() -> None:
 
 
 def test_consumer_without_idempotency_has_no_table() -> None:
-    graph = record(lambda: EventConsumer("orders", consumer_args(idempotency=None)) and None)
+    graph = record(lambda: EventConsumer("orders", consumer_args(idempotency=None)))
     assert graph.by_type("aws:dynamodb/table:Table") == []
     document = policy(graph.named("orders-consumer-policy"))
     assert [s["Sid"] for s in document["Statement"]] == ["ConsumeQueue", "DecryptMessages"]
 
 
 def test_protect_applies_to_queues_and_tables_only() -> None:
-    graph = record(lambda: EventConsumer("orders", consumer_args(protect=True)) and None)
+    graph = record(lambda: EventConsumer("orders", consumer_args(protect=True)))
     protected = {r.name for r in graph.resources if r.protect}
     assert protected == {"orders-queue", "orders-dlq", "orders-idempotency-table"}
 
@@ -272,7 +269,7 @@ def lambda_consumer(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     # 180 seconds would be too short for a 30-second function with a 2-second batching window:
     # the component derives the visibility timeout instead (see test_contract.py).
     del args["visibility_timeout_seconds"]
-    return record(lambda: EventConsumer("orders", args) and None)
+    return record(lambda: EventConsumer("orders", args))
 
 
 def test_lambda_consumer_children(lambda_consumer: Synthesis) -> None:
@@ -372,17 +369,14 @@ def test_lambda_alarms(lambda_consumer: Synthesis) -> None:
 def test_topic_is_encrypted_tls_only_and_open_to_its_producers() -> None:
     producer_role = f"arn:aws:iam::{ACCOUNT}:role/accounts-api"
     graph = record(
-        lambda: (
-            EventTopic(
-                "user-signup",
-                {
-                    "topic_name": "dev-user-signup",
-                    "kms_key_arn": KEY_ARN,
-                    "publisher_role_arns": [producer_role],
-                    "protect": True,
-                },
-            )
-            and None
+        lambda: EventTopic(
+            "user-signup",
+            {
+                "topic_name": "dev-user-signup",
+                "kms_key_arn": KEY_ARN,
+                "publisher_role_arns": [producer_role],
+                "protect": True,
+            },
         )
     )
     assert child_types(graph) == {"aws:sns/topic:Topic": 1, "aws:sns/topicPolicy:TopicPolicy": 1}
@@ -405,16 +399,13 @@ def test_topic_is_encrypted_tls_only_and_open_to_its_producers() -> None:
 def test_topic_refuses_publishers_other_than_its_producer_roles() -> None:
     producer_role = f"arn:aws:iam::{ACCOUNT}:role/accounts-api"
     graph = record(
-        lambda: (
-            EventTopic(
-                "user-signup",
-                {
-                    "kms_key_arn": KEY_ARN,
-                    "publisher_role_arns": [producer_role],
-                    "only_publisher_roles": True,
-                },
-            )
-            and None
+        lambda: EventTopic(
+            "user-signup",
+            {
+                "kms_key_arn": KEY_ARN,
+                "publisher_role_arns": [producer_role],
+                "only_publisher_roles": True,
+            },
         )
     )
     topic = graph.named("user-signup-topic")
@@ -430,11 +421,8 @@ def test_topic_refuses_publishers_other_than_its_producer_roles() -> None:
 
 def test_fifo_topic_deduplicates_by_content() -> None:
     graph = record(
-        lambda: (
-            EventTopic(
-                "orders", {"topic_name": "dev-orders.fifo", "fifo": True, "kms_key_arn": KEY_ARN}
-            )
-            and None
+        lambda: EventTopic(
+            "orders", {"topic_name": "dev-orders.fifo", "fifo": True, "kms_key_arn": KEY_ARN}
         )
     )
     topic = graph.named("orders-topic").inputs
@@ -443,9 +431,7 @@ def test_fifo_topic_deduplicates_by_content() -> None:
 
 
 def test_key_rotates_and_lets_sns_encrypt() -> None:
-    graph = record(
-        lambda: EventKey("events", {"service_principals": ["cloudwatch.amazonaws.com"]}) and None
-    )
+    graph = record(lambda: EventKey("events", {"service_principals": ["cloudwatch.amazonaws.com"]}))
     key = graph.named("events-key")
     assert key.inputs["enableKeyRotation"] is True
     document = policy(key)
@@ -460,7 +446,7 @@ def test_key_rotates_and_lets_sns_encrypt() -> None:
 
 def test_key_lets_roles_of_other_accounts_encrypt_through_sns_only() -> None:
     other_role = "arn:aws:iam::210987654321:role/accounts-api"
-    graph = record(lambda: EventKey("events", {"publisher_role_arns": [other_role]}) and None)
+    graph = record(lambda: EventKey("events", {"publisher_role_arns": [other_role]}))
     publishers = statement(policy(graph.named("events-key")), "OtherAccountPublishersEncryptViaSns")
     assert publishers["Principal"] == {"AWS": [other_role]}
     assert publishers["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"]
@@ -470,23 +456,20 @@ def test_key_lets_roles_of_other_accounts_encrypt_through_sns_only() -> None:
 
 
 def test_key_grants_no_other_account_by_default() -> None:
-    graph = record(lambda: EventKey("events", {}) and None)
+    graph = record(lambda: EventKey("events", {}))
     sids = [s["Sid"] for s in policy(graph.named("events-key"))["Statement"]]
     assert sids == ["AccountAdministers", "ServicesEncryptMessages"]
 
 
 def test_producer_may_publish_only_its_topics() -> None:
     graph = record(
-        lambda: (
-            EventProducer(
-                "accounts-api",
-                {
-                    "topic_arns": [TOPIC_ARN],
-                    "kms_key_arn": KEY_ARN,
-                    "role_name": "accounts-api",
-                },
-            )
-            and None
+        lambda: EventProducer(
+            "accounts-api",
+            {
+                "topic_arns": [TOPIC_ARN],
+                "kms_key_arn": KEY_ARN,
+                "role_name": "accounts-api",
+            },
         )
     )
     document = policy(graph.named("accounts-api-publish-policy"))
@@ -503,17 +486,14 @@ def test_producer_may_publish_only_its_topics() -> None:
 
 def test_parking_queue_keeps_unconsumed_events_for_14_days() -> None:
     graph = record(
-        lambda: (
-            ParkingQueue(
-                "invoice-paid-parking",
-                {
-                    "queue_name": "dev-invoice-paid-parking",
-                    "topic_arn": TOPIC_ARN,
-                    "kms_key_arn": KEY_ARN,
-                    "alarm_target": AlarmTarget(topic_arn=ALERTS_ARN),
-                },
-            )
-            and None
+        lambda: ParkingQueue(
+            "invoice-paid-parking",
+            {
+                "queue_name": "dev-invoice-paid-parking",
+                "topic_arn": TOPIC_ARN,
+                "kms_key_arn": KEY_ARN,
+                "alarm_target": AlarmTarget(topic_arn=ALERTS_ARN),
+            },
         )
     )
     queue = graph.named("invoice-paid-parking-queue")
@@ -648,7 +628,7 @@ def test_platform_restricts_publishing_only_when_every_producer_is_a_role(tmp_pa
     config = load_platform_config(
         base_settings(), stack="dev", project_dir=tmp_path, stack_file=stack_file
     )
-    graph = record(lambda: SnsSqsPlatform.from_config("events", config) and None)
+    graph = record(lambda: SnsSqsPlatform.from_config("events", config))
 
     def sids(topic: str) -> set[str]:
         return {s["Sid"] for s in policy(graph.named(f"events-event-{topic}-policy"))["Statement"]}
@@ -673,7 +653,7 @@ def test_large_platforms_get_dashboards_of_at_most_100_widgets(tmp_path: Path) -
     config = load_platform_config(
         base_settings(), stack="dev", project_dir=tmp_path, stack_file=stack_file
     )
-    graph = record(lambda: SnsSqsPlatform.from_config("events", config) and None)
+    graph = record(lambda: SnsSqsPlatform.from_config("events", config))
     dashboards = graph.by_type("aws:cloudwatch/dashboard:Dashboard")
     assert [d.inputs["dashboardName"] for d in dashboards] == ["dev-eventinfra", "dev-eventinfra-2"]
     widgets = [json.loads(d.inputs["dashboardBody"])["widgets"] for d in dashboards]

@@ -305,7 +305,7 @@ def test_each_consumer_rule_is_reported_at_its_arg(
 def test_the_runtime_enum_and_its_plain_string_build_the_same_consumer() -> None:
     def build(runtime: Any) -> Synthesis:
         args = consumer(runtime=runtime, lambda_function=function(timeout_seconds=30))
-        return record(lambda: EventConsumer("orders", args) and None)
+        return record(lambda: EventConsumer("orders", args))
 
     by_enum, by_string = build(ConsumerRuntime.LAMBDA), build("lambda")
     assert by_enum.by_type("aws:lambda/function:Function")
@@ -385,7 +385,7 @@ def test_a_lambda_consumer_on_a_fifo_queue_takes_at_most_ten_a_batch() -> None:
 def test_the_visibility_timeout_is_derived_when_left_out(
     overrides: dict[str, Any], visibility: int
 ) -> None:
-    graph = record(lambda: EventConsumer("orders", consumer(**overrides)) and None)
+    graph = record(lambda: EventConsumer("orders", consumer(**overrides)))
     assert graph.named("orders-queue").inputs["visibilityTimeoutSeconds"] == visibility
 
 

@@ -103,8 +103,8 @@ def test_the_type_token_and_the_old_class_name_stay(tmp_path: Path) -> None:
     assert synthesis.named("events").type == "eventinfra:index:EventPlatform"
     # `EventPlatform(name, config)` still runs, and builds what `from_config` builds.
     config = platform_config(tmp_path / "old-and-new", "dev")
-    old = record(lambda: EventPlatform("events", config) and None)
-    new = record(lambda: SnsSqsPlatform.from_config("events", config) and None)
+    old = record(lambda: EventPlatform("events", config))
+    new = record(lambda: SnsSqsPlatform.from_config("events", config))
     assert issubclass(EventPlatform, SnsSqsPlatform)
     # Everything but where in this file each was declared.
     assert [replace(r, source_position=None) for r in old.resources] == [
@@ -138,7 +138,7 @@ def shape(resources: list[RecordedResource], platform: str) -> set[tuple[str, st
 def test_two_platforms_share_a_stack_each_with_all_its_children(tmp_path: Path) -> None:
     first = platform_config(tmp_path / "a", "team-a")
     second = platform_config(tmp_path / "b", "team-b")
-    alone = record(lambda: SnsSqsPlatform.from_config("a", first) and None)
+    alone = record(lambda: SnsSqsPlatform.from_config("a", first))
 
     def build_both() -> None:
         SnsSqsPlatform.from_config("a", first)

@@ -834,7 +834,7 @@ class _Platform(pulumi.ComponentResource):
 
 
 def test_aliases_are_recorded_as_the_engine_resolves_them_children_inheriting_the_parents() -> None:
-    synthesis = record(lambda: _Platform("events") and None, project="shop", stack="dev")
+    synthesis = record(lambda: _Platform("events"), project="shop", stack="dev")
 
     chain = "urn:pulumi:dev::shop::test:index:Platform$test:index:Pipeline"
     assert synthesis.named("events").aliases == ()

@@ -114,11 +114,8 @@ def test_a_mistake_in_the_inputs_declares_nothing(tmp_path: Path) -> None:
     inputs = engine_inputs(tmp_path)  # no `welcome` folder here
     with pytest.raises(Exception) as raised:
         record(
-            lambda: (
-                provider.construct(
-                    "events", "eventinfra:index:SnsSqsPlatform", inputs, pulumi.ResourceOptions()
-                )
-                and None
+            lambda: provider.construct(
+                "events", "eventinfra:index:SnsSqsPlatform", inputs, pulumi.ResourceOptions()
             )
         )
     assert "consumers.welcome-email.lambdaFunction.code: expected a folder" in str(raised.value)

@@ -93,10 +93,7 @@ def test_the_provider_builds_the_example() -> None:
     provider = EventinfraProvider()
     inputs = as_sent_by_the_engine(resource["properties"])
     graph = record(
-        lambda: (
-            provider.construct("events", resource["type"], inputs, pulumi.ResourceOptions())
-            and None
-        ),
+        lambda: provider.construct("events", resource["type"], inputs, pulumi.ResourceOptions()),
         stack="dev",
     )
     queues = sorted(r.inputs["name"] for r in graph.by_type("aws:sqs/queue:Queue"))
