@@ -200,7 +200,12 @@ def open_backend(outputs: StackOutputs, args: argparse.Namespace) -> Backend:
             credentials_dir=args.kafka_credentials,
             ca_file=args.kafka_ca,
         )
-        return KafkaBackend(outputs, client_config(chosen))
+        # Only what changes the ops group's offsets joins it; readers never rebalance a mover.
+        moves = args.command == "dlq" and (
+            args.dlq_command == "purge" or (args.dlq_command == "redrive" and not args.dry_run)
+        )
+        holds = outputs.dead_letter_queues.get(args.consumer) if moves else None
+        return KafkaBackend(outputs, client_config(chosen), holds=holds)
     from eventinfra.ops.rabbitmq import RabbitMQBackend, connection_parameters
 
     parameters = connection_parameters(

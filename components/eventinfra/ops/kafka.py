@@ -48,6 +48,17 @@ TIMEOUT_SECONDS: Final = 10.0
 # than the offsets (transaction markers, compaction): then the take ends with what it has.
 TAKE_WAIT_SECONDS: Final = 5.0
 POLL_SECONDS: Final = 0.2
+# A mover (redrive, purge) is a member of the ops group. Kafka's smallest session timeout by
+# default (group.min.session.timeout.ms): a killed mover's membership ends within it, so the next
+# run is not refused for long; heartbeats every third of it, as Kafka advises.
+SESSION_TIMEOUT_MS: Final = 6_000
+HEARTBEAT_INTERVAL_MS: Final = 2_000
+# Eager: every rebalance takes every partition away and gives them anew, fetched again from the
+# committed offsets, so a mover never goes on from a position another member moved.
+ASSIGNMENT_STRATEGY: Final = "range"
+# How long a mover waits for the group to give it the dead-letter topic's partitions: a join
+# round, a killed mover's session, another mover finishing the batch in hand.
+JOIN_WAIT_SECONDS: Final = 30.0
 REPLAY_REFUSAL: Final = (
     "`eventinfra replay` does not apply to a Kafka stack: an event's topic keeps every event "
     "for its retention whether or not a group reads it, and a consumer group added later "
@@ -174,6 +185,17 @@ class RecordHandle:
     offset: int
 
 
+@dataclass
+class Membership:
+    """What the ops group gave this run; changed only by the rebalance callbacks, in `poll`."""
+
+    assigned: frozenset[int] | None = None
+    """The held topic's partitions this run was given; None while it waits for an assignment."""
+    rebalances: int = 0
+    held_all: bool = False
+    """This run held every partition once: it is the mover, not a newcomer."""
+
+
 class KafkaBackend:
     """Dead-letter topics read through the ops group; redrives written to retry topics.
 
@@ -181,20 +203,45 @@ class KafkaBackend:
     the ops group's committed offset on it. `settle` commits past a record only after `send`
     had it acknowledged by every in-sync replica of the retry topic (acks=all, idempotent
     producer), so a crash in between sends it again (a duplicate the consumer's idempotency
-    absorbs), never loses it. The group never joins (`assign`, not `subscribe`): no rebalance,
-    and a consumer's group is never touched.
+    absorbs), never loses it. A consumer's group is never touched.
+
+    Readers (list, peek, a dry run) never join the ops group (`assign`, not `subscribe`), so
+    they never rebalance a mover. A mover (`holds`: the dead-letter topic a redrive or purge
+    changes the offsets of) joins it and works only while it holds every partition of that
+    topic: a run not given them all on joining is refused, a mover whose partitions go to
+    another stops after the batch it settled, and a commit by a member the group has fenced off
+    fails. Two movers never copy the same record.
     """
 
     move_method: Final = MOVE_METHOD
     purge_keeps_records: Final = True
 
-    def __init__(self, outputs: StackOutputs, config: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        outputs: StackOutputs,
+        config: Mapping[str, Any],
+        *,
+        holds: str | None = None,
+        join_wait_seconds: float = JOIN_WAIT_SECONDS,
+    ) -> None:
         kafka = import_confluent_kafka()
         self._kafka = kafka
         self.outputs = outputs
         self.group = outputs.ops_group or ""
+        self.holds = holds
+        self.join_wait_seconds = join_wait_seconds
+        membership_settings = (
+            {
+                "session.timeout.ms": SESSION_TIMEOUT_MS,
+                "heartbeat.interval.ms": HEARTBEAT_INTERVAL_MS,
+                "partition.assignment.strategy": ASSIGNMENT_STRATEGY,
+            }
+            if holds is not None
+            else {}
+        )
         self.consumer = kafka.Consumer(
             {
+                **membership_settings,
                 **config,
                 "group.id": self.group,
                 "enable.auto.commit": False,
@@ -207,6 +254,12 @@ class KafkaBackend:
         )
         self._topic: str | None = None
         self._positions: dict[int, int] = {}
+        self.membership = Membership()
+        self._subscribed = False
+        # Records a poll returned after a (re)assignment before a take wanted them: the fetcher
+        # has gone past them, so dropping them would make a later commit skip them.
+        self._pending: list[Any] = []
+        self._stuck: str | None = None
 
     # --- where -----------------------------------------------------------------------------
 
@@ -269,6 +322,10 @@ class KafkaBackend:
         return ranges
 
     def depth(self, queue: QueueRef) -> int:
+        # A mover's first call (redrive and purge count first): it joins here, so a refusal
+        # comes before anything is moved or confirmed.
+        if queue.address == self.holds:
+            self._hold(queue.address)
         return sum(end - start for start, end in self._ranges(queue.address).values())
 
     def stats(self, consumer: str, queue: QueueRef) -> QueueStat:
@@ -309,10 +366,28 @@ class KafkaBackend:
         `hold_seconds` has no meaning on Kafka: nothing is hidden from anyone, the position
         only moves on `settle`."""
         topic = queue.address
+        if self._stuck is not None and topic == self.holds:
+            raise EventInfraError(self._stuck)
+        while True:
+            if topic == self.holds:
+                self._hold(topic)
+            taken = self._take_once(topic, count)
+            if taken is not None:
+                return taken
+            # A rebalance during the take: what it fetched is dropped, uncommitted; the
+            # partitions come back (or not) fetched from the committed offsets.
+
+    def _take_once(self, topic: str, count: int) -> list[InHand] | None:
+        """None when a rebalance came in the middle."""
+        holding = topic == self.holds
+        rebalances = self.membership.rebalances
         ranges = self._ranges(topic)
         if self._topic != topic:
             self._positions = {p: start for p, (start, _) in ranges.items()}
-            self._assign(topic)
+            if holding:
+                self._topic = topic  # the group's assignment fetches from the committed offsets
+            else:
+                self._assign(topic)
         # A partition added since the first take starts at the group's position.
         waiting = sum(
             max(end - self._positions.get(p, start), 0) for p, (start, end) in ranges.items()
@@ -321,15 +396,91 @@ class KafkaBackend:
         taken: list[InHand] = []
         deadline = time.monotonic() + TAKE_WAIT_SECONDS
         while len(taken) < wanted and time.monotonic() < deadline:
-            record = self.consumer.poll(POLL_SECONDS)
+            record = self._pending.pop(0) if self._pending else self.consumer.poll(POLL_SECONDS)
+            if holding and self.membership.rebalances != rebalances:
+                if record is not None:
+                    self._pending.append(record)  # polled after the new assignment: keep it
+                return None
             if record is None:
                 continue
             self._raise_for(record, topic)
+            if holding and record.partition() not in (self.membership.assigned or ()):
+                continue
             if record.offset() < self._positions.get(record.partition(), 0):
                 continue  # fetched before a release moved the position back
             self._positions[record.partition()] = record.offset() + 1
             taken.append(self._in_hand(record))
         return taken
+
+    # --- the mover's membership of the ops group -------------------------------------------
+
+    def _hold(self, topic: str) -> None:
+        """Return once this run holds every partition of `topic`; else raise why not."""
+        partitions = frozenset(self._partitions(topic))
+        if not self._subscribed:
+            self.consumer.subscribe(
+                [topic],
+                on_assign=self._on_assign,
+                on_revoke=self._on_revoke,
+                on_lost=self._on_revoke,
+            )
+            self._subscribed = True
+        deadline = time.monotonic() + self.join_wait_seconds
+        while True:
+            held = self.membership.assigned
+            if held is not None and held >= partitions:
+                self.membership.held_all = True
+                return
+            if held is not None and not self.membership.held_all:
+                raise EventInfraError(self._refusal(topic, len(held & partitions), len(partitions)))
+            if held is not None and not held:
+                raise EventInfraError(self._taken_over(topic))
+            if time.monotonic() >= deadline:
+                if self.membership.held_all:
+                    raise EventInfraError(self._taken_over(topic))
+                raise EventInfraError(
+                    f"Kafka consumer group {self.group!r} gave this run no partition of "
+                    f"{topic!r} within {self.join_wait_seconds:g} s: another `eventinfra dlq "
+                    "redrive` or `eventinfra dlq purge` is probably running for it (or its "
+                    "group coordinator does not answer); nothing was moved."
+                )
+            # Partly held after a rebalance: the other member was refused and leaves, then
+            # the next rebalance gives this run everything again; or the deadline ends it.
+            record = self.consumer.poll(POLL_SECONDS)
+            if record is not None:
+                self._raise_for(record, topic)
+                self._pending.append(record)
+
+    def _refusal(self, topic: str, given: int, partitions: int) -> str:
+        return (
+            f"Another `eventinfra dlq redrive` or `eventinfra dlq purge` is running for Kafka "
+            f"consumer group {self.group!r}: the group gave this run {given} of the "
+            f"{partitions} partition(s) of {topic!r}, so it moved nothing; run it again once "
+            "the other has finished."
+        )
+
+    def _taken_over(self, topic: str) -> str:
+        return (
+            f"Another `eventinfra dlq redrive` or `eventinfra dlq purge` joined Kafka consumer "
+            f"group {self.group!r} and took partitions of {topic!r} from this run: what it "
+            "moved is committed, the rest is left for the next run."
+        )
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        self.membership.assigned = frozenset(
+            tp.partition for tp in partitions if tp.topic == self.holds
+        )
+        self._changed()
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        self.membership.assigned = None
+        self._changed()
+
+    def _changed(self) -> None:
+        self.membership.rebalances += 1
+        # The (re)assigned partitions are fetched from the committed offsets again.
+        self._pending.clear()
+        self._topic = None
 
     def _assign(self, topic: str) -> None:
         self._topic = topic
@@ -338,6 +489,15 @@ class KafkaBackend:
         )
 
     def _raise_for(self, record: Any, topic: str) -> None:
+        if (
+            record.error() is not None
+            and record.error().code() == self._kafka.KafkaError._MAX_POLL_EXCEEDED
+        ):
+            raise EventInfraError(
+                f"This run left Kafka consumer group {self.group!r} because it did not poll "
+                f"{topic!r} within max.poll.interval.ms (a slow --rate); what it moved is "
+                "committed, the rest is left for the next run."
+            )
         if record.error() is not None:
             raise EventInfraError(f"Kafka refused to read topic {topic!r}: {record.error()}.")
 
@@ -419,12 +579,30 @@ class KafkaBackend:
             if handle.topic == self._topic:
                 current = self._positions.get(handle.partition, handle.offset)
                 self._positions[handle.partition] = min(current, handle.offset)
-        if self._topic is not None:
+        if self._topic is None:
+            return
+        if self._topic != self.holds:
             self._assign(self._topic)
+            return
+        # A member must not reassign what the group gave it: it moves its fetch position back.
+        self._pending.clear()
+        try:
+            for partition, offset in sorted(self._positions.items()):
+                self.consumer.seek(self._kafka.TopicPartition(self._topic, partition, offset))
+        except self._kafka.KafkaException as error:
+            # The fetcher may be past the records in hand: a later take would skip them.
+            self._stuck = (
+                f"Kafka did not move group {self.group!r} back on {self.holds!r}: "
+                f"{error.args[0]}; nothing was committed past the records in hand, so the "
+                "next run takes them."
+            )
+            raise EventInfraError(self._stuck) from None
 
     def purge(self, queue: QueueRef) -> int:
         """Commit the ops group's offset to the end: the records stay until retention deletes
         them, but no `eventinfra dlq` command shows or redrives them again."""
+        if queue.address == self.holds:
+            self._hold(queue.address)
         ranges = self._ranges(queue.address)
         ends = [self._kafka.TopicPartition(queue.address, p, end) for p, (_, end) in ranges.items()]
         try:

@@ -1,4 +1,5 @@
-"""`eventinfra dlq` on a real Kafka-protocol broker (Tansu): list, peek, redrive, a crash, purge.
+"""`eventinfra dlq` on a real Kafka-protocol broker (Tansu): list, peek, redrive, a crash, purge,
+two redrives at once.
 
 The topics and the outputs are the planned kafka example stack's (stacks/Pulumi.kafka.yaml):
 each consumer's `<consumer>.dead-letter` and `<consumer>.retry`, the ops group, created on Tansu
@@ -15,6 +16,7 @@ batch of several records would read as one (docs/kafka.md, "Tansu's differences"
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,15 +27,17 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from eventinfra.check.cli import main
 from eventinfra.check.synth import synthesize
+from eventinfra.errors import EventInfraError
 from eventinfra.ops.kafka import KafkaBackend, client_config, connection
 from eventinfra.ops.model import InHand
-from eventinfra.ops.moves import Audit, StopRequest, move
+from eventinfra.ops.moves import Audit, MoveResult, StopRequest, move
 from eventinfra.ops.outputs import parse_outputs
 from tests.support import REPOSITORY
 from tests.support.local_servers import TansuBroker
 
 DEAD_LETTERS: Final = 8
 FIRST_MOVE: Final = 3
+CONCURRENT_DEAD_LETTERS: Final = 20
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +64,16 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     file = tmp_path_factory.mktemp("outputs") / "kafka-outputs.json"
     file.write_text(json.dumps(document))
     return file
+
+
+@pytest.fixture(scope="module")
+def planned_topics(tansu: TansuBroker, outputs: Path) -> dict[str, Any]:
+    """What the Topic Operator creates from the planned KafkaTopics (one partition each)."""
+    planned: dict[str, Any] = json.loads(outputs.read_text())
+    tansu.create_topics(
+        *planned["dead_letter_topics"].values(), *planned["retry_topics"].values(), partitions=1
+    )
+    return planned
 
 
 @pytest.fixture(autouse=True)
@@ -109,14 +123,10 @@ class SimulatedCrash(BaseException):
 def test_dlq_lists_peeks_redrives_through_a_crash_and_purges_on_kafka(
     tansu: TansuBroker,
     outputs: Path,
+    planned_topics: dict[str, Any],
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    planned = json.loads(outputs.read_text())
-    # What the Topic Operator creates from the planned KafkaTopics (one partition each).
-    tansu.create_topics(
-        *planned["dead_letter_topics"].values(), *planned["retry_topics"].values(), partitions=1
-    )
     producer = Producer({"bootstrap.servers": tansu.bootstrap, "acks": "all"})
     for index in range(DEAD_LETTERS):
         dead_letter(producer, "mailer.dead-letter", index)
@@ -184,9 +194,11 @@ def test_dlq_lists_peeks_redrives_through_a_crash_and_purges_on_kafka(
         security="plaintext",
         environ={},
     )
-    backend = KafkaBackend(parse_outputs(json.loads(outputs.read_text()), "test"), {
-        **client_config(chosen)
-    })  # fmt: skip
+    backend = KafkaBackend(
+        parse_outputs(json.loads(outputs.read_text()), "test"),
+        client_config(chosen),
+        holds="mailer.dead-letter",  # a mover, as `dlq redrive` is: a member of the ops group
+    )
     published: list[InHand] = []
 
     def crash_on_second(message: InHand) -> None:
@@ -233,3 +245,69 @@ def test_dlq_lists_peeks_redrives_through_a_crash_and_purges_on_kafka(
     )
     assert waiting()["mailer"] == 0
     assert len(read_all(tansu, "mailer.dead-letter", DEAD_LETTERS + 2)) == DEAD_LETTERS + 2
+
+
+def test_two_redrives_at_once_copy_each_dead_letter_once(
+    tansu: TansuBroker, outputs: Path, planned_topics: dict[str, Any], tmp_path: Path
+) -> None:
+    """The second run joins the ops group while the first moves: one of them holds the
+    partition, the other is refused (or stops), and no record is copied by both."""
+    producer = Producer({"bootstrap.servers": tansu.bootstrap, "acks": "all"})
+    for index in range(CONCURRENT_DEAD_LETTERS):
+        dead_letter(producer, "fulfilment.dead-letter", index)
+    sent = [f"event-{i}" for i in range(CONCURRENT_DEAD_LETTERS)]
+    stack = parse_outputs(json.loads(outputs.read_text()), "test")
+    config = client_config(
+        connection(stack, bootstrap=tansu.bootstrap, security="plaintext", environ={})
+    )
+    first_is_moving = threading.Event()
+    results: dict[str, MoveResult | str] = {}
+
+    def redrive(run: str) -> None:
+        backend = KafkaBackend(stack, config, holds="fulfilment.dead-letter")
+        try:
+            with (tmp_path / f"{run}.jsonl").open("w") as stream:
+                results[run] = move(
+                    backend, backend.dead_letter_queue("fulfilment"),
+                    backend.consumer_queue("fulfilment"), action="redrive", max_messages=None,
+                    # Slow enough that the second run joins while the first is moving.
+                    rate=8, dry_run=False, audit=Audit(stream), stop=StopRequest(),
+                    method="test", after_send=lambda _: first_is_moving.set(),
+                )  # fmt: skip
+        except EventInfraError as refusal:  # what `eventinfra dlq redrive` prints as error:
+            results[run] = str(refusal)
+        finally:
+            backend.close()
+
+    first = threading.Thread(target=redrive, args=("first",))
+    first.start()
+    assert first_is_moving.wait(15)
+    second = threading.Thread(target=redrive, args=("second",))
+    second.start()
+    first.join(60)
+    second.join(60)
+
+    assert set(results) == {"first", "second"}
+    # Which member the group gives the one partition is the broker's choice: the other run
+    # is refused before moving anything, or stops after what it committed.
+    why_not = {
+        run: found if isinstance(found, str) else found.stopped
+        for run, found in results.items()
+        if isinstance(found, str) or found.stopped
+    }
+    assert len(why_not) == 1, results
+    message = str(next(iter(why_not.values())))
+    assert "`eventinfra dlq redrive` or `eventinfra dlq purge`" in message
+    assert "Kafka consumer group 'eventinfra-ops'" in message
+    moved = {run: found.moved for run, found in results.items() if isinstance(found, MoveResult)}
+    assert sum(moved.values()) == CONCURRENT_DEAD_LETTERS
+
+    retried = read_all(tansu, "fulfilment.retry", CONCURRENT_DEAD_LETTERS)
+    ids = [dict(r.headers())["event-id"].decode() for r in retried]
+    assert sorted(ids) == sorted(sent)  # every dead letter exactly once
+    audited = [
+        json.loads(line)["eventId"]
+        for run in ("first", "second")
+        for line in (tmp_path / f"{run}.jsonl").read_text().splitlines()
+    ]
+    assert sorted(audited) == sorted(sent)
