@@ -270,8 +270,9 @@ def test_two_redrives_at_once_copy_each_dead_letter_once(
                 results[run] = move(
                     backend, backend.dead_letter_queue("fulfilment"),
                     backend.consumer_queue("fulfilment"), action="redrive", max_messages=None,
-                    # Slow enough that the second run joins while the first is moving.
-                    rate=8, dry_run=False, audit=Audit(stream), stop=StopRequest(),
+                    # 10 s of moving: the second run's join (a rebalance round, about 3 s)
+                    # lands while the first moves, with room for a loaded CI machine.
+                    rate=2, dry_run=False, audit=Audit(stream), stop=StopRequest(),
                     method="test", after_send=lambda _: first_is_moving.set(),
                 )  # fmt: skip
         except EventInfraError as refusal:  # what `eventinfra dlq redrive` prints as error:
