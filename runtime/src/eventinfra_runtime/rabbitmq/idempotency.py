@@ -11,6 +11,8 @@ from typing import Any, Final
 
 import redis
 import redis.client
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from eventinfra_runtime.contract import RedisSettings, RuntimeConfig
 
@@ -43,6 +45,14 @@ class IdempotencyConflict(Exception):
     """Our in-progress record expired and another consumer took the event over."""
 
 
+# One immediate retry, for a pooled connection the server closed while idle. redis-py's own
+# default (10 retries with backoff, each waiting up to the socket timeouts) would hold a consumer
+# for up to a minute in one call when Redis is unreachable: past its liveness threshold, and
+# past RabbitMQ's heartbeat timeout. The consumers' own backoff and readiness take it from here.
+REDIS_RETRY: Final = Retry(NoBackoff(), 1)
+REDIS_TIMEOUT_SECONDS: Final = 5
+
+
 def client_for(settings: RedisSettings) -> redis.Redis:
     username, password = settings.credentials()
     return redis.Redis(
@@ -51,8 +61,9 @@ def client_for(settings: RedisSettings) -> redis.Redis:
         username=username or None,
         password=password or None,
         ssl=settings.tls,
-        socket_timeout=5,
-        socket_connect_timeout=5,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        retry=REDIS_RETRY,
         decode_responses=True,
     )
 
