@@ -37,6 +37,12 @@ def off_aws(**changes: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def without_lambda_consumer(topology: dict[str, Any]) -> None:
+    """base_topology() for a Kubernetes broker: the Lambda consumer dropped, its event kept."""
+    topology["consumers"].pop("welcome-email")
+    topology["consumers"]["analytics"].update(subscribes=["user.signup"])
+
+
 CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     # 1. physical-name collisions
     "event_takes_alerts_topic": (
@@ -184,12 +190,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     "aws_settings_on_rabbitmq": (
         dict(
             settings=st(lambda x: x.update(broker="rabbitmq", name_prefix="k8s")),
-            topology=t(
-                lambda x: (
-                    x["consumers"].pop("welcome-email"),
-                    x["consumers"]["analytics"].update(subscribes=["user.signup"]),
-                )
-            ),
+            topology=t(without_lambda_consumer),
         ),
         [
             (
@@ -211,12 +212,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     "rabbitmq_settings_on_kafka": (
         dict(
             settings=st(off_aws(broker="kafka", name_prefix="kfk", rabbitmq={"replicas": 3})),
-            topology=t(
-                lambda x: (
-                    x["consumers"].pop("welcome-email"),
-                    x["consumers"]["analytics"].update(subscribes=["user.signup"]),
-                )
-            ),
+            topology=t(without_lambda_consumer),
         ),
         [
             (
@@ -238,12 +234,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
                     queues={"max_receive_count": 7, "visibility_multiplier": 3},
                 )
             ),
-            topology=t(
-                lambda x: (
-                    x["consumers"].pop("welcome-email"),
-                    x["consumers"]["analytics"].update(subscribes=["user.signup"]),
-                )
-            ),
+            topology=t(without_lambda_consumer),
         ),
         [
             (
@@ -258,12 +249,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     "prefix_uppercase_on_rabbitmq": (
         dict(
             settings=st(off_aws(broker="rabbitmq", name_prefix="Dev")),
-            topology=t(
-                lambda x: (
-                    x["consumers"].pop("welcome-email"),
-                    x["consumers"]["analytics"].update(subscribes=["user.signup"]),
-                )
-            ),
+            topology=t(without_lambda_consumer),
         ),
         [
             (
@@ -278,12 +264,7 @@ CASES: dict[str, tuple[dict[str, Any], list[tuple[Any, ...]]]] = {
     "prefix_not_a_service_name": (
         dict(
             settings=st(off_aws(broker="rabbitmq", name_prefix="1dev")),
-            topology=t(
-                lambda x: (
-                    x["consumers"].pop("welcome-email"),
-                    x["consumers"]["analytics"].update(subscribes=["user.signup"]),
-                )
-            ),
+            topology=t(without_lambda_consumer),
         ),
         [
             (
