@@ -19,6 +19,7 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from eventinfra.config.yaml_reader import YamlDocument
 from eventinfra.errors import PolicyConfigError, PolicyPackError
 from eventinfra.graph import RecordedResource
 from eventinfra.yaml_errors import describe_yaml_error, key_lines
@@ -596,8 +597,8 @@ def _resolve_config(
     for name, schema in schemas.items():
         problems += _schema_problems(name, schema, properties[name])
     if problems:
-        lines = _json_key_lines(file) if file is not None else {}
-        located = sorted((problem.line(file, lines) or 0, problem.text) for problem in problems)
+        document = _config_document(file) if file is not None else None
+        located = sorted((problem.line(document) or 0, problem.text) for problem in problems)
         raise PolicyConfigError(
             [f"{file}:{line}: {text}" if line else text for line, text in located], file
         )
@@ -610,26 +611,22 @@ class _ConfigProblem:
     key_path: tuple[str, ...] | None
     """Where in the policy config file; None for a problem of the pack's own initial_config."""
 
-    def line(self, file: Path | None, lines: Mapping[tuple[str, ...], int]) -> int | None:
-        """The line of the deepest key of the path that the file has."""
-        if file is None or self.key_path is None:
+    def line(self, document: YamlDocument | None) -> int | None:
+        if document is None or self.key_path is None:
             return None
-        for end in range(len(self.key_path), 0, -1):
-            if (line := lines.get(self.key_path[:end])) is not None:
-                return line
-        return None
+        return document.line_of(self.key_path)
 
 
-def _json_key_lines(file: Path) -> dict[tuple[str, ...], int]:
-    """The line of each policy name and property key in the (valid JSON) config file.
+def _config_document(file: Path) -> YamlDocument | None:
+    """The (valid JSON) config file with the line of each policy name and property key.
 
     JSON is YAML once tabs, which JSON allows only between tokens, are spaces; a line is a
     courtesy, so a file the YAML reader does not take gets none."""
     try:
         node = yaml.compose(file.read_text(encoding="utf-8").replace("\t", " "), yaml.SafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    return {tuple(map(str, path)): line for path, line in key_lines(node, max_depth=2).items()}
+        return None
+    return YamlDocument(file, None, key_lines(node, max_depth=2))
 
 
 def _schema_of(policy: analyzer_pb2.PolicyInfo) -> dict[str, Any]:
